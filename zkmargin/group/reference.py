@@ -1,0 +1,91 @@
+"""The reference backend on ``py_ecc`` (pure Python): slow, simple, the yardstick.
+
+py_ecc's decompression does not check subgroup membership, so :meth:`decompress` adds the check
+r·P = O itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, cast
+
+from py_ecc.bls.hash_to_curve import hash_to_G1
+from py_ecc.bls.point_compression import compress_G1, decompress_G1
+from py_ecc.optimized_bls12_381 import G1, Z1, add, eq, is_inf, multiply, neg, normalize
+
+from .interface import POINT_BYTES, R, Point
+
+
+class RefPoint:
+    """A py_ecc Jacobian point with the operators the protocol code uses."""
+
+    __slots__ = ("pt",)
+
+    def __init__(self, pt: Any) -> None:
+        self.pt = pt
+
+    def __add__(self, other: RefPoint) -> RefPoint:
+        return RefPoint(add(self.pt, other.pt))
+
+    def __sub__(self, other: RefPoint) -> RefPoint:
+        return RefPoint(add(self.pt, neg(other.pt)))
+
+    def __neg__(self) -> RefPoint:
+        return RefPoint(neg(self.pt))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RefPoint):
+            return NotImplemented
+        return bool(eq(self.pt, other.pt))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RefPoint({compress_G1(self.pt):#x})"
+
+
+def _p(point: Point) -> Any:
+    return cast(RefPoint, point).pt
+
+
+class ReferenceBackend:
+    """G1 on py_ecc's ``optimized_bls12_381``."""
+
+    name = "reference"
+
+    def identity(self) -> Point:
+        return cast(Point, RefPoint(Z1))
+
+    def generator(self) -> Point:
+        return cast(Point, RefPoint(G1))
+
+    def mul(self, point: Point, k: int) -> Point:
+        return cast(Point, RefPoint(multiply(_p(point), k % R)))
+
+    def msm(self, points: Sequence[Point], scalars: Sequence[int]) -> Point:
+        acc = Z1
+        for point, k in zip(points, scalars, strict=True):
+            k %= R
+            if k:
+                acc = add(acc, multiply(_p(point), k))
+        return cast(Point, RefPoint(acc))
+
+    def encode(self, point: Point) -> bytes:
+        return int(compress_G1(_p(point))).to_bytes(POINT_BYTES, "big")
+
+    def decompress(self, data: bytes) -> Point:
+        pt = decompress_G1(int.from_bytes(data, "big"))
+        if not is_inf(multiply(pt, R)):
+            raise ValueError("not in the prime-order subgroup")
+        return cast(Point, RefPoint(pt))
+
+    def hash_to_curve(self, msg: bytes, dst: bytes) -> Point:
+        return cast(Point, RefPoint(hash_to_G1(msg, dst, hashlib.sha256)))
+
+    def is_identity(self, point: Point) -> bool:
+        return bool(is_inf(_p(point)))
+
+    def affine(self, point: Point) -> tuple[int, int]:
+        x, y = normalize(_p(point))
+        return int(x.n), int(y.n)
