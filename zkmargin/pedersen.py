@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from . import group
 from .generators import pedersen_bases
-from .group import R, Point
+from .group import Point, R
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .errors import DecodeError, ZkMarginError
-from .group import POINT_BYTES, R, SCALAR_BYTES, Point, encode_point, encode_scalar
+from .group import POINT_BYTES, SCALAR_BYTES, Point, R, encode_point, encode_scalar
 
 # ---------------------------------------------------------------------------------------------
 # Labels: every tag and domain string absorbed into a zkmargin transcript.
@@ -65,7 +65,7 @@ SEEDED_ENTROPY_TAG = protocol_tag("seeded_entropy_for_tests")
 
 
 def sigma_tag(application: str, flavor: str) -> bytes:
-    """A Sigma-proof tag holding the flavor marker and ciphersuite verbatim, as the draft requires."""
+    """A Sigma-proof tag holding the flavor marker and the ciphersuite verbatim (draft §5.1)."""
     if flavor not in ("DSFS", "CMPT"):
         raise ValueError(f"flavor must be DSFS or CMPT, got {flavor!r}")
     return f"zkmargin-{ZKMARGIN_VERSION}-{application}-{flavor}-with-{SIGMA_CIPHERSUITE}".encode()
@@ -174,7 +174,7 @@ def deserialize_uint(data: bytes, modulus: int, *, big_endian: bool = False) -> 
 
 
 def serialize_field(coords: Sequence[int], p: int, *, big_endian: bool = False) -> bytes:
-    """SerializeField(a, p, m): the coordinates of an element of F_{p^m}, least significant first."""
+    """SerializeField(a, p, m): the coordinates of an F_{p^m} element, least significant first."""
     return b"".join(serialize_uint(c, p, big_endian=big_endian) for c in coords)
 
 

@@ -14,15 +14,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from ..errors import DecodeError
-from .interface import P, POINT_BYTES, R, SCALAR_BYTES, Backend, Point
+from .interface import POINT_BYTES, SCALAR_BYTES, Backend, FieldElement, P, Point, R
 
 __all__ = [
-    "P",
     "POINT_BYTES",
-    "R",
     "SCALAR_BYTES",
     "Backend",
+    "FieldElement",
+    "P",
     "Point",
+    "R",
     "affine",
     "available_backends",
     "backend",
@@ -32,11 +33,14 @@ __all__ = [
     "decode_scalars",
     "encode_point",
     "encode_scalar",
+    "field",
+    "field_to_int",
     "generator",
     "hash_to_curve",
     "identity",
     "is_identity",
     "msm",
+    "msm_field",
     "mul",
     "set_backend",
     "using",
@@ -59,9 +63,7 @@ def _make(name: str) -> Backend:
 
             _instances[name] = ReferenceBackend()
         else:
-            raise ValueError(
-                f"unknown backend {name!r}; choose one of {', '.join(_BACKEND_NAMES)}"
-            )
+            raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(_BACKEND_NAMES)}")
     return _instances[name]
 
 
@@ -123,6 +125,26 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
             f"({len(scalars)} scalars, {len(points)} points)"
         )
     return _active.msm(points, scalars)
+
+
+def field(k: int) -> FieldElement:
+    """k mod r in the backend's fast field representation (operators +, -, *)."""
+    return _active.field(k)
+
+
+def field_to_int(e: FieldElement) -> int:
+    """The integer in [0, r) of a field element."""
+    return _active.field_to_int(e)
+
+
+def msm_field(points: Sequence[Point], scalars: Sequence[FieldElement]) -> Point:
+    """Σ e_i·P_i with field-element scalars. Unequal lengths are an error."""
+    if len(points) != len(scalars):
+        raise ValueError(
+            f"multi-scalar multiplication needs as many scalars as points "
+            f"({len(scalars)} scalars, {len(points)} points)"
+        )
+    return _active.msm_field(points, scalars)
 
 
 def hash_to_curve(msg: bytes, dst: bytes) -> Point:

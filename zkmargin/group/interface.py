@@ -12,7 +12,11 @@ from typing import Protocol
 #: r, the prime order of G1 and of the scalar field.
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 #: p, the prime of the base field F_p over which G1 is defined.
-P = 0x1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB
+P = int(
+    "1A0111EA397FE69A4B1BA7B6434BACD764774B84F38512BF"
+    "6730D2A0F6B0F6241EABFFFEB153FFFFB9FEFFFFFFFFAAAB",
+    16,
+)
 #: Ne: bytes of a compressed G1 point.
 POINT_BYTES = 48
 #: Ns: bytes of a canonical scalar.
@@ -29,6 +33,18 @@ class Point(Protocol):
     def __neg__(self) -> Point: ...
 
     def __eq__(self, other: object, /) -> bool: ...
+
+
+class FieldElement(Protocol):
+    """An element of the scalar field F_r in a backend's own fast representation."""
+
+    def __add__(self, other: FieldElement, /) -> FieldElement: ...
+
+    def __sub__(self, other: FieldElement, /) -> FieldElement: ...
+
+    def __mul__(self, other: FieldElement, /) -> FieldElement: ...
+
+    def __neg__(self) -> FieldElement: ...
 
 
 class Backend(Protocol):
@@ -50,6 +66,18 @@ class Backend(Protocol):
 
     def msm(self, points: Sequence[Point], scalars: Sequence[int]) -> Point:
         """Σ k_i·P_i. The caller guarantees equal lengths (the flat API checks them)."""
+        ...
+
+    def field(self, k: int) -> FieldElement:
+        """k mod r as a field element."""
+        ...
+
+    def field_to_int(self, e: FieldElement) -> int:
+        """The canonical integer in [0, r) of a field element."""
+        ...
+
+    def msm_field(self, points: Sequence[Point], scalars: Sequence[FieldElement]) -> Point:
+        """Σ e_i·P_i with field-element scalars (equal lengths guaranteed by the caller)."""
         ...
 
     def encode(self, point: Point) -> bytes:

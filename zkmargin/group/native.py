@@ -12,7 +12,7 @@ from typing import cast
 
 from py_arkworks_bls12381 import G1Point, Scalar
 
-from .interface import POINT_BYTES, R, Point
+from .interface import POINT_BYTES, FieldElement, Point, R
 
 _IDENTITY_BYTES = bytes([0xC0]) + bytes(POINT_BYTES - 1)
 
@@ -46,6 +46,22 @@ class NativeBackend:
         conv = Scalar.from_le_bytes
         ks = [conv((k if 0 <= k < R else k % R).to_bytes(32, "little")) for k in scalars]
         return cast(Point, G1Point.multiexp_unchecked(cast(list[G1Point], list(points)), ks))
+
+    def field(self, k: int) -> FieldElement:
+        return cast(FieldElement, _scalar(k))
+
+    def field_to_int(self, e: FieldElement) -> int:
+        return int(cast(Scalar, e))
+
+    def msm_field(self, points: Sequence[Point], scalars: Sequence[FieldElement]) -> Point:
+        if not points:
+            return cast(Point, self._identity)
+        return cast(
+            Point,
+            G1Point.multiexp_unchecked(
+                cast(list[G1Point], list(points)), cast(list[Scalar], list(scalars))
+            ),
+        )
 
     def encode(self, point: Point) -> bytes:
         data = cast(G1Point, point).to_compressed_bytes()

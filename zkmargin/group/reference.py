@@ -12,9 +12,19 @@ from typing import Any, cast
 
 from py_ecc.bls.hash_to_curve import hash_to_G1
 from py_ecc.bls.point_compression import compress_G1, decompress_G1
-from py_ecc.optimized_bls12_381 import G1, Z1, add, eq, is_inf, multiply, neg, normalize
+from py_ecc.bls.typing import G1Compressed
+from py_ecc.optimized_bls12_381.optimized_curve import (
+    G1,
+    Z1,
+    add,
+    eq,
+    is_inf,
+    multiply,
+    neg,
+    normalize,
+)
 
-from .interface import POINT_BYTES, R, Point
+from .interface import POINT_BYTES, FieldElement, Point, R
 
 
 class RefPoint:
@@ -45,6 +55,32 @@ class RefPoint:
         return f"RefPoint({compress_G1(self.pt):#x})"
 
 
+class RefScalar:
+    """An element of F_r as a Python int, reduced after every operation."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: int) -> None:
+        self.v = v % R
+
+    def __add__(self, other: RefScalar) -> RefScalar:
+        return RefScalar(self.v + other.v)
+
+    def __sub__(self, other: RefScalar) -> RefScalar:
+        return RefScalar(self.v - other.v)
+
+    def __mul__(self, other: RefScalar) -> RefScalar:
+        return RefScalar(self.v * other.v)
+
+    def __neg__(self) -> RefScalar:
+        return RefScalar(-self.v)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RefScalar) and self.v == other.v
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def _p(point: Point) -> Any:
     return cast(RefPoint, point).pt
 
@@ -71,17 +107,26 @@ class ReferenceBackend:
                 acc = add(acc, multiply(_p(point), k))
         return cast(Point, RefPoint(acc))
 
+    def field(self, k: int) -> FieldElement:
+        return cast(FieldElement, RefScalar(k))
+
+    def field_to_int(self, e: FieldElement) -> int:
+        return cast(RefScalar, e).v
+
+    def msm_field(self, points: Sequence[Point], scalars: Sequence[FieldElement]) -> Point:
+        return self.msm(points, [cast(RefScalar, e).v for e in scalars])
+
     def encode(self, point: Point) -> bytes:
         return int(compress_G1(_p(point))).to_bytes(POINT_BYTES, "big")
 
     def decompress(self, data: bytes) -> Point:
-        pt = decompress_G1(int.from_bytes(data, "big"))
+        pt = decompress_G1(G1Compressed(int.from_bytes(data, "big")))
         if not is_inf(multiply(pt, R)):
             raise ValueError("not in the prime-order subgroup")
         return cast(Point, RefPoint(pt))
 
     def hash_to_curve(self, msg: bytes, dst: bytes) -> Point:
-        return cast(Point, RefPoint(hash_to_G1(msg, dst, hashlib.sha256)))
+        return cast(Point, RefPoint(hash_to_G1(msg, dst, cast(Any, hashlib.sha256))))
 
     def is_identity(self, point: Point) -> bool:
         return bool(is_inf(_p(point)))

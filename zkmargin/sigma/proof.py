@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from .. import group
 from ..errors import DecodeError, ProvingError
-from ..group import POINT_BYTES, R, SCALAR_BYTES, Point
+from ..group import POINT_BYTES, SCALAR_BYTES, Point, R
 from ..transcript import (
     SIGMA_BATCH_TAG,
     SIGMA_CIPHERSUITE,

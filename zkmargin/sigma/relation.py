@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .. import group
 from ..errors import DecodeError, ZkMarginError
-from ..group import POINT_BYTES, R, SCALAR_BYTES, Point
+from ..group import POINT_BYTES, SCALAR_BYTES, Point, R
 from ..transcript import le, le2ip
 
 _U32 = 1 << 32
@@ -141,17 +141,19 @@ class LinearRelation:
         sn = self.scalar_names or tuple(f"s{i}" for i in range(self.num_scalars))
         en = self.element_names or ("G", *(f"E{i}" for i in range(1, self.num_elements)))
 
-        def coeff(c: int) -> str:
-            if c == 1:
-                return ""
-            if c == R - 1:
-                return "-"
-            return f"{c if c < R // 2 else c - R}·"
+        def join(terms: list[tuple[int, str]]) -> str:
+            out = ""
+            for i, (c, name) in enumerate(terms):
+                neg = c > R // 2
+                mag = R - c if neg else c
+                sign = ("-" if neg else "") if i == 0 else (" − " if neg else " + ")
+                out += f"{sign}{'' if mag == 1 else f'{mag}·'}{name}"
+            return out
 
         rows = []
         for eq in self.equations:
-            lhs = " + ".join(f"{coeff(c)}{en[e]}" for e, c in eq.image)
-            rhs = " + ".join(f"{coeff(c)}{sn[s]}·{en[e]}" for s, e, c in eq.terms)
+            lhs = join([(c, en[e]) for e, c in eq.image])
+            rhs = join([(c, f"{sn[s]}·{en[e]}") for s, e, c in eq.terms])
             rows.append(f"{lhs} = {rhs}")
         return f"PK{{({', '.join(sn)}): {' ∧ '.join(rows)}}}"
 

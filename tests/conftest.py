@@ -1,0 +1,40 @@
+"""Shared fixtures: the backend parametrisation and the reference data in ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from zkmargin import group
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("ZKMARGIN_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data"
+
+
+def load_json(path: Path) -> Any:
+    with path.open() as f:
+        return json.load(f)
+
+
+BACKENDS = [
+    pytest.param("native", id="native"),
+    pytest.param("reference", id="reference", marks=pytest.mark.slow),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test once per backend (the reference one is marked slow)."""
+    with group.using(request.param):
+        yield request.param
+
+
+@pytest.fixture
+def both_backends() -> list[str]:
+    return ["native", "reference"]

@@ -1,0 +1,45 @@
+"""The command line and the runnable examples."""
+
+from __future__ import annotations
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from zkmargin.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_runs_and_every_check_behaves() -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "all checks behaved as expected" in result.output
+    assert "UNEXPECTED" not in result.output
+    assert "rejected" in result.output and "accepted" in result.output
+
+
+def test_unknown_backend_is_a_clean_error() -> None:
+    result = CliRunner().invoke(main, ["--backend", "gpu", "demo"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_console_script_entry_point() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "zkmargin.cli", "--help"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and "demo" in proc.stdout
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+def test_example_runs(script: Path) -> None:
+    if script.name.startswith("_"):
+        return
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(script), run_name="__main__")
+    assert exit_info.value.code == 0

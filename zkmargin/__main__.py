@@ -1,0 +1,5 @@
+"""``python -m zkmargin``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m zkmargin.cli``."""
+
+from . import main
+
+main()
