@@ -1,0 +1,186 @@
+"""Accounts (format ``zkmargin.accounts``), from JSON, CSV or Parquet.
+
+JSON holds one record per account. CSV and Parquet hold the tidy form exchanges export in bulk,
+one row per item::
+
+    account_id, mode, kind, symbol, amount, entry_price, quote, isolated_margin
+
+``kind`` is ``cash`` (``amount`` in valuation units), ``collateral`` (``symbol`` an asset,
+``amount`` signed: negative is a borrow) or ``position`` (``symbol`` an instrument, ``amount``
+the signed size, and either ``entry_price`` or ``quote``; ``isolated_margin`` in isolated mode).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .common import STRICT, DecimalText, FormatError
+
+Mode = Literal["isolated", "cross", "portfolio"]
+TIDY_COLUMNS = (
+    "account_id",
+    "mode",
+    "kind",
+    "symbol",
+    "amount",
+    "entry_price",
+    "quote",
+    "isolated_margin",
+)
+
+
+class Position(BaseModel):
+    """A signed position; its value is quote + size·mark, with quote = −size·entry_price."""
+
+    model_config = STRICT
+    instrument: str
+    size: DecimalText
+    entry_price: DecimalText | None = None
+    quote: DecimalText | None = None
+    isolated_margin: DecimalText | None = None
+
+
+class Account(BaseModel):
+    model_config = STRICT
+    id: str = Field(min_length=1, max_length=128)
+    mode: Mode = "cross"
+    cash: DecimalText = "0"
+    collateral: dict[str, DecimalText] = Field(default_factory=dict)
+    positions: list[Position] = Field(default_factory=list)
+
+
+class AccountsFile(BaseModel):
+    model_config = STRICT
+    format: Literal["zkmargin.accounts"] = "zkmargin.accounts"
+    version: Literal[1] = 1
+    accounts: list[Account]
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    return ".".join(loc), err["msg"]
+
+
+def _tidy_to_accounts(rows: list[dict[str, Any]], file: str) -> list[dict[str, Any]]:
+    accounts: dict[str, dict[str, Any]] = {}
+    for i, row in enumerate(rows, start=2):
+        rec = f"row {i}"
+        acc_id = str(row.get("account_id") or "").strip()
+        if not acc_id:
+            raise FormatError("missing account_id", file=file, record=rec, field="account_id")
+        mode = str(row.get("mode") or "cross").strip()
+        acc = accounts.setdefault(
+            acc_id, {"id": acc_id, "mode": mode, "cash": "0", "collateral": {}, "positions": []}
+        )
+        if acc["mode"] != mode:
+            raise FormatError(
+                f"mode {mode!r} contradicts {acc['mode']!r} given earlier",
+                file=file,
+                record=f"{rec} (account {acc_id})",
+                field="mode",
+            )
+        kind = str(row.get("kind") or "").strip()
+        symbol = str(row.get("symbol") or "").strip()
+
+        def value(name: str, row: dict[str, Any] = row) -> Any:
+            v = row.get(name)
+            return None if v is None or v == "" else v
+
+        if kind == "cash":
+            acc["cash"] = value("amount") or "0"
+        elif kind == "collateral":
+            if symbol in acc["collateral"]:
+                raise FormatError(
+                    f"asset {symbol} listed twice", file=file, record=rec, field="symbol"
+                )
+            acc["collateral"][symbol] = value("amount")
+        elif kind == "position":
+            pos = {"instrument": symbol, "size": value("amount")}
+            for name in ("entry_price", "quote", "isolated_margin"):
+                if value(name) is not None:
+                    pos[name] = value(name)
+            acc["positions"].append(pos)
+        else:
+            raise FormatError(
+                f"kind must be cash, collateral or position, got {kind!r}",
+                file=file,
+                record=rec,
+                field="kind",
+            )
+    return list(accounts.values())
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="") as f:
+            return list(csv.DictReader(f))
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    missing = {"account_id", "kind", "symbol", "amount"} - set(table.column_names)
+    if missing:
+        raise FormatError(f"missing columns {sorted(missing)}", file=str(path))
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    for name, values in cols.items():
+        if any(isinstance(v, float) for v in values):
+            raise FormatError(
+                "binary floats are not accepted; store amounts as strings or integers",
+                file=str(path),
+                field=name,
+            )
+    n = table.num_rows
+    return [{name: cols[name][i] for name in cols} for i in range(n)]
+
+
+def load_accounts(path: str | Path) -> list[Account]:
+    """Read accounts from ``.json``, ``.csv`` or ``.parquet``; raise :class:`FormatError`."""
+    path = Path(path)
+    file = str(path)
+    try:
+        if path.suffix.lower() == ".json":
+            raw = json.loads(path.read_text())
+            records = raw.get("accounts") if isinstance(raw, dict) else None
+            if not isinstance(raw, dict) or not isinstance(records, list):
+                raise FormatError("expected an object with an 'accounts' list", file=file)
+            header = {k: v for k, v in raw.items() if k != "accounts"}
+            AccountsFile.model_validate({**header, "accounts": []})
+        elif path.suffix.lower() in (".csv", ".parquet"):
+            records = _tidy_to_accounts(_read_rows(path), file)
+        else:
+            raise FormatError("accounts must be .json, .csv or .parquet", file=file)
+    except FileNotFoundError:
+        raise FormatError("file not found", file=file) from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"malformed JSON: {exc}", file=file) from None
+    except ValidationError as exc:
+        field, msg = _describe(exc)
+        raise FormatError(msg, file=file, field=field) from None
+    accounts = []
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        label = f"account {rec.get('id', f'#{i}')!s}" if isinstance(rec, dict) else f"record {i}"
+        try:
+            acc = Account.model_validate(rec)
+        except ValidationError as exc:
+            field, msg = _describe(exc)
+            raise FormatError(msg, file=file, record=label, field=field) from None
+        if acc.id in seen:
+            raise FormatError("duplicate account id", file=file, record=label, field="id")
+        seen.add(acc.id)
+        accounts.append(acc)
+    return accounts
+
+
+def write_accounts_json(accounts: list[Account], path: str | Path) -> None:
+    """Write accounts as JSON, atomically (temporary file, then rename)."""
+    from ..fileio import atomic_write_text
+
+    doc = AccountsFile(accounts=accounts)
+    atomic_write_text(Path(path), doc.model_dump_json(indent=1, exclude_defaults=True))

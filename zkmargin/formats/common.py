@@ -1,0 +1,71 @@
+"""Exact numbers in files, and errors that name the file, the record and the field.
+
+Amounts, prices and rates are written as decimal strings (``"0.015"``) or JSON integers, in
+whole units of what they measure; binary floats are refused, so no float ever reaches a
+commitment. :func:`to_units` turns a decimal into an integer count of 10^−d units and refuses a
+value with more decimals than d allows.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict
+
+from ..errors import ZkMarginError
+
+#: Parts per million: rates and weights are integers of 10^−6.
+PPM = 1_000_000
+
+
+class FormatError(ZkMarginError):
+    """A file is not what its format says; the message names file, record and field."""
+
+    def __init__(self, problem: str, *, file: str = "", record: str = "", field: str = "") -> None:
+        where = ": ".join(p for p in (file, record, field) if p)
+        super().__init__(f"{where}: {problem}" if where else problem)
+        self.file, self.record, self.field, self.problem = file, record, field, problem
+
+
+def _no_float(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a decimal string or an integer, got a boolean")
+    if isinstance(value, float):
+        raise ValueError(
+            f"binary floats are not accepted (got {value!r}); write the number as a string"
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value!r}") from None
+        if not d.is_finite():
+            raise ValueError(f"not a finite number: {value!r}")
+        return value.strip()
+    raise ValueError(f"expected a decimal string or an integer, got {type(value).__name__}")
+
+
+#: A decimal number as written in a file (validated: finite, never a binary float).
+DecimalText = Annotated[str, BeforeValidator(_no_float)]
+
+STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def to_units(text: str, decimals: int, *, allow_negative: bool = True) -> int:
+    """The integer n with text = n·10^−decimals exactly; ValueError if it has more decimals."""
+    d = Decimal(text)
+    scaled = d.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{text} has more than {decimals} decimal places")
+    n = int(scaled)
+    if n < 0 and not allow_negative:
+        raise ValueError(f"{text} must not be negative")
+    return n
+
+
+def to_ppm(text: str) -> int:
+    """A rate or weight as an integer number of parts per million (at most 6 decimals)."""
+    return to_units(text, 6)
