@@ -7,15 +7,23 @@ the verifier decodes, with every validation rule of :mod:`zkmargin.group` applie
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import group, pedersen, rangeproof, sigma
+import numpy as np
+
+from . import group, margin, pedersen, rangeproof, sigma
 from .errors import DecodeError
+from .fileio import atomic_write_text
+from .formats.market import MarketSnapshot
 from .generators import pedersen_bases
 from .group import R
+from .margin import synthetic
+from .margin.table_io import load_table, save_table
 from .rangeproof import RangeProof
 from .transcript import sigma_tag
 
@@ -172,3 +180,83 @@ def demo_crypto() -> DemoReport:
     )
     rep.say("all checks behaved as expected" if rep.ok else "SOME CHECKS MISBEHAVED")
     return rep
+
+
+# ----- margin (no cryptography) ---------------------------------------------------------------
+
+
+@dataclass
+class MarginRun:
+    """A market, its accounts and their margin figures."""
+
+    market: margin.Market
+    table: margin.AccountTable
+    report: margin.MarginReport
+    liquidation: dict[str, dict[str, int | None]]
+
+
+def margin_report(
+    market_path: str | Path,
+    accounts_path: str | Path,
+    *,
+    threshold_ppm: int = 1_000_000,
+    liquidation: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> MarginRun:
+    """Load a market and accounts (.json/.csv/.parquet) and compute every account's figures.
+
+    Liquidation prices (exact, per linear position of cross and isolated accounts) are computed
+    account by account; ``progress(done, total)`` is called as they go.
+    """
+    market = margin.load_market(market_path)
+    table = load_table(accounts_path, market)
+    report = margin.evaluate_table(market, table, threshold_ppm=threshold_ppm)
+    liq: dict[str, dict[str, int | None]] = {}
+    if liquidation:
+        for i, result in enumerate(_scalar_results(market, table, threshold_ppm)):
+            if result.liquidation_prices:
+                liq[result.id] = result.liquidation_prices
+            if progress is not None and (i + 1) % 1000 == 0:
+                progress(i + 1, len(table))
+    return MarginRun(market, table, report, liq)
+
+
+def _scalar_results(
+    market: margin.Market, table: margin.AccountTable, threshold_ppm: int
+) -> Iterator[margin.AccountResult]:
+    from .margin.scalar import CompiledAccount, CompiledPosition
+
+    order = table.pos_account
+    bounds = np.searchsorted(order, np.arange(len(table) + 1))
+    for i, acc_id in enumerate(table.ids):
+        mode = margin.vector.MODES[int(table.mode[i])]
+        if mode == "portfolio" or market.accounting != "standard":
+            continue
+        rows = range(int(bounds[i]), int(bounds[i + 1]))
+        positions = tuple(
+            CompiledPosition(
+                int(table.pos_instrument[r]),
+                int(table.pos_size[r]),
+                int(table.pos_quote[r]),
+                int(table.pos_isolated[r]),
+                None,
+            )
+            for r in rows
+        )
+        acc = CompiledAccount(
+            acc_id, mode, int(table.cash[i]), tuple(int(b) for b in table.balances[i]), positions
+        )
+        yield margin.evaluate(acc, market, threshold_ppm=threshold_ppm)
+
+
+def generate_examples(
+    count: int, seed: int, market_out: str | Path, accounts_out: str | Path, epoch: int = 1
+) -> tuple[int, int]:
+    """Write a synthetic market file and ``count`` accounts; return (accounts, unhealthy)."""
+    doc = synthetic.market_document(epoch)
+    market = margin.compile_market(MarketSnapshot.model_validate(doc))
+    table = synthetic.synthetic_accounts(market, count, seed)
+    atomic_write_text(Path(market_out), json.dumps(doc, indent=1))
+    save_table(table, market, accounts_out)
+    report = margin.evaluate_table(market, table)
+    return len(table), int((~report.healthy).sum())

@@ -14,6 +14,8 @@ import click
 from .. import group
 from ..errors import ZkMarginError
 from .demo import demo
+from .examples import examples
+from .margin import margin
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -46,5 +48,7 @@ def main(backend: str) -> None:
 
 
 main.add_command(demo)
+main.add_command(margin)
+main.add_command(examples)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INVALID", "main"]

@@ -252,8 +252,11 @@ def _ratio(equity: int, requirement: int) -> float | None:
     return None if requirement <= 0 else equity / requirement
 
 
-def evaluate(acc: CompiledAccount, market: Market, *, threshold_ppm: int = PPM) -> AccountResult:
-    """Equity, requirements, health (equity ≥ θ·maintenance), ratio, liquidation prices, witness."""
+def evaluate(
+    acc: CompiledAccount, market: Market, *, threshold_ppm: int = PPM, details: bool = True
+) -> AccountResult:
+    """Equity, requirements, health (equity ≥ θ·maintenance), ratio; with ``details`` also the
+    liquidation prices and the witness."""
     if market.accounting == "mango_health":
         return _evaluate_mango(acc, market)
     v_dec = market.valuation_decimals
@@ -349,8 +352,10 @@ def evaluate(acc: CompiledAccount, market: Market, *, threshold_ppm: int = PPM) 
         "threshold_ppm": threshold_ppm,
         "excess": equity * PPM - threshold_ppm * mm_total,
     }
-    if acc.mode in ("cross", "isolated"):
+    if details and acc.mode in ("cross", "isolated"):
         result.liquidation_prices = liquidation_prices(acc, market, result)
+    if not details:
+        result.witness = {}
     return result
 
 

@@ -89,17 +89,32 @@ class MarginReport:
         return len(self.ids)
 
 
+class _Segments:
+    """Where each account's rows start in a table sorted by account (computed once)."""
+
+    def __init__(self, accounts: npt.NDArray[np.int64], n: int) -> None:
+        self.n = n
+        self.empty = len(accounts) == 0
+        if not self.empty:
+            self.starts = np.flatnonzero(np.r_[True, accounts[1:] != accounts[:-1]])
+            self.owners = accounts[self.starts]
+            self.longest = int(np.diff(np.r_[self.starts, len(accounts)]).max())
+
+    def sum(self, values: IntArray) -> IntArray:
+        """Per-account sums of row values; accounts without rows get 0."""
+        out: IntArray = np.zeros(self.n, dtype=np.int64)
+        if self.empty:
+            return out
+        sums = iv.segment_sum(values, self.starts, len(self.starts), self.longest)
+        if sums.dtype == object:
+            out = out.astype(object)
+        out[self.owners] = sums
+        return out
+
+
 def _per_account(values: IntArray, accounts: npt.NDArray[np.int64], n: int) -> IntArray:
     """Sum row values into their (sorted) accounts; accounts without rows get 0."""
-    out: IntArray = np.zeros(n, dtype=np.int64)
-    if len(accounts) == 0:
-        return out
-    starts = np.flatnonzero(np.r_[True, accounts[1:] != accounts[:-1]])
-    sums = iv.segment_sum(values, starts, len(starts))
-    if sums.dtype == object:
-        out = out.astype(object)
-    out[accounts[starts]] = sums
-    return out
+    return _Segments(accounts, n).sum(values)
 
 
 def _collateral(market: Market, table: AccountTable) -> tuple[IntArray, IntArray]:
@@ -107,17 +122,23 @@ def _collateral(market: Market, table: AccountTable) -> tuple[IntArray, IntArray
     n = len(table)
     counted: IntArray = np.zeros(n, dtype=np.int64)
     borrows: IntArray = np.zeros(n, dtype=np.int64)
+    columns = np.ascontiguousarray(table.balances.T)  # one contiguous row per asset
     for a in market.assets:
-        b = table.balances[:, a.index]
-        if not b.any():
+        b = columns[a.index]
+        lo_b, hi_b = (int(b.min()), int(b.max())) if n else (0, 0)
+        if lo_b == hi_b == 0:
             continue
         exp = market.valuation_decimals - a.decimals - a.price_decimals
-        bp = np.where(b > 0, b, 0)
-        bn = np.where(b < 0, -b, 0)
+        bp = b if lo_b >= 0 else np.maximum(b, 0)
+        up10, down10 = 10 ** max(exp, 0), 10 ** max(-exp, 0)
         if not a.tiers:
-            value = iv.muldiv(bp, a.price * a.weight_ppm, PPM, exp, up=False)
+            value = iv.affine_div(bp, a.price * a.weight_ppm * up10, 0, PPM * down10, up=False)
         else:
-            basis = bp if a.tier_basis == "amount" else iv.muldiv(bp, a.price, 1, exp, up=False)
+            basis = (
+                bp
+                if a.tier_basis == "amount"
+                else iv.affine_div(bp, a.price * up10, 0, down10, up=False)
+            )
             weighted: IntArray = np.zeros(n, dtype=np.int64)
             lo = 0
             for upto, weight in a.tiers:
@@ -128,13 +149,18 @@ def _collateral(market: Market, table: AccountTable) -> tuple[IntArray, IntArray
                     break
                 lo = upto
             if a.tier_basis == "amount":
-                value = iv.muldiv(weighted, a.price, PPM, exp, up=False)
+                value = iv.affine_div(weighted, a.price * up10, 0, PPM * down10, up=False)
             else:
                 value = iv.floordiv(weighted, PPM)
         counted = iv.add(counted, value)
-        borrows = iv.add(
-            borrows, iv.muldiv(bn, a.price * a.liability_weight_ppm, PPM, exp, up=True)
-        )
+        if lo_b < 0:
+            bn = np.maximum(-b, 0)
+            borrows = iv.add(
+                borrows,
+                iv.affine_div(
+                    bn, a.price * a.liability_weight_ppm * up10, 0, PPM * down10, up=True
+                ),
+            )
     return counted, borrows
 
 
@@ -152,8 +178,9 @@ def evaluate_table(
     row_mm: IntArray = np.zeros(rows, dtype=np.int64)
     row_im: IntArray = np.zeros(rows, dtype=np.int64)
     row_mode = mode[table.pos_account] if rows else np.zeros(0, dtype=np.int8)
-    order = np.argsort(table.pos_instrument, kind="stable")
-    bounds = np.searchsorted(table.pos_instrument[order], np.arange(len(market.instruments) + 1))
+    key = table.pos_instrument.astype(np.int16)  # few instruments: a radix sort
+    order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[order], np.arange(len(market.instruments) + 1))
     for inst in market.instruments:
         idx = order[bounds[inst.index] : bounds[inst.index + 1]]
         if len(idx) == 0:
@@ -163,64 +190,97 @@ def evaluate_table(
         settle = market.assets[inst.settle_index]
         e_settle = market.valuation_decimals - settle.decimals - settle.price_decimals
         a = settle.decimals - inst.size_decimals - inst.price_decimals
+        s_up, s_down = 10 ** max(e_settle, 0), 10 ** max(-e_settle, 0)
+        size_abs = np.abs(s) if s.dtype != object else np.asarray([abs(x) for x in s], object)
+        size_bound = iv._bound(size_abs)
         if inst.kind == "inverse":
-            num = iv.mul(iv.mul(s, inst.contract_value * 10**settle.decimals), iv.sub(inst.mark, q))
-            value_s = iv.floordiv(num, iv.mul(q, 10**inst.size_decimals * inst.mark))
-            n_num = iv.mul(np.abs(s), inst.contract_value * 10**settle.decimals)
+            value_s = iv.product_div(
+                [s, inst.contract_value * 10**settle.decimals, iv.sub(inst.mark, q)],
+                iv.mul(q, 10**inst.size_decimals * inst.mark),
+                up=False,
+            )
+            n_mul = inst.contract_value * 10**settle.decimals  # N = |s|·n_mul / n_den
             n_den = 10**inst.size_decimals * inst.mark
         else:
-            value_s = iv.muldiv(
-                iv.add(iv.mul(s, inst.mark), q), inst.multiplier_ppm, PPM, a, up=False
+            value_s = iv.affine_div(
+                iv.add(iv.mul(s, inst.mark), q),
+                inst.multiplier_ppm * 10 ** max(a, 0),
+                0,
+                PPM * 10 ** max(-a, 0),
+                up=False,
             )
-            n_num = iv.mul(np.abs(s), inst.mark * inst.multiplier_ppm * 10 ** max(a, 0))
+            n_mul = inst.mark * inst.multiplier_ppm * 10 ** max(a, 0)
             n_den = PPM * 10 ** max(-a, 0)
         rmode = row_mode[idx]
         iso = rmode == 1
-        value_v = iv.muldiv(
-            iv.add(value_s, np.where(iso, table.pos_isolated[idx], 0)),
-            settle.price,
-            1,
-            e_settle,
-            up=False,
+        with_margin = (
+            iv.add(value_s, np.where(iso, table.pos_isolated[idx], 0)) if iso.any() else value_s
         )
+        value_v = iv.affine_div(with_margin, settle.price * s_up, 0, s_down, up=False)
         sched = inst.schedule
         margined = rmode != 2
         if sched is not None and margined.any():
             if sched.fraction_ppm is not None:
                 assert sched.initial_rate_ppm is not None
-                im_s = iv.ceildiv(iv.mul(n_num, sched.initial_rate_ppm), n_den * PPM)
-                mm_s = iv.ceildiv(iv.mul(im_s, sched.fraction_ppm), PPM)
+                im_s = iv.affine_div(
+                    size_abs,
+                    n_mul * sched.initial_rate_ppm,
+                    0,
+                    n_den * PPM,
+                    up=True,
+                    bound=size_bound,
+                )
+                mm_s = iv.affine_div(im_s, sched.fraction_ppm, 0, PPM, up=True)
             else:
                 best = None
-                for rate, cum in sched.pieces:
-                    piece = iv.sub(iv.mul(n_num, rate), cum * n_den)
+                for rate, cum in sched.pieces:  # ⌈max_t(N·rate − cum)/10^6⌉ = max_t ⌈…⌉
+                    piece = iv.affine_div(
+                        size_abs, n_mul * rate, -cum * n_den, n_den * PPM, up=True, bound=size_bound
+                    )
                     best = piece if best is None else np.maximum(best, piece)
                 assert best is not None
-                mm_s = iv.ceildiv(best, n_den * PPM)
+                mm_s = best
                 if sched.initial_rate_ppm is not None:
-                    im_s = iv.ceildiv(iv.mul(n_num, sched.initial_rate_ppm), n_den * PPM)
+                    im_s = iv.affine_div(
+                        size_abs,
+                        n_mul * sched.initial_rate_ppm,
+                        0,
+                        n_den * PPM,
+                        up=True,
+                        bound=size_bound,
+                    )
                 else:
                     im_s = mm_s
-            mm_v = np.where(margined, iv.muldiv(mm_s, settle.price, 1, e_settle, up=True), 0)
-            im_v = np.where(margined, iv.muldiv(im_s, settle.price, 1, e_settle, up=True), 0)
+            mm_v = iv.affine_div(mm_s, settle.price * s_up, 0, s_down, up=True)
+            im_v = iv.affine_div(im_s, settle.price * s_up, 0, s_down, up=True)
+            if not margined.all():
+                mm_v, im_v = np.where(margined, mm_v, 0), np.where(margined, im_v, 0)
             row_mm = _assign(row_mm, idx, mm_v)
             row_im = _assign(row_im, idx, im_v)
         row_value = _assign(row_value, idx, value_v)
-    pos_value = _per_account(row_value, table.pos_account, n)
-    maintenance = _per_account(row_mm, table.pos_account, n)
-    initial = _per_account(row_im, table.pos_account, n)
+    segments = _Segments(table.pos_account, n)
+    pos_value = segments.sum(row_value)
+    maintenance = segments.sum(row_mm)
+    initial = segments.sum(row_im)
     # Portfolio margin: the largest loss over the grid.
     port_rows = np.flatnonzero(row_mode == 2)
     if len(port_rows):
         ra = np.zeros((len(market.instruments), market.scenario_count), dtype=np.int64)
         for i, arr in market.risk_arrays.items():
             ra[i] = arr
-        worst: IntArray = np.zeros(n, dtype=np.int64)
         sizes = table.pos_size[port_rows]
-        accts = table.pos_account[port_rows]
-        for sc in range(market.scenario_count):
-            loss = _per_account(iv.mul(sizes, -ra[table.pos_instrument[port_rows], sc]), accts, n)
-            worst = np.maximum(worst, loss)
+        seg = _Segments(table.pos_account[port_rows], n)
+        arrays = ra[table.pos_instrument[port_rows]]  # rows × scenarios
+        worst: IntArray = np.zeros(n, dtype=np.int64)
+        if (
+            sizes.dtype != object
+            and iv._bound(sizes) * float(np.abs(ra).max(initial=0)) * seg.longest < 2.0**62
+        ):
+            losses = np.add.reduceat(-sizes[:, None] * arrays, seg.starts, axis=0)
+            worst[seg.owners] = np.maximum(losses.max(axis=1), 0)
+        else:
+            for sc in range(market.scenario_count):
+                worst = np.maximum(worst, seg.sum(iv.mul(sizes, -arrays[:, sc])))
         port = mode == 2
         maintenance = np.where(port, worst, maintenance)
         initial = np.where(port, worst, initial)
@@ -240,22 +300,27 @@ def evaluate_table(
             / np.maximum(np.asarray(maintenance, dtype=np.float64), 1.0),
             np.nan,
         )
+    iso_rows = np.flatnonzero(row_mode == 1) if isolated.any() else np.zeros(0, np.int64)
     if isolated.any():
-        row_excess = iv.sub(iv.mul(row_value, PPM), iv.mul(row_mm, threshold_ppm))
-        iso_rows = np.flatnonzero(row_mode == 1)
-        bad = np.zeros(n, dtype=bool)
-        bad[table.pos_account[iso_rows[np.asarray(row_excess[iso_rows] < 0)]]] = True
-        healthy = np.where(isolated, ~bad, healthy)
+        # each isolated position stands alone: healthy iff all are, ratio = the worst one's
+        healthy = np.where(isolated, True, healthy)
+        ratio = np.where(isolated, np.nan, ratio)
+    if len(iso_rows):
+        value_i, mm_i = row_value[iso_rows], row_mm[iso_rows]
+        excess_i = iv.sub(iv.mul(value_i, PPM), iv.mul(mm_i, threshold_ppm))
+        seg = _Segments(table.pos_account[iso_rows], n)
+        owners = seg.owners
+        any_below = np.maximum.reduceat(np.asarray(excess_i < 0, dtype=np.int8), seg.starts)
+        healthy[owners] = any_below == 0
         with np.errstate(divide="ignore", invalid="ignore"):
             rr = np.where(
-                np.asarray(row_mm[iso_rows] > 0),
-                np.asarray(row_value[iso_rows], dtype=np.float64)
-                / np.maximum(np.asarray(row_mm[iso_rows], dtype=np.float64), 1.0),
+                np.asarray(mm_i > 0),
+                np.asarray(value_i, dtype=np.float64)
+                / np.maximum(np.asarray(mm_i, dtype=np.float64), 1.0),
                 np.inf,
             )
-        worst_r = np.full(n, np.inf)
-        np.minimum.at(worst_r, table.pos_account[iso_rows], rr)
-        ratio = np.where(isolated, np.where(np.isinf(worst_r), np.nan, worst_r), ratio)
+        worst_r = np.minimum.reduceat(rr, seg.starts)
+        ratio[owners] = np.where(np.isinf(worst_r), np.nan, worst_r)
     report = MarginReport(
         list(table.ids),
         mode,

@@ -1,0 +1,277 @@
+"""Seeded, realistic exchange snapshots for tests, benchmarks and the demo.
+
+Assets BTC, ETH, SOL, USDT, USDC; linear perpetuals on BTC, ETH and SOL (Binance-style tiers),
+an inverse BTC perpetual, and BTC options margined in portfolio mode. Accounts are 85 % cross,
+10 % isolated and 5 % portfolio, with four collateral balances and four positions each; their
+collateral is then set so that most accounts are comfortably healthy, some sit near maintenance
+and a few are below it. Everything is integer and reproducible from the seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..formats.market import MarketSnapshot
+from .market import Market, compile_market
+from .riskarrays import compute_risk_arrays, option_value
+from .vector import AccountTable, evaluate_table
+
+BTC, ETH, SOL = 65000.0, 3200.0, 150.0
+
+
+def _tiers(scale: int) -> dict[str, Any]:
+    bounds = [50_000 * scale, 250_000 * scale, 1_000_000 * scale, 10_000_000 * scale]
+    rates = [4000, 5000, 10000, 25000, 50000]
+    tiers, cum, lo = [], 0, 0
+    for k, rate in enumerate(rates):
+        if k:
+            cum += (rate - rates[k - 1]) * lo // 1_000_000
+        tier: dict[str, Any] = {"rate": f"{rate / 1e6:.4f}", "cum": str(cum)}
+        if k < len(bounds):
+            tier["upto"] = str(bounds[k])
+            lo = bounds[k]
+        tiers.append(tier)
+    return {"type": "tiers_cum", "tiers": tiers}
+
+
+def market_document(epoch: int = 1) -> dict[str, Any]:
+    """The synthetic venue's market snapshot as a JSON-ready document (with risk arrays)."""
+    doc: dict[str, Any] = {
+        "format": "zkmargin.market",
+        "version": 1,
+        "venue": "zkmargin synthetic exchange",
+        "epoch": epoch,
+        "valuation": {"symbol": "USD", "decimals": 6},
+        "assets": [
+            {"symbol": "USDT", "decimals": 6, "price": "0.9999", "price_decimals": 4},
+            {
+                "symbol": "USDC",
+                "decimals": 6,
+                "price": "1.0000",
+                "price_decimals": 4,
+                "haircut": {"weight": "0.99"},
+            },
+            {
+                "symbol": "BTC",
+                "decimals": 8,
+                "price": f"{BTC:.2f}",
+                "price_decimals": 2,
+                "haircut": {
+                    "tier_basis": "amount",
+                    "liability_weight": "1.05",
+                    "tiers": [
+                        {"upto": "10", "weight": "0.95"},
+                        {"upto": "50", "weight": "0.9"},
+                        {"weight": "0.5"},
+                    ],
+                },
+            },
+            {
+                "symbol": "ETH",
+                "decimals": 8,
+                "price": f"{ETH:.2f}",
+                "price_decimals": 2,
+                "haircut": {"weight": "0.9", "liability_weight": "1.1"},
+            },
+            {
+                "symbol": "SOL",
+                "decimals": 9,
+                "price": f"{SOL:.3f}",
+                "price_decimals": 3,
+                "haircut": {"weight": "0.85", "liability_weight": "1.15"},
+            },
+        ],
+        "instruments": [
+            {
+                "symbol": "BTCUSDT",
+                "kind": "linear",
+                "base": "BTC",
+                "settle": "USDT",
+                "size_decimals": 3,
+                "mark_price": f"{BTC:.1f}",
+                "price_decimals": 1,
+                "maintenance": _tiers(1),
+                "initial": {"rate": "0.02"},
+            },
+            {
+                "symbol": "ETHUSDT",
+                "kind": "linear",
+                "base": "ETH",
+                "settle": "USDT",
+                "size_decimals": 2,
+                "mark_price": f"{ETH:.2f}",
+                "price_decimals": 2,
+                "maintenance": _tiers(1),
+                "initial": {"rate": "0.02"},
+            },
+            {
+                "symbol": "SOLUSDT",
+                "kind": "linear",
+                "base": "SOL",
+                "settle": "USDT",
+                "size_decimals": 1,
+                "mark_price": f"{SOL:.3f}",
+                "price_decimals": 3,
+                "maintenance": {
+                    "type": "tiers_slices",
+                    "tiers": [
+                        {"upto": "100000", "rate": "0.01"},
+                        {"upto": "500000", "rate": "0.02"},
+                        {"rate": "0.05"},
+                    ],
+                },
+                "initial": {"rate": "0.05"},
+            },
+            {
+                "symbol": "BTCUSD_PERP",
+                "kind": "inverse",
+                "base": "BTC",
+                "settle": "BTC",
+                "size_decimals": 0,
+                "mark_price": f"{BTC:.1f}",
+                "price_decimals": 1,
+                "contract_value": "100",
+                "maintenance": {
+                    "type": "tiers_cum",
+                    "tiers": [
+                        {"upto": "5", "rate": "0.004", "cum": "0"},
+                        {"rate": "0.005", "cum": "0.005"},
+                    ],
+                },
+                "initial": {"rate": "0.01"},
+            },
+        ],
+    }
+    for right, strike in (("call", 70000), ("put", 60000)):
+        option_doc: dict[str, Any] = {
+            "symbol": f"BTC-{right[0].upper()}-{strike}",
+            "kind": "option",
+            "base": "BTC",
+            "settle": "USDT",
+            "size_decimals": 0,
+            "price_decimals": 2,
+            "multiplier": "0.1",
+            "option": {
+                "right": right,
+                "strike": str(strike),
+                "expiry": "2026-12-25",
+                "implied_vol": "0.55",
+                "years_to_expiry": "0.0833",
+            },
+            "mark_price": "0",
+        }
+        doc["instruments"].append(option_doc)
+    snap = MarketSnapshot.model_validate(doc)
+    for inst_doc, inst in zip(doc["instruments"], snap.instruments, strict=True):
+        if inst.kind == "option":
+            inst_doc["mark_price"] = f"{option_value(inst, BTC):.2f}"
+    doc["portfolio"] = {"grid": {"preset": "SPAN16", "price_range": "0.15", "vol_range": "0.1"}}
+    snap = MarketSnapshot.model_validate(doc)
+    doc["portfolio"]["risk_arrays"] = compute_risk_arrays(snap)
+    return doc
+
+
+def synthetic_market(epoch: int = 1) -> Market:
+    return compile_market(MarketSnapshot.model_validate(market_document(epoch)))
+
+
+def synthetic_accounts(market: Market, n: int, seed: int = 7) -> AccountTable:
+    """n accounts, 4 collateral balances and 4 positions each, reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    mode = rng.choice(3, size=n, p=[0.85, 0.10, 0.05]).astype(np.int8)
+    idx = {a.symbol: a.index for a in market.assets}
+    bal = np.zeros((n, len(market.assets)), dtype=np.int64)
+    usdc = rng.random(n) < 0.5  # four balances each: USDT, BTC, ETH and USDC or SOL
+    bal[:, idx["USDC"]] = (rng.lognormal(8.0, 1.0, n) * 1e6).astype(np.int64) * usdc
+    bal[:, idx["BTC"]] = (rng.lognormal(-2.0, 1.2, n) * 1e8).astype(np.int64)
+    bal[:, idx["ETH"]] = (rng.lognormal(0.5, 1.0, n) * 1e8).astype(np.int64)
+    bal[:, idx["SOL"]] = (rng.lognormal(2.0, 1.0, n) * 1e9).astype(np.int64) * ~usdc
+    borrow = (mode == 0) & (rng.random(n) < 0.05)
+    bal[borrow, idx["USDC"]] = -(rng.lognormal(7.0, 1.0, int(borrow.sum())) * 1e6).astype(np.int64)
+    inst = {i.symbol: i for i in market.instruments}
+    perp_set = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BTCUSD_PERP"]
+    port_set = ["BTCUSDT", "ETHUSDT", "BTC-C-70000", "BTC-P-60000"]
+    rows = 4 * n
+    acct = np.repeat(np.arange(n, dtype=np.int64), 4)
+    slot = np.tile(np.arange(4), n)
+    is_port = mode[acct] == 2
+    symbols = np.where(is_port, np.array(port_set)[slot], np.array(perp_set)[slot])
+    lookup = {s: inst[s].index for s in set(perp_set) | set(port_set)}
+    p_inst = np.vectorize(lookup.__getitem__, otypes=[np.int64])(symbols)
+    sign = np.where(rng.random(rows) < 0.5, -1, 1)
+    notional = rng.lognormal(9.5, 1.1, rows)  # USD
+    size = np.zeros(rows, dtype=np.int64)
+    quote = np.zeros(rows, dtype=np.int64)
+    iso = np.zeros(rows, dtype=np.int64)
+    for i in market.instruments:
+        sel = p_inst == i.index
+        if not sel.any():
+            continue
+        mark = i.mark / 10**i.price_decimals
+        if i.kind == "inverse":
+            contracts = np.maximum(1, (notional[sel] / 100).astype(np.int64))
+            size[sel] = sign[sel] * contracts
+            entry = mark * (1 + rng.normal(0, 0.03, int(sel.sum())))
+            quote[sel] = np.maximum(1, (entry * 10**i.price_decimals).astype(np.int64))
+        elif i.kind == "option":
+            size[sel] = sign[sel] * np.maximum(1, (notional[sel] / 20000).astype(np.int64))
+            prem = max(mark, 1.0) * (1 + rng.normal(0, 0.1, int(sel.sum())))
+            quote[sel] = -size[sel] * np.maximum(1, (prem * 10**i.price_decimals).astype(np.int64))
+        else:
+            units = np.maximum(1, (notional[sel] / mark * 10**i.size_decimals).astype(np.int64))
+            size[sel] = sign[sel] * units
+            entry = mark * (1 + rng.normal(0, 0.03, int(sel.sum())))
+            quote[sel] = -size[sel] * (entry * 10**i.price_decimals).astype(np.int64)
+            settle = market.assets[i.settle_index]
+            margin = (
+                np.abs(notional[sel])
+                * rng.choice([0.003, 0.006, 0.06, 0.15], int(sel.sum()), p=[0.01, 0.03, 0.36, 0.6])
+                * rng.uniform(0.8, 1.25, int(sel.sum()))
+            )
+            iso[sel] = (margin * 10**settle.decimals).astype(np.int64)
+    iso_rows = mode[acct] == 1
+    # isolated accounts trade linear contracts only and hold no borrows
+    size = np.where(
+        iso_rows & (np.array([market.instruments[k].kind for k in p_inst]) == "inverse"), 0, size
+    )
+    table = AccountTable(
+        ids=[f"acct-{seed:x}-{k:07d}" for k in range(n)],
+        mode=mode,
+        cash=np.zeros(n, dtype=np.int64),
+        balances=bal,
+        pos_account=acct,
+        pos_instrument=p_inst,
+        pos_size=size,
+        pos_quote=quote,
+        pos_isolated=np.where(iso_rows, iso, 0),
+    )
+    keep = size != 0
+    table.pos_account, table.pos_instrument = acct[keep], p_inst[keep]
+    table.pos_size, table.pos_quote = size[keep], quote[keep]
+    table.pos_isolated = table.pos_isolated[keep]
+    # Set USDT so that equity / maintenance lands on a target: most healthy, some near, a few
+    # below (cross and portfolio accounts).
+    report = evaluate_table(market, table, liquidation=False)
+    u = rng.random(n)
+    target = np.where(
+        u < 0.03,
+        rng.uniform(0.3, 0.95, n),
+        np.where(
+            u < 0.10,
+            rng.uniform(0.95, 1.15, n),
+            np.where(u < 0.30, rng.uniform(1.15, 1.6, n), rng.lognormal(1.2, 0.6, n) + 1.6),
+        ),
+    )
+    mm = np.asarray(report.maintenance, dtype=np.float64)
+    eq = np.asarray(report.equity, dtype=np.float64)
+    need = np.where(mode == 1, 0.0, target * mm - eq)
+    usdt = market.assets[idx["USDT"]]
+    per_unit = usdt.price / 10**usdt.price_decimals  # valuation units per USDT unit (6 vs 6)
+    add = np.ceil(need / per_unit).astype(np.int64)
+    bal[:, idx["USDT"]] = np.where(
+        mode == 1, (rng.lognormal(8, 1, n) * 1e6).astype(np.int64), np.maximum(add, -(10**15))
+    )
+    table.balances = bal
+    return table
