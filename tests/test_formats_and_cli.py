@@ -254,3 +254,19 @@ def test_generator_script(tmp_path: Path) -> None:
         sys.argv = argv
     assert info.value.code == 0
     assert len(load_accounts(tmp_path / "a.csv")) == 50
+
+
+def test_committed_json_schemas_are_current() -> None:
+    from zkmargin.formats.schema import MODELS, schema_text
+
+    for name, model in MODELS.items():
+        committed = (ROOT / "docs" / "formats" / name).read_text()
+        assert committed == schema_text(model), (
+            f"docs/formats/{name} is stale: run python -m zkmargin.formats.schema docs/formats")
+
+
+def test_example_venue_files_validate() -> None:
+    venues = sorted((ROOT / "examples" / "venues").glob("*.json"))
+    assert len(venues) >= 8
+    for path in venues:
+        load_market(path)

@@ -112,10 +112,16 @@ class DemoReport:
     def say(self, line: str) -> None:
         self.lines.append(line)
 
-    def check(self, what: str, got: bool, expected: bool = True) -> None:
+    def check(
+        self,
+        what: str,
+        got: bool,
+        expected: bool = True,
+        words: tuple[str, str] = ("accepted", "rejected"),
+    ) -> None:
         self.ok &= got is expected
         mark = "ok" if got is expected else "UNEXPECTED"
-        self.say(f"  [{mark}] {what}: {'accepted' if got else 'rejected'}")
+        self.say(f"  [{mark}] {what}: {words[0] if got else words[1]}")
 
 
 def demo_crypto() -> DemoReport:
@@ -260,3 +266,32 @@ def generate_examples(
     save_table(table, market, accounts_out)
     report = margin.evaluate_table(market, table)
     return len(table), int((~report.healthy).sum())
+
+
+def demo_margin(report: DemoReport | None = None, accounts: int = 20_000) -> DemoReport:
+    """Run the margin engine over a seeded synthetic exchange and summarise it."""
+    rep = report or DemoReport()
+    market = synthetic.synthetic_market()
+    table = synthetic.synthetic_accounts(market, accounts, seed=2026)
+    t0 = time.perf_counter()
+    result = margin.evaluate_table(market, table)
+    elapsed = time.perf_counter() - t0
+    unhealthy = int((~result.healthy).sum())
+    ratios = np.asarray(result.margin_ratio)
+    near = int(((ratios >= 1.0) & (ratios < 1.1)).sum())
+    rep.say(
+        f"margin engine: {len(table)} accounts of '{market.venue}' ({len(table.pos_account)} "
+        f"positions) in {1e3 * elapsed:.0f} ms, exact integers, conservative rounding"
+    )
+    rep.say(f"  {unhealthy} below maintenance, {near} within 10 % of it")
+    worst = int(np.nanargmin(ratios))
+    rep.say(
+        f"  worst account {result.ids[worst]}: margin ratio {ratios[worst]:.3f} "
+        f"({margin.vector.MODES[int(result.mode[worst])]})"
+    )
+    rep.check(
+        "is the worst account flagged below maintenance",
+        not bool(result.healthy[worst]),
+        words=("yes", "no"),
+    )
+    return rep

@@ -9,8 +9,12 @@ from .. import api
 
 @click.command()
 def demo() -> None:
-    """Prove and verify range and Sigma proofs, try to cheat, and say what happened."""
-    report = api.demo_crypto()
+    """Margin figures of a synthetic exchange, then range and Sigma proofs and attempts to
+    cheat them, saying what happened."""
+    report = api.demo_margin()
+    crypto = api.demo_crypto()
+    report.lines.extend(crypto.lines)
+    report.ok &= crypto.ok
     for line in report.lines:
         click.echo(line)
     if not report.ok:

@@ -202,6 +202,14 @@ def value_settle(inst: InstrumentSpec, market: Market, pos: CompiledPosition) ->
     return muldiv(pos.size * inst.mark + pos.quote, mult, PPM, a, up=False)
 
 
+def active_piece(inst: InstrumentSpec, market: Market, size: int) -> int:
+    """Index of the linear piece N·rate_t − cum_t that attains the maximum (the tier holding N)."""
+    assert inst.schedule is not None
+    n = notional_fraction(inst, market, size, inst.mark)
+    values = [n.numerator * r - c * n.denominator for r, c in inst.schedule.pieces]
+    return max(range(len(values)), key=lambda t: (values[t], -t))
+
+
 def requirements_settle(inst: InstrumentSpec, market: Market, size: int) -> tuple[int, int, int]:
     """(notional ⌈N⌉, maintenance, initial) in settle units, rounded up."""
     sched = inst.schedule
@@ -305,6 +313,11 @@ def evaluate(
                     "initial": imv,
                 }
             )
+            sched = inst.schedule
+            if sched is not None and sched.fraction_ppm is None:
+                tier = active_piece(inst, market, pos.size)
+                entry["tier"] = tier
+                entry["tier_rate_ppm"] = sched.pieces[tier][0]
             if acc.mode == "isolated":
                 eq = settle_to_valuation(
                     market, inst.settle_index, v_s + pos.isolated_margin, up=False

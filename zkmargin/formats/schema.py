@@ -1,0 +1,43 @@
+"""Export the JSON Schema of every file format to ``docs/formats/``.
+
+    python -m zkmargin.formats.schema docs/formats
+
+A test checks the committed schemas equal what the models produce, so they never go stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..fileio import atomic_write_text
+from .accounts import AccountsFile
+from .market import MarketSnapshot
+
+MODELS: dict[str, type[BaseModel]] = {
+    "market.schema.json": MarketSnapshot,
+    "accounts.schema.json": AccountsFile,
+}
+
+
+def schema_text(model: type[BaseModel]) -> str:
+    """The model's JSON Schema, as stable text."""
+    return json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def export(directory: Path) -> list[Path]:
+    """Write every schema into ``directory``; return the paths."""
+    out = []
+    for name, model in MODELS.items():
+        path = directory / name
+        atomic_write_text(path, schema_text(model))
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":
+    for p in export(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/formats")):
+        print(p)
