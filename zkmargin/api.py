@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from . import group, margin, pedersen, rangeproof, sigma
-from .errors import DecodeError
+from .errors import DecodeError, ZkMarginError
 from .fileio import atomic_write_text
+from .formats.common import to_ppm
 from .formats.market import MarketSnapshot
 from .generators import pedersen_bases
 from .group import R
@@ -26,6 +27,43 @@ from .margin import synthetic
 from .margin.table_io import load_table, save_table
 from .rangeproof import RangeProof
 from .transcript import sigma_tag
+
+__all__ = [
+    "MODES",
+    "DemoReport",
+    "MarginRun",
+    "RangeProofBundle",
+    "ZkMarginError",
+    "atomic_write_text",
+    "available_backends",
+    "batch_verify_range",
+    "demo_crypto",
+    "demo_margin",
+    "generate_examples",
+    "margin_report",
+    "parse_rate",
+    "prove_range",
+    "use_backend",
+    "verify_range",
+]
+
+#: Margin modes, in the order of ``MarginReport.mode`` codes.
+MODES = margin.vector.MODES
+
+
+def available_backends() -> tuple[str, ...]:
+    """The curve backends: native (arkworks) and reference (py_ecc)."""
+    return group.available_backends()
+
+
+def use_backend(name: str) -> None:
+    """Make ``name`` the active curve backend."""
+    group.set_backend(name)
+
+
+def parse_rate(text: str) -> int:
+    """A decimal fraction (at most 6 decimals) as parts per million; ValueError otherwise."""
+    return to_ppm(text)
 
 
 @dataclass(frozen=True)

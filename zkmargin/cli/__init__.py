@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from .. import group
-from ..errors import ZkMarginError
+from .. import api
+from ..api import ZkMarginError
 from .demo import demo
 from .examples import examples
 from .margin import margin
@@ -35,7 +35,7 @@ class ZkMarginGroup(click.Group):
 @click.group(cls=ZkMarginGroup)
 @click.option(
     "--backend",
-    type=click.Choice(group.available_backends()),
+    type=click.Choice(api.available_backends()),
     envvar="ZKMARGIN_BACKEND",
     default="native",
     show_default=True,
@@ -44,7 +44,7 @@ class ZkMarginGroup(click.Group):
 @click.version_option(package_name="zkmargin")
 def main(backend: str) -> None:
     """Zero-knowledge proofs that leveraged trading accounts are solvent."""
-    group.set_backend(backend)
+    api.use_backend(backend)
 
 
 main.add_command(demo)

@@ -13,9 +13,7 @@ from typing import Any
 import click
 
 from .. import api
-from ..fileio import atomic_write_text
-from ..formats.common import to_ppm
-from ..margin.vector import MODES
+from ..api import MODES, atomic_write_text, parse_rate
 
 
 @click.group()
@@ -144,7 +142,7 @@ def report(
     liquidation: bool,
 ) -> None:
     """Equity, requirements, margin ratio and health of every account, worst first."""
-    theta = to_ppm(threshold)
+    theta = parse_rate(threshold)
     err = sys.stderr
     bars: list[Any] = []
 

@@ -84,24 +84,6 @@ def ceildiv(a: IntArray, d: Scalarish) -> IntArray:
     return np.asarray(-np.floor_divide(-a, d))
 
 
-def scale10(a: IntArray, exp: int, *, up: bool) -> IntArray:
-    """a·10^exp rounded up or down when exp < 0."""
-    if exp >= 0:
-        return mul(a, 10**exp)
-    return ceildiv(a, 10**-exp) if up else floordiv(a, 10**-exp)
-
-
-def muldiv(a: IntArray, num: Scalarish, den: int, exp: int, *, up: bool) -> IntArray:
-    """a·num·10^exp/den, rounded up or down (den > 0): one rounding, like the scalar engine."""
-    if exp >= 0:
-        n = mul(mul(a, num), 10**exp)
-        d = den
-    else:
-        n = mul(a, num)
-        d = den * 10**-exp
-    return ceildiv(n, d) if up else floordiv(n, d)
-
-
 def segment_sum(
     values: IntArray, starts: npt.NDArray[np.int64], length: int, longest: int | None = None
 ) -> IntArray:

@@ -12,14 +12,6 @@ def ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
 
-def scale10(x: int, exp: int, *, up: bool) -> int:
-    """x·10^exp, rounded up (``up``) or down when exp < 0."""
-    if exp >= 0:
-        return int(x * 10**exp)
-    d = 10**-exp
-    return ceil_div(x, d) if up else x // d
-
-
 def muldiv(x: int, num: int, den: int, exp: int, *, up: bool) -> int:
     """x·num·10^exp / den, rounded up or down; den > 0."""
     if exp >= 0:
