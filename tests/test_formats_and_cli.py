@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from zkmargin.cli import main
 from zkmargin.formats import FormatError, load_accounts
-from zkmargin.formats.tidy import format_units, parse_decimals
+from zkmargin.formats.tidy import format_units
 from zkmargin.margin import evaluate_table
 from zkmargin.margin.market import load_market
 from zkmargin.margin.synthetic import market_document, synthetic_accounts, synthetic_market
@@ -34,14 +34,22 @@ def _write_accounts(path: Path, accounts: list[dict[str, Any]]) -> Path:
 
 
 def test_decimal_columns_roundtrip() -> None:
+    import pyarrow as pa
+
+    from zkmargin.margin.table_io import _parse
+
     rng = np.random.default_rng(1)
     units = rng.integers(-(10**15), 10**15, 5000)
     decs = rng.integers(0, 9, 5000)
     text = format_units(units, decs)
-    back, ok = parse_decimals(text, decs)
-    assert ok.all() and (back == units).all()
-    _, ok = parse_decimals(np.array(["1.234", "1e3", "NaN", "--1", "1.2.3"]), np.full(5, 2))
-    assert not ok.any()
+    back, ok = _parse(pa.array(text.tolist()), decs.astype(np.int64))
+    assert ok.all() and (np.asarray(back) == units).all()
+    bad = pa.array(["1.234", "NaN", "--1", "1.2.3", "abc", "1.5"])
+    back, ok = _parse(bad, np.full(6, 2, dtype=np.int64))
+    assert ok.tolist() == [False, False, False, False, False, True] and back[5] == 150
+    huge = pa.array(["123456789012345678901234567.5"])
+    back, ok = _parse(huge, np.array([1], dtype=np.int64))
+    assert ok.all() and int(back[0]) == 1234567890123456789012345675
 
 
 @pytest.mark.parametrize("suffix", [".json", ".csv", ".parquet"])
@@ -262,7 +270,8 @@ def test_committed_json_schemas_are_current() -> None:
     for name, model in MODELS.items():
         committed = (ROOT / "docs" / "formats" / name).read_text()
         assert committed == schema_text(model), (
-            f"docs/formats/{name} is stale: run python -m zkmargin.formats.schema docs/formats")
+            f"docs/formats/{name} is stale: run python -m zkmargin.formats.schema docs/formats"
+        )
 
 
 def test_example_venue_files_validate() -> None:

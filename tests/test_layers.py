@@ -19,8 +19,18 @@ ALLOWED = {
     "rangeproof": {"group", "transcript", "generators", "pedersen", "errors"},
     "formats": {"errors", "fileio"},
     "margin": {"formats", "errors", "fileio"},
-    "api": {"group", "transcript", "generators", "pedersen", "sigma", "rangeproof", "margin",
-            "formats", "errors", "fileio"},
+    "api": {
+        "group",
+        "transcript",
+        "generators",
+        "pedersen",
+        "sigma",
+        "rangeproof",
+        "margin",
+        "formats",
+        "errors",
+        "fileio",
+    },
     "cli": {"api"},
 }
 

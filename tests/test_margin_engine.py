@@ -14,7 +14,11 @@ from zkmargin.formats.accounts import Account
 from zkmargin.formats.market import MarketSnapshot
 from zkmargin.margin import AccountTable, compile_account, evaluate, evaluate_table
 from zkmargin.margin.exact import exact_figures
+from zkmargin.margin.liquidation import liquidation_prices
 from zkmargin.margin.market import Market, compile_market
+from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
+from zkmargin.margin.synthetic import synthetic_accounts, synthetic_market
+from zkmargin.margin.vector import MODES
 
 MARKET_DOC: dict[str, Any] = {
     "venue": "property-test venue",
@@ -339,3 +343,64 @@ def test_liquidation_price_changes_tier() -> None:
     assert liq is not None
     notional_at_liq = 10 * liq / 10  # price units have one decimal
     assert 50_000 <= notional_at_liq < 250_000
+
+
+def _scalar_liquidation(m: Market, table: AccountTable) -> dict[tuple[str, str], int | None]:
+    out: dict[tuple[str, str], int | None] = {}
+    bounds = np.searchsorted(table.pos_account, np.arange(len(table) + 1))
+    for i in range(len(table)):
+        mode = MODES[int(table.mode[i])]
+        if mode == "portfolio":
+            continue
+        positions = tuple(
+            CompiledPosition(
+                int(table.pos_instrument[r]),
+                int(table.pos_size[r]),
+                int(table.pos_quote[r]),
+                int(table.pos_isolated[r]),
+                None,
+            )
+            for r in range(int(bounds[i]), int(bounds[i + 1]))
+        )
+        acc = CompiledAccount(
+            table.ids[i],
+            mode,
+            int(table.cash[i]),
+            tuple(int(b) for b in table.balances[i]),
+            positions,
+        )
+        for symbol, price in evaluate(acc, m).liquidation_prices.items():
+            out[(table.ids[i], symbol)] = price
+    return out
+
+
+def _vector_liquidation(m: Market, table: AccountTable) -> dict[tuple[str, str], int | None]:
+    rep = evaluate_table(m, table)
+    rows, prices = liquidation_prices(m, table, rep, rep.row_value, rep.row_mm)
+    return {
+        (
+            table.ids[int(table.pos_account[r])],
+            m.instruments[int(table.pos_instrument[r])].symbol,
+        ): p
+        for r, p in zip(rows.tolist(), prices, strict=True)
+    }
+
+
+def test_vectorised_liquidation_prices_are_the_exact_ones() -> None:
+    m = synthetic_market()
+    table = synthetic_accounts(m, 3000, seed=12)
+    exact = _scalar_liquidation(m, table)
+    assert len(exact) > 5000
+    assert _vector_liquidation(m, table) == exact
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    batch=st.lists(accounts(), min_size=1, max_size=6),
+    liabilities=st.sampled_from(["equity", "requirement"]),
+)
+def test_vectorised_liquidation_on_random_accounts(batch: list[Account], liabilities: str) -> None:
+    m = market(liabilities)
+    batch = [a.model_copy(update={"id": f"a{i}"}) for i, a in enumerate(batch)]
+    table = AccountTable.from_accounts(batch, m)
+    assert _vector_liquidation(m, table) == _scalar_liquidation(m, table)

@@ -10,20 +10,23 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from . import group, margin, pedersen, rangeproof, sigma
 from .errors import DecodeError, ZkMarginError
 from .fileio import atomic_write_text
 from .formats.common import to_ppm
 from .formats.market import MarketSnapshot
+from .formats.tidy import format_units
 from .generators import pedersen_bases
 from .group import R
 from .margin import synthetic
+from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
 from .rangeproof import RangeProof
 from .transcript import sigma_tag
@@ -39,6 +42,7 @@ __all__ = [
     "batch_verify_range",
     "demo_crypto",
     "demo_margin",
+    "format_units",
     "generate_examples",
     "margin_report",
     "parse_rate",
@@ -236,7 +240,18 @@ class MarginRun:
     market: margin.Market
     table: margin.AccountTable
     report: margin.MarginReport
-    liquidation: dict[str, dict[str, int | None]]
+    #: Position rows with a liquidation price, and the prices (price units; None: none).
+    liquidation_rows: npt.NDArray[np.int64]
+    liquidation_prices: list[int | None]
+
+    def liquidation(self) -> dict[str, dict[str, int | None]]:
+        """{account id: {instrument: liquidation price}}."""
+        out: dict[str, dict[str, int | None]] = {}
+        symbols = [i.symbol for i in self.market.instruments]
+        for row, price in zip(self.liquidation_rows.tolist(), self.liquidation_prices, strict=True):
+            acc_id = self.table.ids[int(self.table.pos_account[row])]
+            out.setdefault(acc_id, {})[symbols[int(self.table.pos_instrument[row])]] = price
+        return out
 
 
 def margin_report(
@@ -245,52 +260,17 @@ def margin_report(
     *,
     threshold_ppm: int = 1_000_000,
     liquidation: bool = True,
-    progress: Callable[[int, int], None] | None = None,
 ) -> MarginRun:
-    """Load a market and accounts (.json/.csv/.parquet) and compute every account's figures.
-
-    Liquidation prices (exact, per linear position of cross and isolated accounts) are computed
-    account by account; ``progress(done, total)`` is called as they go.
-    """
+    """Load a market and accounts (.json/.csv/.parquet) and compute every account's figures,
+    with the exact liquidation price of every linear position of cross and isolated accounts."""
     market = margin.load_market(market_path)
     table = load_table(accounts_path, market)
     report = margin.evaluate_table(market, table, threshold_ppm=threshold_ppm)
-    liq: dict[str, dict[str, int | None]] = {}
+    rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+    prices: list[int | None] = []
     if liquidation:
-        for i, result in enumerate(_scalar_results(market, table, threshold_ppm)):
-            if result.liquidation_prices:
-                liq[result.id] = result.liquidation_prices
-            if progress is not None and (i + 1) % 1000 == 0:
-                progress(i + 1, len(table))
-    return MarginRun(market, table, report, liq)
-
-
-def _scalar_results(
-    market: margin.Market, table: margin.AccountTable, threshold_ppm: int
-) -> Iterator[margin.AccountResult]:
-    from .margin.scalar import CompiledAccount, CompiledPosition
-
-    order = table.pos_account
-    bounds = np.searchsorted(order, np.arange(len(table) + 1))
-    for i, acc_id in enumerate(table.ids):
-        mode = margin.vector.MODES[int(table.mode[i])]
-        if mode == "portfolio" or market.accounting != "standard":
-            continue
-        rows = range(int(bounds[i]), int(bounds[i + 1]))
-        positions = tuple(
-            CompiledPosition(
-                int(table.pos_instrument[r]),
-                int(table.pos_size[r]),
-                int(table.pos_quote[r]),
-                int(table.pos_isolated[r]),
-                None,
-            )
-            for r in rows
-        )
-        acc = CompiledAccount(
-            acc_id, mode, int(table.cash[i]), tuple(int(b) for b in table.balances[i]), positions
-        )
-        yield margin.evaluate(acc, market, threshold_ppm=threshold_ppm)
+        rows, prices = liquidation_prices(market, table, report, report.row_value, report.row_mm)
+    return MarginRun(market, table, report, rows, prices)
 
 
 def generate_examples(

@@ -6,11 +6,11 @@ import csv
 import io
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from .. import api
 from ..api import MODES, atomic_write_text, parse_rate
@@ -21,19 +21,35 @@ def margin() -> None:
     """Margin figures of accounts under a market snapshot (no proofs)."""
 
 
-def _money(values: Any, decimals: int) -> list[str]:
-    return [_fmt(int(v), decimals) for v in values]
+def _money(values: Any, decimals: Any) -> list[str]:
+    """Decimal strings of integer amounts (vectorised unless a value exceeds int64)."""
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        decs = np.broadcast_to(np.asarray(decimals), arr.shape)
+        return [_fmt(int(v), int(d)) for v, d in zip(arr, decs, strict=True)]
+    return [str(x) for x in api.format_units(arr.astype(np.int64), decimals)]
 
 
 def _rows(run: api.MarginRun) -> list[dict[str, Any]]:
     rep = run.report
     dec = run.market.valuation_decimals
     eq, mm, im = (_money(v, dec) for v in (rep.equity, rep.maintenance, rep.initial))
-    inst = {i.symbol: i for i in run.market.instruments}
+    symbols = [i.symbol for i in run.market.instruments]
+    price_dec = np.array([i.price_decimals for i in run.market.instruments] or [0])
+    liq: dict[int, dict[str, str | None]] = {}
+    rows_l = run.liquidation_rows
+    if len(rows_l):
+        known = np.array([p is not None for p in run.liquidation_prices], dtype=bool)
+        values = np.array([p if p is not None else 0 for p in run.liquidation_prices], dtype=object)
+        inst = run.table.pos_instrument[rows_l]
+        text = _money(iv_narrow(values), price_dec[inst])
+        accts = run.table.pos_account[rows_l].tolist()
+        for a, i, t, k in zip(accts, inst.tolist(), text, known.tolist(), strict=True):
+            liq.setdefault(a, {})[symbols[i]] = t if k else None
+    ratios = np.round(np.asarray(rep.margin_ratio, dtype=np.float64), 6)
     rows = []
     for k, acc_id in enumerate(rep.ids):
-        ratio = float(rep.margin_ratio[k])
-        liq = run.liquidation.get(acc_id, {})
+        ratio = float(ratios[k])
         rows.append(
             {
                 "account": acc_id,
@@ -41,16 +57,20 @@ def _rows(run: api.MarginRun) -> list[dict[str, Any]]:
                 "equity": eq[k],
                 "maintenance": mm[k],
                 "initial": im[k],
-                "margin_ratio": None if math.isnan(ratio) else round(ratio, 6),
+                "margin_ratio": None if math.isnan(ratio) else ratio,
                 "healthy": bool(rep.healthy[k]),
-                "liquidation_prices": {
-                    s: None if p is None else _fmt(p, inst[s].price_decimals)
-                    for s, p in liq.items()
-                },
+                "liquidation_prices": liq.get(k, {}),
             }
         )
     rows.sort(key=lambda r: (r["margin_ratio"] is None, r["margin_ratio"] or 0.0))
     return rows
+
+
+def iv_narrow(values: Any) -> Any:
+    """int64 when every value fits, else the object array as it is."""
+    if all(abs(int(v)) < 2**62 for v in values):
+        return values.astype(np.int64)
+    return values
 
 
 def _fmt(units: int, decimals: int) -> str:
@@ -143,28 +163,9 @@ def report(
 ) -> None:
     """Equity, requirements, margin ratio and health of every account, worst first."""
     theta = parse_rate(threshold)
-    err = sys.stderr
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not err.isatty():
-            return
-        if not bars:
-            bars.append(click.progressbar(length=total, label="liquidation prices", file=err))
-            bars[0].__enter__()
-        bars[0].update(done - bars[0].pos)
-
-    try:
-        run = api.margin_report(
-            market_path,
-            accounts_path,
-            threshold_ppm=theta,
-            liquidation=liquidation,
-            progress=progress,
-        )
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
+    run = api.margin_report(
+        market_path, accounts_path, threshold_ppm=theta, liquidation=liquidation
+    )
     rows = _rows(run)
     if fmt == "json":
         text = json.dumps(

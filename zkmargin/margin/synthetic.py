@@ -253,7 +253,7 @@ def synthetic_accounts(market: Market, n: int, seed: int = 7) -> AccountTable:
     table.pos_isolated = table.pos_isolated[keep]
     # Set USDT so that equity / maintenance lands on a target: most healthy, some near, a few
     # below (cross and portfolio accounts).
-    report = evaluate_table(market, table, liquidation=False)
+    report = evaluate_table(market, table)
     u = rng.random(n)
     target = np.where(
         u < 0.03,

@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
-from ..formats.common import FormatError
-from ..formats.tidy import StrArray, format_units, parse_decimals, read_tidy, write_tidy
+from ..formats.common import FormatError, to_units
+from ..formats.tidy import StrArray, format_units, read_tidy, write_tidy
 from . import intvec as iv
 from .market import Market
 from .scalar import compile_account
@@ -25,15 +25,21 @@ from .vector import MODES, AccountTable
 KINDS = ("cash", "collateral", "position")
 
 
-def _rows_to_account(cols: dict[str, StrArray], rows: npt.NDArray[np.int64]) -> dict[str, Any]:
+def _cell(col: Any, r: int) -> str:
+    """One cell of a numpy or Arrow string column."""
+    v = col[int(r)]
+    return str(v.as_py() if hasattr(v, "as_py") else v)
+
+
+def _rows_to_account(cols: dict[str, Any], rows: npt.NDArray[np.int64]) -> dict[str, Any]:
     acc: dict[str, Any] = {
-        "id": str(cols["account_id"][rows[0]]),
-        "mode": str(cols["mode"][rows[0]]) or "cross",
+        "id": _cell(cols["account_id"], rows[0]),
+        "mode": _cell(cols["mode"], rows[0]) or "cross",
         "collateral": {},
         "positions": [],
     }
     for r in rows:
-        kind, sym, amount = str(cols["kind"][r]), str(cols["symbol"][r]), str(cols["amount"][r])
+        kind, sym, amount = (_cell(cols[c], r) for c in ("kind", "symbol", "amount"))
         if kind == "cash":
             acc["cash"] = amount
         elif kind == "collateral":
@@ -41,14 +47,14 @@ def _rows_to_account(cols: dict[str, StrArray], rows: npt.NDArray[np.int64]) -> 
         else:
             pos = {"instrument": sym, "size": amount}
             for name in ("entry_price", "quote", "isolated_margin"):
-                if str(cols[name][r]):
-                    pos[name] = str(cols[name][r])
+                if _cell(cols[name], r):
+                    pos[name] = _cell(cols[name], r)
             acc["positions"].append(pos)
     return acc
 
 
 def _explain(
-    cols: dict[str, StrArray],
+    cols: dict[str, Any],
     market: Market,
     file: str,
     rows: npt.NDArray[np.int64],
@@ -77,21 +83,72 @@ def _explain(
     )
 
 
-def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> AccountTable:
-    """Build a table from tidy columns, or raise :class:`FormatError`."""
-    ids_col = np.char.strip(cols["account_id"].astype(str))
-    n_rows = len(ids_col)
-    if n_rows and (ids_col == "").any():
-        r = int(np.flatnonzero(ids_col == "")[0])
+def _codes(col: Any) -> tuple[npt.NDArray[np.int64], list[str]]:
+    """Dictionary codes of a string column (in order of first appearance) and its values."""
+    import pyarrow.compute as pc
+
+    enc = pc.dictionary_encode(col)
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, [str(v) for v in enc.dictionary.to_pylist()]
+
+
+def _parse(col: Any, decimals: npt.NDArray[np.int64]) -> tuple[Any, npt.NDArray[np.bool_]]:
+    """(units, ok): col[i]·10^decimals[i] as integers, exactly, by Arrow decimal casts.
+
+    Arrow refuses a value with more decimals than the scale (data loss) and anything that is not
+    a number; such groups are re-read row by row to find which rows failed. The unscaled int128
+    of decimal128 is the integer count of units; values beyond int64 become Python ints.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(col)
+    units: Any = np.zeros(n, dtype=np.int64)
+    ok = np.ones(n, dtype=bool)
+    wide: dict[int, int] = {}
+    for d in np.flatnonzero(np.bincount(decimals)) if n else []:
+        idx = np.flatnonzero(decimals == d)
+        sub = pc.take(col, pa.array(idx))
+        try:
+            dec = pc.cast(sub, pa.decimal128(38, int(d)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            for j, r in enumerate(idx.tolist()):
+                try:
+                    value = to_units(str(sub[j].as_py()), int(d))
+                except (ValueError, ArithmeticError):
+                    ok[r] = False
+                    continue
+                wide[r] = value
+            continue
+        raw = np.frombuffer(dec.buffers()[1], dtype=np.int64)
+        raw = raw[2 * dec.offset : 2 * (dec.offset + len(dec))].reshape(-1, 2)
+        lo, hi = raw[:, 0], raw[:, 1]
+        fits = hi == (lo >> 63)
+        units[idx[fits]] = lo[fits]
+        for j in np.flatnonzero(~fits).tolist():
+            wide[int(idx[j])] = int(dec[j].as_py().scaleb(int(d)))
+    if wide:
+        big = any(abs(v) >= 2**62 for v in wide.values())
+        if big:
+            units = units.astype(object)
+        for r, v in wide.items():
+            units[r] = v
+    return units, ok
+
+
+def table_from_tidy(cols: dict[str, Any], market: Market, file: str) -> AccountTable:
+    """Build a table from tidy Arrow string columns, or raise :class:`FormatError`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n_rows = len(cols["account_id"])
+    empty_id = np.asarray(pc.equal(cols["account_id"], "").to_numpy(zero_copy_only=False))
+    if empty_id.any():
+        r = int(np.flatnonzero(empty_id)[0])
         raise FormatError(
             "missing account_id", file=file, record=f"row {r + 2}", field="account_id"
         )
-    uniq, first, inverse = np.unique(ids_col, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty(len(uniq), dtype=np.int64)
-    rank[order] = np.arange(len(uniq))
-    acct = rank[inverse]  # account index of each row, in order of first appearance
-    ids = [str(x) for x in uniq[order]]
+    acct, ids = _codes(cols["account_id"])
     rows_of = np.argsort(acct, kind="stable")
     bounds = np.searchsorted(acct[rows_of], np.arange(len(ids) + 1))
 
@@ -99,11 +156,12 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
         a = int(acct[row])
         return _explain(cols, market, file, rows_of[bounds[a] : bounds[a + 1]], row, field, problem)
 
-    mode_text = np.char.strip(cols["mode"].astype(str))
-    mode_text = np.where(mode_text == "", "cross", mode_text)
-    mode_code = np.full(n_rows, -1, dtype=np.int64)
-    for k, name in enumerate(MODES):
-        mode_code[mode_text == name] = k
+    mode_codes, mode_values = _codes(cols["mode"])
+    mode_map = np.array(
+        [MODES.index(v or "cross") if (v or "cross") in MODES else -1 for v in mode_values] or [0],
+        dtype=np.int64,
+    )
+    mode_code = mode_map[mode_codes] if n_rows else np.zeros(0, dtype=np.int64)
     if (mode_code < 0).any():
         r = int(np.flatnonzero(mode_code < 0)[0])
         raise fail(r, "mode", f"mode must be one of {', '.join(MODES)}")
@@ -112,43 +170,63 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
     if (acc_mode[acct] != mode_code).any():
         r = int(np.flatnonzero(acc_mode[acct] != mode_code)[0])
         raise fail(r, "mode", "mode contradicts an earlier row of the same account")
-    kind = np.char.strip(cols["kind"].astype(str))
-    symbol = np.char.strip(cols["symbol"].astype(str))
-    bad_kind = ~np.isin(kind, KINDS)
-    if bad_kind.any():
-        r = int(np.flatnonzero(bad_kind)[0])
+    kind_codes, kind_values = _codes(cols["kind"])
+    kind_map = np.array(
+        [KINDS.index(v) if v in KINDS else -1 for v in kind_values] or [0], dtype=np.int64
+    )
+    kind = kind_map[kind_codes] if n_rows else np.zeros(0, dtype=np.int64)
+    if (kind < 0).any():
+        r = int(np.flatnonzero(kind < 0)[0])
         raise FormatError(
-            f"kind must be cash, collateral or position, got {kind[r]!r}",
+            f"kind must be cash, collateral or position, got {kind_values[kind_codes[r]]!r}",
             file=file,
             record=f"row {r + 2}",
             field="kind",
         )
-    amount = cols["amount"].astype(str)
-    # decimals of each row's amount
-    dec = np.zeros(n_rows, dtype=np.int64)
-    asset_idx = np.full(n_rows, -1, dtype=np.int64)
-    inst_idx = np.full(n_rows, -1, dtype=np.int64)
-    is_cash, is_coll, is_pos = kind == "cash", kind == "collateral", kind == "position"
-    dec[is_cash] = market.valuation_decimals
-    for asset in market.assets:
-        sel = is_coll & (symbol == asset.symbol)
-        asset_idx[sel] = asset.index
-        dec[sel] = asset.decimals
-    for inst in market.instruments:
-        sel = is_pos & (symbol == inst.symbol)
-        inst_idx[sel] = inst.index
-        dec[sel] = inst.size_decimals
+    is_cash, is_coll, is_pos = kind == 0, kind == 1, kind == 2
+    sym_codes, sym_values = _codes(cols["symbol"])
+    asset_of = np.array(
+        [market.asset_index(v) if market.asset_index(v) is not None else -1 for v in sym_values]
+        or [0],
+        dtype=np.int64,
+    )
+    inst_of = np.array(
+        [
+            market.instrument_index(v) if market.instrument_index(v) is not None else -1
+            for v in sym_values
+        ]
+        or [0],
+        dtype=np.int64,
+    )
+    asset_idx = np.where(is_coll, asset_of[sym_codes], -1) if n_rows else np.zeros(0, np.int64)
+    inst_idx = np.where(is_pos, inst_of[sym_codes], -1) if n_rows else np.zeros(0, np.int64)
     unknown = (is_coll & (asset_idx < 0)) | (is_pos & (inst_idx < 0))
     if unknown.any():
         r = int(np.flatnonzero(unknown)[0])
-        raise fail(r, "symbol", f"unknown symbol {symbol[r]}")
-    if (amount == "").any():
-        r = int(np.flatnonzero(amount == "")[0])
+        raise fail(r, "symbol", f"unknown symbol {sym_values[sym_codes[r]]}")
+    asset_dec = np.array([a.decimals for a in market.assets] or [0], dtype=np.int64)
+    size_dec_of = np.array([i.size_decimals for i in market.instruments] or [0], dtype=np.int64)
+    dec = np.where(
+        is_cash,
+        market.valuation_decimals,
+        np.where(
+            is_coll, asset_dec[np.maximum(asset_idx, 0)], size_dec_of[np.maximum(inst_idx, 0)]
+        ),
+    )
+    amount_empty = np.asarray(pc.equal(cols["amount"], "").to_numpy(zero_copy_only=False))
+    if amount_empty.any():
+        r = int(np.flatnonzero(amount_empty)[0])
         raise fail(r, "amount", "missing amount")
-    units, ok = parse_decimals(amount, dec)
+    units, ok = _parse(cols["amount"], dec)
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
-        raise fail(r, "amount", f"cannot read amount {amount[r]!r} with {dec[r]} decimals")
+        raise fail(
+            r, "amount", f"cannot read amount {_cell(cols['amount'], r)!r} with {dec[r]} decimals"
+        )
+    if units.dtype == object:
+        raise fail(
+            int(np.flatnonzero([abs(v) >= 2**62 for v in units])[0]), "amount", "amount too large"
+        )
     # cash and collateral
     cash = np.zeros(len(ids), dtype=np.int64)
     if np.bincount(acct[is_cash], minlength=len(ids)).max(initial=0) > 1:
@@ -158,9 +236,9 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
     balances = np.zeros((len(ids), len(market.assets)), dtype=np.int64)
     coll_rows = np.flatnonzero(is_coll)
     keys = acct[coll_rows] * len(market.assets) + asset_idx[coll_rows]
-    if len(np.unique(keys)) != len(keys):
-        _, first_dup = np.unique(keys, return_index=True)
-        dup = np.setdiff1d(np.arange(len(keys)), first_dup)[0]
+    if len(keys) and np.bincount(keys).max() > 1:
+        _, first_seen = np.unique(keys, return_index=True)
+        dup = int(np.setdiff1d(np.arange(len(keys)), first_seen)[0])
         raise FormatError(
             "asset listed twice",
             file=file,
@@ -171,19 +249,28 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
     # positions, sorted by account
     pos_rows = np.flatnonzero(is_pos)
     pos_rows = pos_rows[np.argsort(acct[pos_rows], kind="stable")]
+    take = pa.array(pos_rows)
     p_inst = inst_idx[pos_rows]
     p_acct = acct[pos_rows]
     p_mode = acc_mode[p_acct]
-    entry_t = cols["entry_price"].astype(str)[pos_rows]
-    quote_t = cols["quote"].astype(str)[pos_rows]
-    iso_t = cols["isolated_margin"].astype(str)[pos_rows]
-    price_dec = np.array([market.instruments[i].price_decimals for i in p_inst], dtype=np.int64)
-    size_dec = np.array([market.instruments[i].size_decimals for i in p_inst], dtype=np.int64)
+    text = {name: pc.take(cols[name], take) for name in ("entry_price", "quote", "isolated_margin")}
+    present = {
+        name: np.asarray(pc.not_equal(col, "").to_numpy(zero_copy_only=False), bool)
+        for name, col in text.items()
+    }
+    instruments = market.instruments
+    price_dec = np.array([i.price_decimals for i in instruments] or [0], np.int64)[p_inst]
+    size_dec = size_dec_of[p_inst]
     settle_dec = np.array(
-        [market.assets[market.instruments[i].settle_index].decimals for i in p_inst], dtype=np.int64
+        [market.assets[i.settle_index].decimals for i in instruments] or [0], np.int64
+    )[p_inst]
+    kind_of = np.array([str(i.kind) for i in instruments] or [""])
+    kinds = kind_of[p_inst] if len(p_inst) else np.zeros(0, dtype=str)
+    has_entry, has_quote, has_iso = (
+        present["entry_price"],
+        present["quote"],
+        present["isolated_margin"],
     )
-    kinds = np.array([market.instruments[i].kind for i in p_inst], dtype=str)
-    has_entry, has_quote, has_iso = entry_t != "", quote_t != "", iso_t != ""
     problem = (
         (has_entry & has_quote)
         | (~has_entry & ~has_quote)
@@ -192,16 +279,24 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
         | ((p_mode == 1) & ~has_iso)
         | ((p_mode != 1) & has_iso)
     )
-    for inst in market.instruments:
+    for inst in instruments:
         if inst.schedule is None:
             problem |= (p_inst == inst.index) & (p_mode != 2)
         if inst.index not in market.risk_arrays:
             problem |= (p_inst == inst.index) & (p_mode == 2)
-    entry, ok_e = parse_decimals(np.where(has_entry, entry_t, "0"), price_dec)
-    quote, ok_q = parse_decimals(np.where(has_quote, quote_t, "0"), size_dec + price_dec)
-    iso, ok_i = parse_decimals(np.where(has_iso, iso_t, "0"), settle_dec)
-    problem |= ~(ok_e & ok_q & ok_i) | (has_entry & (entry < 0)) | (has_iso & (iso < 0))
-    problem |= (kinds == "inverse") & (entry == 0)
+
+    def parse_opt(name: str, decimals: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+        col = pc.if_else(pa.array(present[name]), text[name], "0")
+        return _parse(col, decimals)
+
+    entry, ok_e = parse_opt("entry_price", price_dec)
+    quote, ok_q = parse_opt("quote", size_dec + price_dec)
+    iso, ok_i = parse_opt("isolated_margin", settle_dec)
+    if entry.dtype == object or quote.dtype == object or iso.dtype == object:
+        problem |= True  # beyond int64: let the exact path explain
+    else:
+        problem |= ~(ok_e & ok_q & ok_i) | (has_entry & (entry < 0)) | (has_iso & (iso < 0))
+        problem |= (kinds == "inverse") & (entry == 0)
     iso_acct = acc_mode == 1
     bad_iso = iso_acct & ((cash < 0) | (balances < 0).any(axis=1))
     if bad_iso.any():
@@ -219,11 +314,11 @@ def table_from_tidy(cols: dict[str, StrArray], market: Market, file: str) -> Acc
         bad_pos = int(np.flatnonzero(problem)[0])
         raise fail(int(pos_rows[bad_pos]), "positions", "invalid position")
     size = units[pos_rows]
-    with np.errstate(over="ignore"):
-        q_lin = -size * entry
     overflow = has_entry & (
         np.abs(size.astype(np.float64)) * np.abs(entry.astype(np.float64)) >= 2.0**62
     )
+    with np.errstate(over="ignore"):
+        q_lin = -size * entry
     quote_col: Any = np.where(kinds == "inverse", entry, np.where(has_entry, q_lin, quote))
     if overflow.any():
         quote_col = quote_col.astype(object)

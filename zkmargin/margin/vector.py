@@ -83,7 +83,10 @@ class MarginReport:
     initial: IntArray
     healthy: npt.NDArray[np.bool_]
     margin_ratio: npt.NDArray[np.float64]  # NaN where nothing is required
-    liquidation: dict[int, dict[str, int | None]] = field(default_factory=dict)
+    #: Per position row of the table: its value (isolated: its equity) and its maintenance
+    #: requirement, both valued; what liquidation prices are solved from.
+    row_value: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    row_mm: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -165,7 +168,7 @@ def _collateral(market: Market, table: AccountTable) -> tuple[IntArray, IntArray
 
 
 def evaluate_table(
-    market: Market, table: AccountTable, *, threshold_ppm: int = PPM, liquidation: bool = True
+    market: Market, table: AccountTable, *, threshold_ppm: int = PPM
 ) -> MarginReport:
     """Equity, maintenance and initial requirement, health and margin ratio of every account."""
     n = len(table)
@@ -329,6 +332,8 @@ def evaluate_table(
         iv.narrow(np.asarray(initial)),
         healthy,
         ratio,
+        row_value,
+        row_mm,
     )
     return report
 
