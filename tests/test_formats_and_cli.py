@@ -279,3 +279,12 @@ def test_example_venue_files_validate() -> None:
     assert len(venues) >= 8
     for path in venues:
         load_market(path)
+
+
+def test_weights_schedule_belongs_to_mango_accounting(tmp_path: Path) -> None:
+    doc = json.loads((ROOT / "examples" / "venues" / "mango_v4.json").read_text())
+    doc["accounting"] = "standard"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match="instrument PERP: maintenance: a weights schedule"):
+        load_market(path)

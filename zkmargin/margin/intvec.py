@@ -24,7 +24,7 @@ def _is_obj(x: Scalarish) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
 
 
-def _bound(x: Scalarish) -> float:
+def max_abs(x: Scalarish) -> float:
     """max |x| as a float (an upper bound is all the callers need)."""
     if isinstance(x, np.ndarray):
         if x.size == 0:
@@ -44,28 +44,28 @@ def obj(x: Scalarish) -> Any:
 
 def narrow(x: IntArray) -> IntArray:
     """Back to int64 when every value fits (with the same margin)."""
-    if x.dtype == object and (x.size == 0 or _bound(x) < _LIMIT):
+    if x.dtype == object and (x.size == 0 or max_abs(x) < _LIMIT):
         return x.astype(np.int64)
     return x
 
 
 def mul(a: Scalarish, b: Scalarish) -> IntArray:
     """a·b, exact."""
-    if _is_obj(a) or _is_obj(b) or _bound(a) * _bound(b) >= _LIMIT:
+    if _is_obj(a) or _is_obj(b) or max_abs(a) * max_abs(b) >= _LIMIT:
         return np.asarray(obj(a) * obj(b))
     return np.asarray(np.multiply(a, b, dtype=np.int64))
 
 
 def add(a: Scalarish, b: Scalarish) -> IntArray:
     """a + b, exact."""
-    if _is_obj(a) or _is_obj(b) or _bound(a) + _bound(b) >= _LIMIT:
+    if _is_obj(a) or _is_obj(b) or max_abs(a) + max_abs(b) >= _LIMIT:
         return np.asarray(obj(a) + obj(b))
     return np.asarray(np.add(a, b, dtype=np.int64))
 
 
 def sub(a: Scalarish, b: Scalarish) -> IntArray:
     """a − b, exact."""
-    if _is_obj(a) or _is_obj(b) or _bound(a) + _bound(b) >= _LIMIT:
+    if _is_obj(a) or _is_obj(b) or max_abs(a) + max_abs(b) >= _LIMIT:
         return np.asarray(obj(a) - obj(b))
     return np.asarray(np.subtract(a, b, dtype=np.int64))
 
@@ -95,7 +95,7 @@ def segment_sum(
     if len(values) == 0:
         return np.zeros(length, dtype=np.int64)
     span = longest if longest is not None else len(values)
-    if values.dtype != object and _bound(values) * span < _LIMIT:
+    if values.dtype != object and max_abs(values) * span < _LIMIT:
         out = np.add.reduceat(values, starts)
         return out
     vals = obj(values)
@@ -129,7 +129,7 @@ def affine_div(
     """
     g = math.gcd(m, k, d)
     m, k, d = m // g, k // g, d // g
-    a_bound = _bound(a) if bound is None or a.dtype == object else bound
+    a_bound = max_abs(a) if bound is None or a.dtype == object else bound
     if a.dtype != object and a_bound * abs(m) + abs(k) + d < _LIMIT:
         # ⌈x/d⌉ = ⌊(x + d − 1)/d⌋
         return np.asarray(np.floor_divide(a * np.int64(m) + np.int64(k + (d - 1 if up else 0)), d))

@@ -254,6 +254,12 @@ def compile_market(snap: MarketSnapshot, file: str = "market") -> Market:
             mult = to_ppm(inst.multiplier)
             field = "maintenance"
             sched = _schedule(inst, settle.decimals, f"{rec} maintenance")
+            mango = snap.accounting == "mango_health"
+            if sched is not None and (sched.weights is not None) != mango and inst.kind != "option":
+                raise ValueError(
+                    "a weights schedule is the mango_health accounting's, and that accounting "
+                    "needs one on every contract"
+                )
             if inst.kind == "option" and inst.option is None:
                 field = "option"
                 raise ValueError("an option needs its option block")

@@ -195,7 +195,7 @@ def evaluate_table(
         a = settle.decimals - inst.size_decimals - inst.price_decimals
         s_up, s_down = 10 ** max(e_settle, 0), 10 ** max(-e_settle, 0)
         size_abs = np.abs(s) if s.dtype != object else np.asarray([abs(x) for x in s], object)
-        size_bound = iv._bound(size_abs)
+        size_bound = iv.max_abs(size_abs)
         if inst.kind == "inverse":
             value_s = iv.product_div(
                 [s, inst.contract_value * 10**settle.decimals, iv.sub(inst.mark, q)],
@@ -277,7 +277,7 @@ def evaluate_table(
         worst: IntArray = np.zeros(n, dtype=np.int64)
         if (
             sizes.dtype != object
-            and iv._bound(sizes) * float(np.abs(ra).max(initial=0)) * seg.longest < 2.0**62
+            and iv.max_abs(sizes) * float(np.abs(ra).max(initial=0)) * seg.longest < 2.0**62
         ):
             losses = np.add.reduceat(-sizes[:, None] * arrays, seg.starts, axis=0)
             worst[seg.owners] = np.maximum(losses.max(axis=1), 0)
