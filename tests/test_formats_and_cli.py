@@ -178,7 +178,25 @@ def test_report_formats_and_atomic_output(tmp_path: Path, market_file: Path) -> 
     assert all(r["healthy"] == (r["margin_ratio"] is None or r["margin_ratio"] >= 1) for r in rows)
     out = tmp_path / "report.csv"
     res = runner.invoke(main, [*base, "--format", "csv", "--out", str(out)])
-    assert res.exit_code == 0 and out.read_text().startswith("account,mode,equity")
+    assert res.exit_code == 0
+    import csv
+
+    with out.open(newline="") as f:
+        parsed = list(csv.DictReader(f))
+    assert list(parsed[0]) == [
+        "account",
+        "mode",
+        "equity",
+        "maintenance",
+        "initial",
+        "margin_ratio",
+        "healthy",
+        "liquidation_prices",
+    ]
+    assert [r["account"] for r in parsed] == [r["account"] for r in rows]
+    assert [r["equity"] for r in parsed] == [r["equity"] for r in rows]
+    to_stdout = runner.invoke(main, [*base, "--format", "csv"])
+    assert to_stdout.exit_code == 0 and to_stdout.output == out.read_text()
     assert not list(tmp_path.glob(".report.csv.*"))  # no temporary file left behind
     bad = runner.invoke(
         main,

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from . import group, margin, pedersen, rangeproof, sigma
 from .errors import DecodeError, ZkMarginError
 from .fileio import atomic_write_text
+from .formats import tidy
 from .formats.common import to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
@@ -40,15 +42,18 @@ __all__ = [
     "atomic_write_text",
     "available_backends",
     "batch_verify_range",
+    "csv_text",
     "demo_crypto",
     "demo_margin",
     "format_units",
     "generate_examples",
+    "margin_columns",
     "margin_report",
     "parse_rate",
     "prove_range",
     "use_backend",
     "verify_range",
+    "write_columns",
 ]
 
 #: Margin modes, in the order of ``MarginReport.mode`` codes.
@@ -271,6 +276,78 @@ def margin_report(
     if liquidation:
         rows, prices = liquidation_prices(market, table, report, report.row_value, report.row_mm)
     return MarginRun(market, table, report, rows, prices)
+
+
+def margin_columns(run: MarginRun) -> dict[str, npt.NDArray[Any]]:
+    """The report as columns of strings, worst margin ratio first (for CSV and Parquet)."""
+    rep = run.report
+    n = len(rep)
+    ratio = np.round(np.asarray(rep.margin_ratio, dtype=np.float64), 6)
+    order = np.argsort(np.where(np.isnan(ratio), np.inf, ratio), kind="stable")
+    dec = run.market.valuation_decimals
+
+    def money(values: Any) -> npt.NDArray[Any]:
+        arr = np.asarray(values)
+        if arr.dtype == object:
+            return np.array(
+                [
+                    format_units(np.array([int(v)]), np.array([dec]))[0]
+                    if abs(int(v)) < 2**62
+                    else str(v)
+                    for v in arr
+                ],
+                dtype=object,
+            )
+        return format_units(arr.astype(np.int64), np.full(n, dec))
+
+    liq = np.full(n, "", dtype=object)
+    rows = run.liquidation_rows
+    if len(rows):
+        known = np.array([p is not None for p in run.liquidation_prices], dtype=bool)
+        values = np.array([p or 0 for p in run.liquidation_prices], dtype=np.int64)
+        inst = run.table.pos_instrument[rows]
+        price_dec = np.array([i.price_decimals for i in run.market.instruments])[inst]
+        symbols = np.array([i.symbol for i in run.market.instruments])[inst]
+        text = np.char.add(
+            np.char.add(np.char.add(";", symbols), "="),
+            np.where(known, format_units(values, price_dec), ""),
+        )
+        acct = run.table.pos_account[rows]
+        o = np.lexsort((inst, acct))
+        acct_sorted = acct[o]
+        starts = np.flatnonzero(np.r_[True, acct_sorted[1:] != acct_sorted[:-1]])
+        joined = np.add.reduceat(text[o].astype(object), starts)
+        liq[acct_sorted[starts]] = [j[1:] for j in joined]
+    ratio_text = np.where(np.isnan(ratio), "", ratio.astype(str))
+    modes = np.array(MODES)[np.asarray(rep.mode)]
+    return {
+        "account": np.array(rep.ids, dtype=object)[order],
+        "mode": modes[order],
+        "equity": money(rep.equity)[order],
+        "maintenance": money(rep.maintenance)[order],
+        "initial": money(rep.initial)[order],
+        "margin_ratio": ratio_text[order],
+        "healthy": np.where(rep.healthy, "True", "False")[order],
+        "liquidation_prices": liq[order],
+    }
+
+
+def write_columns(path: str | Path, columns: dict[str, npt.NDArray[Any]]) -> None:
+    """Write string columns as CSV or Parquet (by the suffix), atomically."""
+    tidy.write_columns(Path(path), columns)
+
+
+def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
+    """String columns as CSV text."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    buf = io.BytesIO()
+    table = pa.table({k: pa.array(np.asarray(v).astype(str)) for k, v in columns.items()})
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
+    return buf.getvalue().decode()
 
 
 def generate_examples(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -151,7 +149,7 @@ def _table(rows: list[dict[str, Any]], valuation: str) -> str:
     "--liquidation/--no-liquidation",
     default=True,
     show_default=True,
-    help="Compute exact liquidation prices (account by account).",
+    help="Compute exact liquidation prices of linear positions.",
 )
 def report(
     market_path: str,
@@ -166,6 +164,14 @@ def report(
     run = api.margin_report(
         market_path, accounts_path, threshold_ppm=theta, liquidation=liquidation
     )
+    if fmt == "csv":
+        columns = api.margin_columns(run)
+        if out:
+            api.write_columns(out, columns)
+            click.echo(f"wrote {out}", err=True)
+        else:
+            click.echo(api.csv_text(columns), nl=False)
+        return
     rows = _rows(run)
     if fmt == "json":
         text = json.dumps(
@@ -177,35 +183,6 @@ def report(
             },
             indent=1,
         )
-    elif fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(
-            [
-                "account",
-                "mode",
-                "equity",
-                "maintenance",
-                "initial",
-                "margin_ratio",
-                "healthy",
-                "liquidation_prices",
-            ]
-        )
-        for r in rows:
-            w.writerow(
-                [
-                    r["account"],
-                    r["mode"],
-                    r["equity"],
-                    r["maintenance"],
-                    r["initial"],
-                    "" if r["margin_ratio"] is None else r["margin_ratio"],
-                    r["healthy"],
-                    ";".join(f"{s}={p or ''}" for s, p in r["liquidation_prices"].items()),
-                ]
-            )
-        text = buf.getvalue().rstrip("\n")
     else:
         text = _table(rows, run.market.valuation_symbol)
     if out:

@@ -7,7 +7,6 @@ column-wise.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -85,26 +84,22 @@ def read_tidy(path: Path) -> dict[str, Any]:
 
 
 def write_tidy(path: Path, cols: dict[str, Any]) -> None:
-    """Write tidy columns to CSV or Parquet, atomically."""
-    if path.suffix.lower() == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    """Write tidy columns to CSV or Parquet with Arrow's writers, atomically."""
+    write_columns(path, {name: cols[name] for name in TIDY_COLUMNS})
 
-        table = pa.table(
-            {name: pa.array(np.asarray(cols[name]).astype(str)) for name in TIDY_COLUMNS}
-        )
 
-        def write(f: Any) -> None:
+def write_columns(path: Path, cols: dict[str, Any]) -> None:
+    """Write string columns as CSV or Parquet (by the suffix), atomically."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    table = pa.table({name: pa.array(np.asarray(col).astype(str)) for name, col in cols.items()})
+
+    def write(f: Any) -> None:
+        if path.suffix.lower() == ".parquet":
             pq.write_table(table, f)
+        else:
+            pacsv.write_csv(table, f, pacsv.WriteOptions(quoting_style="needed"))
 
-        atomic_write(path, write)
-    else:
-        import io
-
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(TIDY_COLUMNS)
-        w.writerows(
-            zip(*(np.asarray(cols[name]).astype(str) for name in TIDY_COLUMNS), strict=True)
-        )
-        atomic_write(path, lambda f: f.write(buf.getvalue().encode()))
+    atomic_write(path, write)
