@@ -316,7 +316,7 @@ def margin_columns(run: MarginRun) -> dict[str, npt.NDArray[Any]]:
         o = np.lexsort((inst, acct))
         acct_sorted = acct[o]
         starts = np.flatnonzero(np.r_[True, acct_sorted[1:] != acct_sorted[:-1]])
-        joined = np.add.reduceat(text[o].astype(object), starts)
+        joined = np.add.reduceat(text[o], starts)
         liq[acct_sorted[starts]] = [j[1:] for j in joined]
     ratio_text = np.where(np.isnan(ratio), "", ratio.astype(str))
     modes = np.array(MODES)[np.asarray(rep.mode)]
@@ -345,7 +345,7 @@ def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
     import pyarrow.csv as pacsv
 
     buf = io.BytesIO()
-    table = pa.table({k: pa.array(np.asarray(v).astype(str)) for k, v in columns.items()})
+    table = pa.table({k: tidy._strings(v) for k, v in columns.items()})
     pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
     return buf.getvalue().decode()
 

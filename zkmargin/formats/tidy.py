@@ -20,23 +20,23 @@ from .common import FormatError
 StrArray = npt.NDArray[np.str_]
 
 
-def format_units(units: npt.NDArray[np.int64], decimals: npt.NDArray[np.int64]) -> StrArray:
-    """Decimal strings of units·10^−decimals (e.g. 150000000, 8 → "1.50000000")."""
+def format_units(units: npt.NDArray[np.int64], decimals: Any) -> npt.NDArray[np.object_]:
+    """Decimal strings of units·10^−decimals (e.g. 150000000, 8 → "1.50000000"), as an object
+    array of Python strings (no fixed-width copies of the whole column)."""
     units = np.asarray(units, dtype=np.int64)
     decimals = np.broadcast_to(np.asarray(decimals, dtype=np.int64), units.shape)
-    mag = np.abs(units)
     out = np.empty(units.shape, dtype=object)
     for d in np.unique(decimals):
-        sel = decimals == d
+        sel = np.flatnonzero(decimals == d)
         d = int(d)
-        whole = (mag[sel] // 10**d).astype(str)
+        u = units[sel]
+        mag = np.abs(u)
+        text = (mag // 10**d).astype(str)
         if d:
-            frac = np.char.zfill((mag[sel] % 10**d).astype(str), d)
-            out[sel] = np.char.add(np.char.add(whole, "."), frac)
-        else:
-            out[sel] = whole
-    text = out.astype(str)
-    return np.where(units < 0, np.char.add("-", text), text)
+            text = np.char.add(np.char.add(text, "."), np.char.zfill((mag % 10**d).astype(str), d))
+        text = np.where(u < 0, np.char.add("-", text), text)
+        out[sel] = text.astype(object)
+    return out
 
 
 def read_tidy(path: Path) -> dict[str, Any]:
@@ -88,13 +88,21 @@ def write_tidy(path: Path, cols: dict[str, Any]) -> None:
     write_columns(path, {name: cols[name] for name in TIDY_COLUMNS})
 
 
+def _strings(col: Any) -> Any:
+    """An Arrow string array from a numpy column of str or of Python strings."""
+    import pyarrow as pa
+
+    arr = np.asarray(col)
+    return pa.array(arr if arr.dtype == object else arr.astype(str), type=pa.string())
+
+
 def write_columns(path: Path, cols: dict[str, Any]) -> None:
     """Write string columns as CSV or Parquet (by the suffix), atomically."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    table = pa.table({name: pa.array(np.asarray(col).astype(str)) for name, col in cols.items()})
+    table = pa.table({name: _strings(col) for name, col in cols.items()})
 
     def write(f: Any) -> None:
         if path.suffix.lower() == ".parquet":

@@ -351,7 +351,7 @@ def load_table(path: str | Path, market: Market) -> AccountTable:
 def table_to_tidy(table: AccountTable, market: Market) -> dict[str, StrArray]:
     """The tidy columns of a table (integer-valued columns only)."""
     n = len(table)
-    ids = np.array(table.ids, dtype=str)
+    ids = np.array(table.ids, dtype=object)
     cash_acc = np.flatnonzero(np.asarray(table.cash) != 0)
     coll_acc, coll_asset = np.nonzero(np.asarray(table.balances))
     p = len(table.pos_account)
@@ -360,12 +360,12 @@ def table_to_tidy(table: AccountTable, market: Market) -> dict[str, StrArray]:
         [np.zeros(len(cash_acc)), np.ones(len(coll_acc)), np.full(p, 2)]
     ).astype(np.int64)
     order = np.lexsort((kind_code, acct))
-    sym_assets = np.array([a.symbol for a in market.assets] or [""], dtype=str)
-    sym_inst = np.array([i.symbol for i in market.instruments] or [""], dtype=str)
+    sym_assets = np.array([a.symbol for a in market.assets] or [""], dtype=object)
+    sym_inst = np.array([i.symbol for i in market.instruments] or [""], dtype=object)
     symbol = (
         np.concatenate(
             [
-                np.full(len(cash_acc), "", dtype=str),
+                np.full(len(cash_acc), "", dtype=object),
                 sym_assets[coll_asset],
                 sym_inst[table.pos_instrument],
             ]
@@ -396,8 +396,8 @@ def table_to_tidy(table: AccountTable, market: Market) -> dict[str, StrArray]:
     )
     iso_mode = np.asarray(table.mode)[table.pos_account] == 1
     iso = np.where(iso_mode, format_units(np.asarray(table.pos_isolated), settle_dec), "")
-    blank = np.full(len(cash_acc) + len(coll_acc), "", dtype=str)
-    modes = np.array(MODES, dtype=str)[np.asarray(table.mode)]
+    blank = np.full(len(cash_acc) + len(coll_acc), "", dtype=object)
+    modes = np.array(MODES, dtype=object)[np.asarray(table.mode)]
     cols = {
         "account_id": ids[acct],
         "mode": modes[acct],
