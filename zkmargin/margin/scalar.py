@@ -314,7 +314,7 @@ def evaluate(
                 }
             )
             sched = inst.schedule
-            if sched is not None and sched.fraction_ppm is None:
+            if details and sched is not None and sched.fraction_ppm is None:
                 tier = active_piece(inst, market, pos.size)
                 entry["tier"] = tier
                 entry["tier_rate_ppm"] = sched.pieces[tier][0]
