@@ -11,6 +11,7 @@ scalar engine (:func:`zkmargin.margin.evaluate`, exact integers) timed over the 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -18,35 +19,7 @@ import time
 import numpy as np
 
 from zkmargin.margin import evaluate, evaluate_table
-from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.margin.synthetic import synthetic_accounts, synthetic_market
-from zkmargin.margin.vector import MODES, AccountTable
-
-
-def compiled(table: AccountTable, count: int) -> list[CompiledAccount]:
-    bounds = np.searchsorted(table.pos_account, np.arange(count + 1))
-    out = []
-    for i in range(count):
-        rows = range(int(bounds[i]), int(bounds[i + 1]))
-        out.append(
-            CompiledAccount(
-                table.ids[i],
-                MODES[int(table.mode[i])],
-                int(table.cash[i]),
-                tuple(int(b) for b in table.balances[i]),
-                tuple(
-                    CompiledPosition(
-                        int(table.pos_instrument[r]),
-                        int(table.pos_size[r]),
-                        int(table.pos_quote[r]),
-                        int(table.pos_isolated[r]),
-                        None,
-                    )
-                    for r in rows
-                ),
-            )
-        )
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     report = evaluate_table(market, table)
     vec_s = time.perf_counter() - t0
-    sample = compiled(table, min(args.loop_sample, len(table)))
+    sample = list(itertools.islice(table.accounts(), min(args.loop_sample, len(table))))
     t0 = time.perf_counter()
     results = [evaluate(acc, market, details=False) for acc in sample]
     loop_s = time.perf_counter() - t0

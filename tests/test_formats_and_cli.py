@@ -217,21 +217,25 @@ def test_report_formats_and_atomic_output(tmp_path: Path, market_file: Path) -> 
 def test_examples_generate(tmp_path: Path) -> None:
     runner = CliRunner()
     m, a = tmp_path / "m.json", tmp_path / "a.parquet"
-    res = runner.invoke(
-        main,
-        [
-            "examples",
-            "generate",
-            "--accounts",
-            "500",
-            "--seed",
-            "11",
-            "--market-out",
-            str(m),
-            "--accounts-out",
-            str(a),
-        ],
-    )
+
+    def generate(out: Path) -> Any:
+        return runner.invoke(
+            main,
+            [
+                "examples",
+                "generate",
+                "--accounts",
+                "500",
+                "--seed",
+                "11",
+                "--market-out",
+                str(m),
+                "--accounts-out",
+                str(out),
+            ],
+        )
+
+    res = generate(a)
     assert res.exit_code == 0, res.output
     market = load_market(m)
     table = load_table(a, market)
@@ -241,21 +245,7 @@ def test_examples_generate(tmp_path: Path) -> None:
     ratios = np.asarray(report.margin_ratio)
     assert ((ratios > 1.0) & (ratios < 1.2)).any()  # some near maintenance
     again = tmp_path / "again.parquet"
-    runner.invoke(
-        main,
-        [
-            "examples",
-            "generate",
-            "--accounts",
-            "500",
-            "--seed",
-            "11",
-            "--market-out",
-            str(m),
-            "--accounts-out",
-            str(again),
-        ],
-    )
+    generate(again)
     assert load_table(again, market).ids == table.ids  # seeded
 
 

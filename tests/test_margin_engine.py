@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zkmargin.formats.accounts import Account
+from zkmargin.formats.common import format_decimal
 from zkmargin.formats.market import MarketSnapshot
 from zkmargin.margin import AccountTable, compile_account, evaluate, evaluate_table
 from zkmargin.margin.exact import exact_figures
 from zkmargin.margin.liquidation import liquidation_prices
 from zkmargin.margin.market import Market, compile_market
-from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.margin.synthetic import synthetic_accounts, synthetic_market
-from zkmargin.margin.vector import MODES
 
 MARKET_DOC: dict[str, Any] = {
     "venue": "property-test venue",
@@ -131,12 +130,7 @@ def market(liabilities: str = "equity") -> Market:
     return compile_market(MarketSnapshot.model_validate({**MARKET_DOC, "liabilities": liabilities}))
 
 
-def _amount(units: int, decimals: int) -> str:
-    sign = "-" if units < 0 else ""
-    units = abs(units)
-    if decimals == 0:
-        return f"{sign}{units}"
-    return f"{sign}{units // 10**decimals}.{units % 10**decimals:0{decimals}d}"
+_amount = format_decimal
 
 
 @st.composite
@@ -347,30 +341,11 @@ def test_liquidation_price_changes_tier() -> None:
 
 def _scalar_liquidation(m: Market, table: AccountTable) -> dict[tuple[str, str], int | None]:
     out: dict[tuple[str, str], int | None] = {}
-    bounds = np.searchsorted(table.pos_account, np.arange(len(table) + 1))
-    for i in range(len(table)):
-        mode = MODES[int(table.mode[i])]
-        if mode == "portfolio":
+    for acc in table.accounts():
+        if acc.mode == "portfolio":
             continue
-        positions = tuple(
-            CompiledPosition(
-                int(table.pos_instrument[r]),
-                int(table.pos_size[r]),
-                int(table.pos_quote[r]),
-                int(table.pos_isolated[r]),
-                None,
-            )
-            for r in range(int(bounds[i]), int(bounds[i + 1]))
-        )
-        acc = CompiledAccount(
-            table.ids[i],
-            mode,
-            int(table.cash[i]),
-            tuple(int(b) for b in table.balances[i]),
-            positions,
-        )
         for symbol, price in evaluate(acc, m).liquidation_prices.items():
-            out[(table.ids[i], symbol)] = price
+            out[(acc.id, symbol)] = price
     return out
 
 

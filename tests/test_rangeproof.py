@@ -9,10 +9,9 @@ from test_group import _bad_points
 
 from zkmargin import group, rangeproof
 from zkmargin.errors import DecodeError, ProvingError
-from zkmargin.generators import table
 from zkmargin.group import POINT_BYTES, SCALAR_BYTES, R
 from zkmargin.rangeproof import RangeProof
-from zkmargin.rangeproof.prover import Precommitment, _commit_s
+from zkmargin.rangeproof.prover import Precommitment, precommit
 from zkmargin.transcript import RANGEPROOF_TAG, SpongeRng, protocol_tag
 
 CTX = b"epoch=7;market=BTC-PERP;account=alice"
@@ -238,17 +237,7 @@ def _precommitment_like_rng(seed: bytes, size: int) -> Precommitment:
     """The precommitment a seeded prover would draw itself, to compare both code paths."""
     rng = SpongeRng.from_tag(seed)
     rng.random_scalars(3)
-    rho, s_l, s_r = rng.random_scalar(), rng.random_scalars(size), rng.random_scalars(size)
-    t = table()
-    g, h = t.g(size), t.h(size)
-    half = size // 2
-    cross = (
-        group.msm(g[half:], s_l[:half]),
-        group.msm(h[:half], s_r[half:]),
-        group.msm(g[:half], s_l[half:]),
-        group.msm(h[half:], s_r[:half]),
-    )
-    return Precommitment(size, rho, s_l, s_r, _commit_s(rho, s_l, s_r), cross)
+    return precommit(rng.random_scalar(), rng.random_scalars(size), rng.random_scalars(size))
 
 
 def test_precommitment_path_matches_generic_path(backend: str) -> None:

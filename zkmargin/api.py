@@ -22,7 +22,7 @@ from . import group, margin, pedersen, rangeproof, sigma
 from .errors import DecodeError, ZkMarginError
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import to_ppm
+from .formats.common import format_decimal, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .generators import pedersen_bases
@@ -47,6 +47,7 @@ __all__ = [
     "demo_crypto",
     "demo_margin",
     "equality_relation",
+    "format_decimal",
     "format_units",
     "generate_examples",
     "margin_columns",

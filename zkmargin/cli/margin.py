@@ -71,12 +71,7 @@ def iv_narrow(values: Any) -> Any:
     return values
 
 
-def _fmt(units: int, decimals: int) -> str:
-    sign = "-" if units < 0 else ""
-    units = abs(units)
-    if decimals == 0:
-        return f"{sign}{units}"
-    return f"{sign}{units // 10**decimals}.{units % 10**decimals:0{decimals}d}"
+_fmt = api.format_decimal
 
 
 def _table(rows: list[dict[str, Any]], valuation: str) -> str:

@@ -69,3 +69,13 @@ def to_units(text: str, decimals: int, *, allow_negative: bool = True) -> int:
 def to_ppm(text: str) -> int:
     """A rate or weight as an integer number of parts per million (at most 6 decimals)."""
     return to_units(text, 6)
+
+
+def format_decimal(units: int, decimals: int) -> str:
+    """units·10^−decimals as a decimal string with exactly ``decimals`` decimals (the inverse of
+    :func:`to_units`)."""
+    sign = "-" if units < 0 else ""
+    units = abs(units)
+    if decimals == 0:
+        return f"{sign}{units}"
+    return f"{sign}{units // 10**decimals}.{units % 10**decimals:0{decimals}d}"

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ..formats.common import PPM
 from .market import Market
-from .scalar import AccountResult, CompiledAccount, CompiledPosition, _liquidation_price
+from .scalar import AccountResult, CompiledAccount, _liquidation_price
 from .vector import MODES, AccountTable, MarginReport
 
 #: Relative error allowance of the float evaluation (a few ulps per operation, generously).
@@ -135,13 +135,7 @@ def _exact(
 ) -> int | None:
     """The scalar engine's exact answer for one position row."""
     a = int(table.pos_account[row])
-    pos = CompiledPosition(
-        instrument,
-        int(table.pos_size[row]),
-        int(table.pos_quote[row]),
-        int(table.pos_isolated[row]),
-        None,
-    )
+    pos = table.position(row)
     mode = MODES[int(table.mode[a])]
     acc = CompiledAccount(table.ids[a], mode, 0, (), (pos,))
     res = AccountResult(

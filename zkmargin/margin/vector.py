@@ -9,7 +9,7 @@ Per-account totals are segment sums over the sorted position table.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..formats.common import PPM
 from . import intvec as iv
 from .intvec import IntArray
 from .market import Market
-from .scalar import compile_account, evaluate
+from .scalar import CompiledAccount, CompiledPosition, compile_account, evaluate
 
 MODES = ("cross", "isolated", "portfolio")
 
@@ -42,6 +42,35 @@ class AccountTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def position(self, row: int) -> CompiledPosition:
+        """Position row ``row`` as the scalar engine takes it."""
+        return CompiledPosition(
+            int(self.pos_instrument[row]),
+            int(self.pos_size[row]),
+            int(self.pos_quote[row]),
+            int(self.pos_isolated[row]),
+            None,
+        )
+
+    def account(self, i: int, rows: range | None = None) -> CompiledAccount:
+        """Account ``i`` as the scalar engine takes it (``rows``: its position rows, if known)."""
+        if rows is None:
+            lo, hi = np.searchsorted(self.pos_account, [i, i + 1])
+            rows = range(int(lo), int(hi))
+        return CompiledAccount(
+            self.ids[i],
+            MODES[int(self.mode[i])],
+            int(self.cash[i]),
+            tuple(int(b) for b in self.balances[i]),
+            tuple(self.position(r) for r in rows),
+        )
+
+    def accounts(self) -> Iterator[CompiledAccount]:
+        """Every account, in order, as the scalar engine takes it."""
+        bounds = np.searchsorted(self.pos_account, np.arange(len(self) + 1))
+        for i in range(len(self)):
+            yield self.account(i, range(int(bounds[i]), int(bounds[i + 1])))
 
     @classmethod
     def from_accounts(
@@ -223,16 +252,16 @@ def evaluate_table(
         sched = inst.schedule
         margined = rmode != 2
         if sched is not None and margined.any():
-            if sched.fraction_ppm is not None:
-                assert sched.initial_rate_ppm is not None
-                im_s = iv.affine_div(
-                    size_abs,
-                    n_mul * sched.initial_rate_ppm,
-                    0,
-                    n_den * PPM,
-                    up=True,
-                    bound=size_bound,
+            im_rate = sched.initial_rate_ppm
+            im_s = (
+                None
+                if im_rate is None
+                else iv.affine_div(
+                    size_abs, n_mul * im_rate, 0, n_den * PPM, up=True, bound=size_bound
                 )
+            )
+            if sched.fraction_ppm is not None:
+                assert im_s is not None
                 mm_s = iv.affine_div(im_s, sched.fraction_ppm, 0, PPM, up=True)
             else:
                 best = None
@@ -243,16 +272,7 @@ def evaluate_table(
                     best = piece if best is None else np.maximum(best, piece)
                 assert best is not None
                 mm_s = best
-                if sched.initial_rate_ppm is not None:
-                    im_s = iv.affine_div(
-                        size_abs,
-                        n_mul * sched.initial_rate_ppm,
-                        0,
-                        n_den * PPM,
-                        up=True,
-                        bound=size_bound,
-                    )
-                else:
+                if im_s is None:
                     im_s = mm_s
             mm_v = iv.affine_div(mm_s, settle.price * s_up, 0, s_down, up=True)
             im_v = iv.affine_div(im_s, settle.price * s_up, 0, s_down, up=True)
@@ -296,13 +316,7 @@ def evaluate_table(
         initial = iv.add(initial, borrows)
     excess = iv.sub(iv.mul(equity, PPM), iv.mul(maintenance, threshold_ppm))
     healthy = np.asarray(excess >= 0, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(
-            np.asarray(maintenance > 0),
-            np.asarray(equity, dtype=np.float64)
-            / np.maximum(np.asarray(maintenance, dtype=np.float64), 1.0),
-            np.nan,
-        )
+    ratio = _ratio(equity, maintenance, np.nan)
     iso_rows = np.flatnonzero(row_mode == 1) if isolated.any() else np.zeros(0, np.int64)
     if isolated.any():
         # each isolated position stands alone: healthy iff all are, ratio = the worst one's
@@ -315,14 +329,7 @@ def evaluate_table(
         owners = seg.owners
         any_below = np.maximum.reduceat(np.asarray(excess_i < 0, dtype=np.int8), seg.starts)
         healthy[owners] = any_below == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rr = np.where(
-                np.asarray(mm_i > 0),
-                np.asarray(value_i, dtype=np.float64)
-                / np.maximum(np.asarray(mm_i, dtype=np.float64), 1.0),
-                np.inf,
-            )
-        worst_r = np.minimum.reduceat(rr, seg.starts)
+        worst_r = np.minimum.reduceat(_ratio(value_i, mm_i, np.inf), seg.starts)
         ratio[owners] = np.where(np.isinf(worst_r), np.nan, worst_r)
     report = MarginReport(
         list(table.ids),
@@ -338,6 +345,17 @@ def evaluate_table(
     return report
 
 
+def _ratio(equity: IntArray, requirement: IntArray, none: float) -> npt.NDArray[np.float64]:
+    """equity ÷ requirement as floats (for display and sorting only), ``none`` where 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            np.asarray(requirement > 0),
+            np.asarray(equity, dtype=np.float64)
+            / np.maximum(np.asarray(requirement, dtype=np.float64), 1.0),
+            none,
+        )
+
+
 def _assign(target: IntArray, idx: npt.NDArray[np.int64], values: Any) -> IntArray:
     values = np.asarray(values)
     if values.dtype == object and target.dtype != object:
@@ -348,29 +366,7 @@ def _assign(target: IntArray, idx: npt.NDArray[np.int64], values: Any) -> IntArr
 
 def _mango_fallback(market: Market, table: AccountTable) -> MarginReport:
     """Mango health, account by account through the scalar engine (a venue convention)."""
-    from .scalar import CompiledAccount, CompiledPosition
-
-    results = []
-    for i, acc_id in enumerate(table.ids):
-        rows = np.flatnonzero(table.pos_account == i)
-        positions = tuple(
-            CompiledPosition(
-                int(table.pos_instrument[r]),
-                int(table.pos_size[r]),
-                int(table.pos_quote[r]),
-                int(table.pos_isolated[r]),
-                None,
-            )
-            for r in rows
-        )
-        acc = CompiledAccount(
-            acc_id,
-            MODES[int(table.mode[i])],
-            int(table.cash[i]),
-            tuple(int(b) for b in table.balances[i]),
-            positions,
-        )
-        results.append(evaluate(acc, market))
+    results = [evaluate(acc, market) for acc in table.accounts()]
     return MarginReport(
         [r.id for r in results],
         table.mode,

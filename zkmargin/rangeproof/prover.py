@@ -66,12 +66,17 @@ def prepare(n: int, m: int, entropy: EntropySource | None = None) -> Precommitme
     """Draw (ρ, s_L, s_R) from fresh entropy and precompute S and its cross terms."""
     check_shape(n, m)
     size = n * padded_count(m)
-    half = size // 2
     sponge = DuplexSponge(derive_session_id(HEDGED_RNG_TAG))
     sponge.absorb(b"precommitment" + size.to_bytes(4, "little"))
     sponge.absorb((entropy or system_entropy)(32))
     rng = SpongeRng(sponge)
-    rho, s_l, s_r = rng.random_scalar(), rng.random_scalars(size), rng.random_scalars(size)
+    return precommit(rng.random_scalar(), rng.random_scalars(size), rng.random_scalars(size))
+
+
+def precommit(rho: int, s_l: list[int], s_r: list[int]) -> Precommitment:
+    """S and its cross terms for given (ρ, s_L, s_R); the scalars must be fresh and secret."""
+    size = len(s_l)
+    half = size // 2
     t = table()
     g, h = t.g(size), t.h(size)
     cross = (
