@@ -261,3 +261,17 @@ def test_prepare_then_prove() -> None:
 
 def test_default_tag_is_the_rangeproof_tag() -> None:
     assert RANGEPROOF_TAG.startswith(b"zkmargin-V01-rangeproof")
+
+
+def test_zero_challenge_rejects_instead_of_dividing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zkmargin.transcript import Transcript, ZeroChallenge
+
+    proof, commitments = _prove([7], 8)
+    assert rangeproof.verify(proof, commitments, 8, CTX)
+
+    def zero(self: Transcript) -> int:
+        raise ZeroChallenge("forced")
+
+    monkeypatch.setattr(Transcript, "challenge_short", zero)
+    assert not rangeproof.verify(proof, commitments, 8, CTX)
+    assert not rangeproof.batch_verify([(proof, commitments, 8, CTX)])

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from .errors import DecodeError, ZkMarginError
-from .group import POINT_BYTES, SCALAR_BYTES, Point, R, encode_point, encode_scalar
+from .group import SCALAR_BYTES, Point, R, encode_point, encode_scalar
 
 # ---------------------------------------------------------------------------------------------
 # Labels: every tag and domain string absorbed into a zkmargin transcript.
@@ -360,7 +360,6 @@ def hedged_rng(transcript: Transcript, witness: bytes, entropy: EntropySource | 
 
 __all__ = [
     "HEDGED_RNG_TAG",
-    "POINT_BYTES",
     "RANGEPROOF_BATCH_TAG",
     "RANGEPROOF_TAG",
     "SESSION_ID_DOMAIN",

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from .. import api
-from ..api import MODES, atomic_write_text, parse_rate
+from ..api import atomic_write_text, parse_rate
 
 
 @click.group()
@@ -19,59 +17,30 @@ def margin() -> None:
     """Margin figures of accounts under a market snapshot (no proofs)."""
 
 
-def _money(values: Any, decimals: Any) -> list[str]:
-    """Decimal strings of integer amounts (vectorised unless a value exceeds int64)."""
-    arr = np.asarray(values)
-    if arr.dtype == object:
-        decs = np.broadcast_to(np.asarray(decimals), arr.shape)
-        return [_fmt(int(v), int(d)) for v, d in zip(arr, decs, strict=True)]
-    return [str(x) for x in api.format_units(arr.astype(np.int64), decimals)]
-
-
 def _rows(run: api.MarginRun) -> list[dict[str, Any]]:
-    rep = run.report
-    dec = run.market.valuation_decimals
-    eq, mm, im = (_money(v, dec) for v in (rep.equity, rep.maintenance, rep.initial))
-    symbols = [i.symbol for i in run.market.instruments]
-    price_dec = np.array([i.price_decimals for i in run.market.instruments] or [0])
-    liq: dict[int, dict[str, str | None]] = {}
-    rows_l = run.liquidation_rows
-    if len(rows_l):
-        known = np.array([p is not None for p in run.liquidation_prices], dtype=bool)
-        values = np.array([p if p is not None else 0 for p in run.liquidation_prices], dtype=object)
-        inst = run.table.pos_instrument[rows_l]
-        text = _money(iv_narrow(values), price_dec[inst])
-        accts = run.table.pos_account[rows_l].tolist()
-        for a, i, t, k in zip(accts, inst.tolist(), text, known.tolist(), strict=True):
-            liq.setdefault(a, {})[symbols[i]] = t if k else None
-    ratios = np.round(np.asarray(rep.margin_ratio, dtype=np.float64), 6)
+    """The report as per-account records (JSON, table): the CSV columns, typed."""
+    cols = api.margin_columns(run)
+    liq = run.liquidation()
+    price_decimals = {i.symbol: i.price_decimals for i in run.market.instruments}
     rows = []
-    for k, acc_id in enumerate(rep.ids):
-        ratio = float(ratios[k])
+    for k, acc_id in enumerate(cols["account"]):
+        ratio = cols["margin_ratio"][k]
         rows.append(
             {
                 "account": acc_id,
-                "mode": MODES[int(rep.mode[k])],
-                "equity": eq[k],
-                "maintenance": mm[k],
-                "initial": im[k],
-                "margin_ratio": None if math.isnan(ratio) else ratio,
-                "healthy": bool(rep.healthy[k]),
-                "liquidation_prices": liq.get(k, {}),
+                "mode": cols["mode"][k],
+                "equity": cols["equity"][k],
+                "maintenance": cols["maintenance"][k],
+                "initial": cols["initial"][k],
+                "margin_ratio": float(ratio) if ratio else None,
+                "healthy": cols["healthy"][k] == "True",
+                "liquidation_prices": {
+                    s: None if p is None else api.format_decimal(p, price_decimals[s])
+                    for s, p in liq.get(acc_id, {}).items()
+                },
             }
         )
-    rows.sort(key=lambda r: (r["margin_ratio"] is None, r["margin_ratio"] or 0.0))
     return rows
-
-
-def iv_narrow(values: Any) -> Any:
-    """int64 when every value fits, else the object array as it is."""
-    if all(abs(int(v)) < 2**62 for v in values):
-        return values.astype(np.int64)
-    return values
-
-
-_fmt = api.format_decimal
 
 
 def _table(rows: list[dict[str, Any]], valuation: str) -> str:

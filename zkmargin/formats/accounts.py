@@ -12,26 +12,16 @@ the signed size, and either ``entry_price`` or ``quote``; ``isolated_margin`` in
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from .common import STRICT, DecimalText, FormatError
+from .tidy import group_accounts, read_tidy
 
 Mode = Literal["isolated", "cross", "portfolio"]
-TIDY_COLUMNS = (
-    "account_id",
-    "mode",
-    "kind",
-    "symbol",
-    "amount",
-    "entry_price",
-    "quote",
-    "isolated_margin",
-)
 
 
 class Position(BaseModel):
@@ -67,78 +57,6 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
     return ".".join(loc), err["msg"]
 
 
-def _tidy_to_accounts(rows: list[dict[str, Any]], file: str) -> list[dict[str, Any]]:
-    accounts: dict[str, dict[str, Any]] = {}
-    for i, row in enumerate(rows, start=2):
-        rec = f"row {i}"
-        acc_id = str(row.get("account_id") or "").strip()
-        if not acc_id:
-            raise FormatError("missing account_id", file=file, record=rec, field="account_id")
-        mode = str(row.get("mode") or "cross").strip()
-        acc = accounts.setdefault(
-            acc_id, {"id": acc_id, "mode": mode, "cash": "0", "collateral": {}, "positions": []}
-        )
-        if acc["mode"] != mode:
-            raise FormatError(
-                f"mode {mode!r} contradicts {acc['mode']!r} given earlier",
-                file=file,
-                record=f"{rec} (account {acc_id})",
-                field="mode",
-            )
-        kind = str(row.get("kind") or "").strip()
-        symbol = str(row.get("symbol") or "").strip()
-
-        def value(name: str, row: dict[str, Any] = row) -> Any:
-            v = row.get(name)
-            return None if v is None or v == "" else v
-
-        if kind == "cash":
-            acc["cash"] = value("amount") or "0"
-        elif kind == "collateral":
-            if symbol in acc["collateral"]:
-                raise FormatError(
-                    f"asset {symbol} listed twice", file=file, record=rec, field="symbol"
-                )
-            acc["collateral"][symbol] = value("amount")
-        elif kind == "position":
-            pos = {"instrument": symbol, "size": value("amount")}
-            for name in ("entry_price", "quote", "isolated_margin"):
-                if value(name) is not None:
-                    pos[name] = value(name)
-            acc["positions"].append(pos)
-        else:
-            raise FormatError(
-                f"kind must be cash, collateral or position, got {kind!r}",
-                file=file,
-                record=rec,
-                field="kind",
-            )
-    return list(accounts.values())
-
-
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(newline="") as f:
-            return list(csv.DictReader(f))
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    missing = {"account_id", "kind", "symbol", "amount"} - set(table.column_names)
-    if missing:
-        raise FormatError(f"missing columns {sorted(missing)}", file=str(path))
-    cols = {name: table.column(name).to_pylist() for name in table.column_names}
-    for name, values in cols.items():
-        if any(isinstance(v, float) for v in values):
-            raise FormatError(
-                "binary floats are not accepted; store amounts as strings or integers",
-                file=str(path),
-                field=name,
-            )
-    n = table.num_rows
-    return [{name: cols[name][i] for name in cols} for i in range(n)]
-
-
 def load_accounts(path: str | Path) -> list[Account]:
     """Read accounts from ``.json``, ``.csv`` or ``.parquet``; raise :class:`FormatError`."""
     path = Path(path)
@@ -152,7 +70,7 @@ def load_accounts(path: str | Path) -> list[Account]:
             header = {k: v for k, v in raw.items() if k != "accounts"}
             AccountsFile.model_validate({**header, "accounts": []})
         elif path.suffix.lower() in (".csv", ".parquet"):
-            records = _tidy_to_accounts(_read_rows(path), file)
+            records = group_accounts(read_tidy(path), file=file)
         else:
             raise FormatError("accounts must be .json, .csv or .parquet", file=file)
     except FileNotFoundError:

@@ -14,10 +14,75 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fileio import atomic_write
-from .accounts import TIDY_COLUMNS
 from .common import FormatError
 
 StrArray = npt.NDArray[np.str_]
+
+#: Columns of the tidy form, one row per item of an account.
+TIDY_COLUMNS = (
+    "account_id",
+    "mode",
+    "kind",
+    "symbol",
+    "amount",
+    "entry_price",
+    "quote",
+    "isolated_margin",
+)
+KINDS = ("cash", "collateral", "position")
+
+
+def cell(col: Any, row: int) -> str:
+    """One cell of a numpy or Arrow string column."""
+    v = col[int(row)]
+    return str(v.as_py() if hasattr(v, "as_py") else v)
+
+
+def group_accounts(
+    cols: dict[str, Any], rows: Any = None, *, file: str = ""
+) -> list[dict[str, Any]]:
+    """Account records (as for :class:`~.accounts.Account`) from tidy rows, in order of first
+    appearance; ``rows`` restricts to some rows. Row by row: for small files and error paths."""
+    records: dict[str, dict[str, Any]] = {}
+    for r in range(len(cols["account_id"])) if rows is None else rows:
+        rec = f"row {int(r) + 2}"
+        acc_id = cell(cols["account_id"], r)
+        if not acc_id:
+            raise FormatError("missing account_id", file=file, record=rec, field="account_id")
+        mode = cell(cols["mode"], r) or "cross"
+        acc = records.setdefault(
+            acc_id, {"id": acc_id, "mode": mode, "cash": "0", "collateral": {}, "positions": []}
+        )
+        if acc["mode"] != mode:
+            raise FormatError(
+                f"mode {mode!r} contradicts {acc['mode']!r} given earlier",
+                file=file,
+                record=f"{rec} (account {acc_id})",
+                field="mode",
+            )
+        kind, sym, amount = (cell(cols[c], r) for c in ("kind", "symbol", "amount"))
+        if kind == "cash":
+            acc["cash"] = amount or "0"
+        elif kind == "collateral":
+            if sym in acc["collateral"]:
+                raise FormatError(
+                    f"asset {sym} listed twice", file=file, record=rec, field="symbol"
+                )
+            acc["collateral"][sym] = amount
+        elif kind == "position":
+            pos = {"instrument": sym, "size": amount}
+            for name in ("entry_price", "quote", "isolated_margin"):
+                if cell(cols[name], r):
+                    pos[name] = cell(cols[name], r)
+            acc["positions"].append(pos)
+        else:
+            raise FormatError(
+                f"kind must be cash, collateral or position, got {kind!r}",
+                file=file,
+                record=rec,
+                field="kind",
+            )
+    return list(records.values())
 
 
 def format_units(units: npt.NDArray[np.int64], decimals: Any) -> npt.NDArray[np.object_]:

@@ -77,13 +77,6 @@ def floordiv(a: IntArray, d: Scalarish) -> IntArray:
     return np.asarray(np.floor_divide(a, d))
 
 
-def ceildiv(a: IntArray, d: Scalarish) -> IntArray:
-    """⌈a/d⌉ for d > 0."""
-    if _is_obj(a) or _is_obj(d):
-        return narrow(np.asarray(-((-obj(a)) // obj(d))))
-    return np.asarray(-np.floor_divide(-a, d))
-
-
 def segment_sum(
     values: IntArray, starts: npt.NDArray[np.int64], length: int, longest: int | None = None
 ) -> IntArray:
@@ -110,10 +103,6 @@ def segment_sum(
 # ----- exact division of products that overflow int64, when the quotient does not ------------
 
 _MAX_DIVISOR = 2**49
-
-
-def _as_i64(x: Scalarish) -> Any:
-    return x if isinstance(x, np.ndarray) else np.int64(x)
 
 
 def affine_div(

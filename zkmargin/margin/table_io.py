@@ -16,41 +16,19 @@ import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
 from ..formats.common import FormatError, to_units
-from ..formats.tidy import StrArray, format_units, read_tidy, write_tidy
+from ..formats.tidy import (
+    KINDS,
+    StrArray,
+    cell,
+    format_units,
+    group_accounts,
+    read_tidy,
+    write_tidy,
+)
 from . import intvec as iv
 from .market import Market
 from .scalar import compile_account
 from .vector import MODES, AccountTable
-
-KINDS = ("cash", "collateral", "position")
-
-
-def _cell(col: Any, r: int) -> str:
-    """One cell of a numpy or Arrow string column."""
-    v = col[int(r)]
-    return str(v.as_py() if hasattr(v, "as_py") else v)
-
-
-def _rows_to_account(cols: dict[str, Any], rows: npt.NDArray[np.int64]) -> dict[str, Any]:
-    acc: dict[str, Any] = {
-        "id": _cell(cols["account_id"], rows[0]),
-        "mode": _cell(cols["mode"], rows[0]) or "cross",
-        "collateral": {},
-        "positions": [],
-    }
-    for r in rows:
-        kind, sym, amount = (_cell(cols[c], r) for c in ("kind", "symbol", "amount"))
-        if kind == "cash":
-            acc["cash"] = amount
-        elif kind == "collateral":
-            acc["collateral"][sym] = amount
-        else:
-            pos = {"instrument": sym, "size": amount}
-            for name in ("entry_price", "quote", "isolated_margin"):
-                if _cell(cols[name], r):
-                    pos[name] = _cell(cols[name], r)
-            acc["positions"].append(pos)
-    return acc
 
 
 def _explain(
@@ -65,7 +43,7 @@ def _explain(
     """The exact path's error for the account holding ``row``, or a generic one."""
     from pydantic import ValidationError
 
-    doc = _rows_to_account(cols, rows)
+    doc = group_accounts(cols, rows, file=file)[0]
     try:
         compile_account(Account.model_validate(doc), market, file)
     except FormatError as exc:
@@ -221,7 +199,7 @@ def table_from_tidy(cols: dict[str, Any], market: Market, file: str) -> AccountT
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
         raise fail(
-            r, "amount", f"cannot read amount {_cell(cols['amount'], r)!r} with {dec[r]} decimals"
+            r, "amount", f"cannot read amount {cell(cols['amount'], r)!r} with {dec[r]} decimals"
         )
     if units.dtype == object:
         raise fail(
@@ -424,10 +402,4 @@ def save_table(table: AccountTable, market: Market, path: str | Path) -> None:
 
 
 def _accounts_from_tidy(cols: dict[str, StrArray]) -> list[Account]:
-    ids = cols["account_id"]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], int)
-    ends = np.r_[starts[1:], len(ids)]
-    return [
-        Account.model_validate(_rows_to_account(cols, np.arange(s, e)))
-        for s, e in zip(starts, ends, strict=True)
-    ]
+    return [Account.model_validate(doc) for doc in group_accounts(cols)]

@@ -144,11 +144,6 @@ class _Segments:
         return out
 
 
-def _per_account(values: IntArray, accounts: npt.NDArray[np.int64], n: int) -> IntArray:
-    """Sum row values into their (sorted) accounts; accounts without rows get 0."""
-    return _Segments(accounts, n).sum(values)
-
-
 def _collateral(market: Market, table: AccountTable) -> tuple[IntArray, IntArray]:
     """(counted collateral value, borrow cost) per account."""
     n = len(table)
