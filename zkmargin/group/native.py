@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from py_arkworks_bls12381 import G1Point, Scalar
+from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
 from .interface import POINT_BYTES, FieldElement, Point, R
 
@@ -85,3 +85,54 @@ class NativeBackend:
     def affine(self, point: Point) -> tuple[int, int]:
         xy = cast(G1Point, point).to_xy_bytes_be()
         return int.from_bytes(xy[:48], "big"), int.from_bytes(xy[48:], "big")
+
+
+class NativePairing:
+    """G2 and the pairing on arkworks, for BLS signatures (reached only through
+    :mod:`zkmargin.group.pairing`, which screens untrusted bytes first)."""
+
+    name = "native"
+
+    def g2_identity(self) -> object:
+        return G2Point.identity()
+
+    def g2_generator(self) -> object:
+        return G2Point()
+
+    def g2_add(self, a: object, b: object) -> object:
+        return cast(G2Point, a) + cast(G2Point, b)
+
+    def g2_neg(self, a: object) -> object:
+        return -cast(G2Point, a)
+
+    def g2_mul(self, a: object, k: int) -> object:
+        return cast(G2Point, a) * _scalar(k)
+
+    def g2_encode(self, a: object) -> bytes:
+        return bytes(cast(G2Point, a).to_compressed_bytes())
+
+    def g2_decompress(self, data: bytes) -> object:
+        try:
+            point = G2Point.from_compressed_bytes(data)
+        except Exception as exc:  # the library raises its own error types
+            raise ValueError(f"not a point of G2: {exc}") from None
+        if not point.is_in_subgroup():
+            raise ValueError("not in the prime-order subgroup of G2")
+        return point
+
+    def g2_eq(self, a: object, b: object) -> bool:
+        return bool(cast(G2Point, a) == cast(G2Point, b))
+
+    def hash_to_g2(self, msg: bytes, dst: bytes) -> object:
+        return G2Point.hash_to_curve(msg, dst)
+
+    def g2_affine(self, a: object) -> tuple[int, int, int, int]:
+        xy = cast(G2Point, a).to_xy_bytes_be()
+        c = [int.from_bytes(xy[i : i + 48], "big") for i in range(0, 192, 48)]
+        return c[0], c[1], c[2], c[3]
+
+    def pairing_check(self, g1s: Sequence[Point], g2s: Sequence[object]) -> bool:
+        """Whether Π e(P_i, Q_i) = 1."""
+        return bool(
+            GT.pairing_check(cast(list[G1Point], list(g1s)), cast(list[G2Point], list(g2s)))
+        )

@@ -10,12 +10,15 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, cast
 
-from py_ecc.bls.hash_to_curve import hash_to_G1
-from py_ecc.bls.point_compression import compress_G1, decompress_G1
-from py_ecc.bls.typing import G1Compressed
+from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2
+from py_ecc.bls.point_compression import compress_G1, compress_G2, decompress_G1, decompress_G2
+from py_ecc.bls.typing import G1Compressed, G2Compressed
+from py_ecc.optimized_bls12_381 import FQ12, final_exponentiate, pairing
 from py_ecc.optimized_bls12_381.optimized_curve import (
     G1,
+    G2,
     Z1,
+    Z2,
     add,
     eq,
     is_inf,
@@ -134,3 +137,55 @@ class ReferenceBackend:
     def affine(self, point: Point) -> tuple[int, int]:
         x, y = normalize(_p(point))
         return int(x.n), int(y.n)
+
+
+class ReferencePairing:
+    """G2 and the pairing on py_ecc (the primitives of py_ecc's ``bls`` module): slow, simple."""
+
+    name = "reference"
+
+    def g2_identity(self) -> object:
+        return Z2
+
+    def g2_generator(self) -> object:
+        return G2
+
+    def g2_add(self, a: object, b: object) -> object:
+        return add(cast(Any, a), cast(Any, b))
+
+    def g2_neg(self, a: object) -> object:
+        return neg(cast(Any, a))
+
+    def g2_mul(self, a: object, k: int) -> object:
+        return multiply(cast(Any, a), k % R)
+
+    def g2_encode(self, a: object) -> bytes:
+        z1, z2 = compress_G2(cast(Any, a))
+        return int(z1).to_bytes(48, "big") + int(z2).to_bytes(48, "big")
+
+    def g2_decompress(self, data: bytes) -> object:
+        pt = decompress_G2(
+            G2Compressed((int.from_bytes(data[:48], "big"), int.from_bytes(data[48:], "big")))
+        )
+        if not is_inf(multiply(pt, R)):
+            raise ValueError("not in the prime-order subgroup of G2")
+        return pt
+
+    def g2_eq(self, a: object, b: object) -> bool:
+        return bool(eq(cast(Any, a), cast(Any, b)))
+
+    def hash_to_g2(self, msg: bytes, dst: bytes) -> object:
+        return hash_to_G2(msg, dst, cast(Any, hashlib.sha256))
+
+    def g2_affine(self, a: object) -> tuple[int, int, int, int]:
+        x, y = normalize(cast(Any, a))
+        return int(x.coeffs[0]), int(x.coeffs[1]), int(y.coeffs[0]), int(y.coeffs[1])
+
+    def pairing_check(self, g1s: Sequence[Point], g2s: Sequence[object]) -> bool:
+        """Whether Π e(P_i, Q_i) = 1: Miller loops multiplied, one final exponentiation."""
+        acc = FQ12.one()
+        for p, q in zip(g1s, g2s, strict=True):
+            if is_inf(_p(p)) or is_inf(cast(Any, q)):
+                continue
+            acc = acc * pairing(cast(Any, q), _p(p), final_exponentiate=False)
+        return bool(final_exponentiate(acc) == FQ12.one())

@@ -1,0 +1,1 @@
+"""Who vouches for the commitments: venue keys, BLS signatures, account statements."""
