@@ -7,6 +7,22 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "zkmargin"
 
+#: What a user-story module (trader, exchange, auditor, demo) may import.
+STORY_LAYERS = {
+    "group",
+    "transcript",
+    "generators",
+    "pedersen",
+    "sigma",
+    "rangeproof",
+    "margin",
+    "formats",
+    "errors",
+    "fileio",
+    "attest",
+    "circuit",
+}
+
 #: What each layer may import from zkmargin (besides itself). errors and fileio are leaves.
 ALLOWED = {
     "errors": set(),
@@ -19,7 +35,23 @@ ALLOWED = {
     "rangeproof": {"group", "transcript", "generators", "pedersen", "errors"},
     "formats": {"errors", "fileio"},
     "margin": {"formats", "errors", "fileio"},
-    "api": {
+    "attest": {"group", "transcript", "pedersen", "generators", "formats", "errors", "fileio"},
+    "circuit": {
+        "group",
+        "transcript",
+        "generators",
+        "pedersen",
+        "sigma",
+        "rangeproof",
+        "margin",
+        "formats",
+        "errors",
+    },
+    "exchange": STORY_LAYERS,
+    "trader": STORY_LAYERS,
+    "auditor": STORY_LAYERS,
+    "demo": STORY_LAYERS | {"exchange", "trader", "auditor"},
+    "api": STORY_LAYERS | {"exchange", "trader", "auditor", "demo"} | {
         "group",
         "transcript",
         "generators",

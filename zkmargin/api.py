@@ -1,4 +1,6 @@
-"""The functions a Python user calls. Every CLI command is a thin adapter over these.
+"""The functions a Python user calls, re-exported from one module per user story: the venue
+(:mod:`zkmargin.exchange`), the trader (:mod:`zkmargin.trader`) and the verifier
+(:mod:`zkmargin.auditor`). Every CLI command is a thin adapter over these.
 
 Range proofs (``prove_range`` / ``verify_range``) exchange bytes: 48-byte compressed
 commitments and the proof's canonical encoding, so what a user stores or sends is exactly what
@@ -32,9 +34,29 @@ from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
 from .rangeproof import RangeProof
 from .transcript import sigma_tag
+from .auditor import Verdict, verify_margin_proofs
+from .exchange import (
+    AttestResult,
+    load_statement,
+    load_venue_public_key,
+    venue_attest,
+    venue_keygen,
+)
+from .trader import NotHealthy, ProveResult, parse_threshold, prove_margin
 
 __all__ = [
     "MODES",
+    "AttestResult",
+    "NotHealthy",
+    "ProveResult",
+    "Verdict",
+    "load_statement",
+    "load_venue_public_key",
+    "parse_threshold",
+    "prove_margin",
+    "venue_attest",
+    "venue_keygen",
+    "verify_margin_proofs",
     "DemoReport",
     "MarginRun",
     "RangeProofBundle",

@@ -1,38 +1,78 @@
 """Writing files so that a failure never leaves a half-written output: write a temporary file in
-the same directory, flush it to disk, then rename it over the target."""
+the same directory, flush it to disk, then rename it over the target.
+
+Public outputs get the usual permissions (0666 less the user's umask); secrets (keys, openings,
+an exchange's secrets) are created owner-only (0600) and never exist with wider permissions.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+class OutputError(OSError):
+    """An output path cannot be written; the message names the user's path."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, secret: bool = False) -> None:
     """Replace ``path`` by ``data`` atomically."""
-    atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: f.write(data), secret=secret)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, *, secret: bool = False) -> None:
     """Replace ``path`` by ``text`` (UTF-8) atomically."""
-    atomic_write_bytes(path, text.encode())
+    atomic_write_bytes(path, text.encode(), secret=secret)
 
 
 def atomic_write(
-    path: Path, write: Callable[[tempfile._TemporaryFileWrapper[bytes]], object]
+    path: Path,
+    write: Callable[[tempfile._TemporaryFileWrapper[bytes]], object],
+    *,
+    secret: bool = False,
 ) -> None:
-    """Call ``write`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write`` on a temporary file beside ``path``, then rename it into place.
+
+    Refuses to replace anything but a regular file (a device, a directory, a FIFO).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as f:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise OutputError(f"{path}: exists and is not a regular file; refusing to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    with f:
         tmp = Path(f.name)
         try:
+            os.fchmod(f.fileno(), 0o600 if secret else 0o666 & ~_umask())
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        except BaseException:
+        except BaseException as exc:
             f.close()
             tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
             raise
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None

@@ -13,9 +13,12 @@ import click
 
 from .. import api
 from ..api import ZkMarginError
+from .auditor import verify
 from .demo import demo
 from .examples import examples
 from .margin import margin
+from .trader import prove
+from .venue import venue
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
@@ -50,5 +53,8 @@ def main(backend: str) -> None:
 main.add_command(demo)
 main.add_command(margin)
 main.add_command(examples)
+main.add_command(venue)
+main.add_command(prove)
+main.add_command(verify)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INVALID", "main"]

@@ -7,6 +7,8 @@ contract values) are decimals in the unit of the asset they measure.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -203,3 +205,10 @@ class MarketSnapshot(BaseModel):
     assets: list[Asset] = Field(min_length=1)
     instruments: list[Instrument] = Field(default_factory=list)
     portfolio: Portfolio | None = None
+
+
+def market_digest(snapshot: MarketSnapshot) -> bytes:
+    """SHA-256 of the snapshot's canonical JSON (sorted keys, no spaces): the same for every
+    spelling of the same market, different for any change of a public parameter."""
+    text = json.dumps(snapshot.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(b"zkmargin-V01-market\x00" + text.encode()).digest()

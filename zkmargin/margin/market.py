@@ -9,7 +9,6 @@ schedule that is not convex is refused, since max-of-pieces would then differ fr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from ..formats.common import PPM, FormatError, to_ppm, to_units
+from ..formats.jsonfile import read_json
 from ..formats.market import (
     Flat,
     InitialFraction,
@@ -309,24 +309,26 @@ def compile_market(snap: MarketSnapshot, file: str = "market") -> Market:
     )
 
 
-def load_market(path: str | Path) -> Market:
-    """Read and compile a market file, or raise :class:`FormatError`."""
+def load_snapshot(path: str | Path) -> MarketSnapshot:
+    """Read and validate a market file, or raise :class:`FormatError`."""
     file = str(path)
+    raw = read_json(path)
     try:
-        raw = json.loads(Path(path).read_text())
-        snap = MarketSnapshot.model_validate(raw)
-    except FileNotFoundError:
-        raise FormatError("file not found", file=file) from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"malformed JSON: {exc}", file=file) from None
+        return MarketSnapshot.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
         record = ""
         if len(loc) >= 2 and loc[0] in ("assets", "instruments") and loc[1].isdigit():
             items = raw.get(loc[0], [])
-            sym = items[int(loc[1])].get("symbol", loc[1]) if int(loc[1]) < len(items) else loc[1]
+            idx = int(loc[1])
+            item = items[idx] if idx < len(items) else None
+            sym = item.get("symbol", loc[1]) if isinstance(item, dict) else loc[1]
             record = f"{loc[0][:-1]} {sym}"
             loc = loc[2:]
         raise FormatError(err["msg"], file=file, record=record, field=".".join(loc)) from None
-    return compile_market(snap, file)
+
+
+def load_market(path: str | Path) -> Market:
+    """Read and compile a market file, or raise :class:`FormatError`."""
+    return compile_market(load_snapshot(path), str(path))

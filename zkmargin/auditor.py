@@ -1,0 +1,183 @@
+"""The verifier's story (a lender, a counterparty, an auditor): check margin proofs.
+
+Each proof is checked against the market snapshot the verifier trusts and, when given, the
+venue's public key: the statement must be signed by that key, made for that market, and the
+proof must bind that θ, epoch and context. Many proofs are batch-verified: one multi-scalar
+multiplication for every range proof, one batched Sigma check, one pairing product for every
+signature; if the batch fails, each proof is checked alone to name the bad ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import rangeproof, sigma
+from .attest import bls
+from .attest import statement as stm
+from .circuit import proof as cproof
+from .circuit.compiler import CircuitError, Instance, load_circuit
+from .errors import DecodeError
+from .formats.common import FormatError, to_ppm
+from .formats.jsonfile import read_model
+from .formats.market import market_digest
+from .formats.statement import MarginProofFile
+from .margin.market import Market, compile_market, load_snapshot
+from .trader import compile_for, parse_threshold
+
+
+@dataclass
+class Verdict:
+    """What a verifier concludes about one proof file."""
+
+    path: str
+    valid: bool
+    reason: str = ""
+    attested: bool = False
+    circuit: str = ""
+    threshold: str = ""
+    epoch: int = 0
+    venue: str = ""
+    context: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+class _Invalid(Exception):
+    pass
+
+
+@dataclass
+class _Checked:
+    verdict: Verdict
+    parts: tuple[Any, Any] | None = None
+    signature: tuple[bytes, bytes, bytes] | None = None
+
+
+def _prepare(
+    path: str,
+    doc: MarginProofFile,
+    mk: Market,
+    digest: bytes,
+    venue_key: bytes | None,
+    context: str | None,
+    min_threshold_ppm: int | None,
+) -> _Checked:
+    st = doc.statement
+    v = Verdict(path, False, circuit=doc.circuit, threshold=doc.threshold, epoch=doc.epoch,
+                venue=st.venue, context=doc.context)
+    out = _Checked(v)
+    try:
+        if doc.market_digest != digest.hex() or st.market_digest != digest.hex():
+            raise _Invalid("it was made for another market snapshot")
+        if st.epoch != doc.epoch:
+            raise _Invalid("its epoch differs from its statement's")
+        if context is not None and doc.context != context:
+            raise _Invalid(f"it is bound to the context {doc.context!r}, not {context!r}")
+        try:
+            theta_ppm = parse_threshold(doc.threshold)
+        except FormatError as exc:
+            raise _Invalid(str(exc)) from None
+        if min_threshold_ppm is not None and theta_ppm < min_threshold_ppm:
+            raise _Invalid(f"it proves θ = {doc.threshold}, below the required minimum")
+        try:
+            circ = load_circuit(doc.circuit)
+        except CircuitError:
+            raise _Invalid(f"unknown circuit {doc.circuit}") from None
+        if circ.digest.hex() != doc.circuit_digest:
+            raise _Invalid(f"it was made with another version of circuit {doc.circuit}")
+        if st.mode not in circ.modes:
+            raise _Invalid(f"circuit {circ.name} does not prove {st.mode}-margin accounts")
+        if st.signature is not None:
+            if st.venue_key is None:
+                raise _Invalid("the statement has a signature but no venue key")
+            if venue_key is not None and bytes.fromhex(st.venue_key) != venue_key:
+                raise _Invalid("its statement is signed by another venue key")
+            out.signature = stm.signature_item(st)
+            v.attested = True
+            if venue_key is None:
+                v.notes.append("signature checked against the key in the statement only: pass --venue-key")
+        else:
+            if st.venue_key is not None:
+                raise _Invalid("the statement names a venue key but carries no signature")
+            if venue_key is not None:
+                raise _Invalid("its commitments are not attested by the venue (self-committed)")
+            v.notes.append("commitments NOT attested by any venue (self-committed)")
+        try:
+            inst: Instance = compile_for(circ, mk, st, theta_ppm)
+        except CircuitError as exc:
+            raise _Invalid(f"the statement does not fit the circuit: {exc}") from None
+        ctx = stm.proof_context(
+            circuit_digest=circ.digest,
+            market_digest=digest,
+            theta_ppm=theta_ppm,
+            epoch=st.epoch,
+            context=doc.context,
+            statement=st,
+        )
+        try:
+            points = stm.statement_points(st)
+            proof = cproof.CircuitProof.from_bytes(bytes.fromhex(doc.proof), inst)
+            parts = cproof.batch_parts(inst, points, proof, ctx)
+        except DecodeError as exc:
+            raise _Invalid(f"malformed proof: {exc}") from None
+        out.parts = parts
+    except _Invalid as exc:
+        v.reason = str(exc)
+    return out
+
+
+def _crypto_ok(items: Sequence[_Checked]) -> bool:
+    rps = [c.parts[0] for c in items if c.parts is not None]
+    sigs = [c.parts[1] for c in items if c.parts is not None and c.parts[1] is not None]
+    atts = [c.signature for c in items if c.signature is not None]
+    if any(d is not None and any(_is_identity(p) for p in d[1]) for d in rps):
+        return False
+    if rps and not rangeproof.batch_verify(rps):
+        return False
+    if sigs and not sigma.batch_verify(sigs):
+        return False
+    return not atts or bls.batch_verify(atts)
+
+
+def _is_identity(point: Any) -> bool:
+    from . import group
+
+    return group.is_identity(point)
+
+
+def verify_margin_proofs(
+    paths: Sequence[str | Path],
+    *,
+    market: str | Path,
+    venue_key: bytes | None = None,
+    context: str | None = None,
+    min_threshold: str | None = None,
+) -> list[Verdict]:
+    """One verdict per proof file. Unreadable input raises :class:`FormatError` (exit 2)."""
+    snap = load_snapshot(market)
+    mk = compile_market(snap, str(market))
+    digest = market_digest(snap)
+    min_ppm = None
+    if min_threshold is not None:
+        try:
+            min_ppm = to_ppm(min_threshold)
+        except (ValueError, ArithmeticError):
+            raise FormatError(f"--min-threshold {min_threshold!r} is not a decimal") from None
+    docs = [(str(p), read_model(p, MarginProofFile)) for p in paths]
+    checked = [_prepare(p, d, mk, digest, venue_key, context, min_ppm) for p, d in docs]
+    ready = [c for c in checked if c.parts is not None]
+    if ready and _crypto_ok(ready):
+        for c in ready:
+            c.verdict.valid = True
+    else:
+        for c in ready:
+            c.verdict.valid = _crypto_ok([c])
+            if not c.verdict.valid:
+                c.verdict.reason = (
+                    "the venue's signature does not verify"
+                    if c.signature is not None and not bls.verify(*c.signature)
+                    else "the proof does not verify"
+                )
+    return [c.verdict for c in checked]

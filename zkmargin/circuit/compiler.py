@@ -1,0 +1,424 @@
+"""Compile a circuit file, a market snapshot and a statement's slots into linear forms over
+commitments and range constraints, and prove statically that no form wraps modulo r.
+
+A circuit file (TOML, in ``zkmargin/circuits/``) declares
+
+* ``[slots]``: the statement's committed inputs and the index set each ranges over
+  (``assets``, ``positions`` or ``account``);
+* ``[aux.NAME]``: values the prover commits itself (``over`` an index quantifier, ``bits`` of
+  their range proof, a ``hint`` that tells the honest prover how to compute them);
+* ``[let]``: named linear expressions;
+* ``[[check]]``: constraints ``expr >= 0`` (range-proven) or ``expr == 0`` (a Sigma proof that
+  the derived commitment opens to zero), each optionally ``forall`` an index quantifier.
+
+Soundness rules the compiler enforces, each with the reason:
+
+1. Every committed value in a form is bounded: a slot by the bound its statement states (and, in a
+   self-committed statement, by its own range proof); an auxiliary value by its range proof.
+2. Every form's bound is computed from those bounds and the integer coefficients, and a form that
+   could exceed r/2 in magnitude is refused, naming it: then ``F mod r ∈ [0, 2^{64L})`` implies
+   ``F ≥ 0`` over the integers, because a negative F would sit at r + F ≥ r/2 > 2^{64L}.
+3. A ``>=`` form wider than 64 bits is split into L ≤ 3 limbs of 64 bits: the prover commits the
+   lower L − 1, and the verifier derives the top limb's commitment itself,
+   C_top = 2^{−64(L−1)}·(C_F − Σ_j 2^{64j}·C_j), so F ≡ Σ_j 2^{64j}·v_j and each v_j < 2^64.
+4. Every range constraint is one value of one aggregated 64-bit Bulletproof; a value of fewer bits
+   b is proven as 2^{64−b}·v < 2^64.
+5. A ``>=`` form whose lower bound is already ≥ 0 (for example the width check of an unbounded
+   last tier) follows from the other range proofs and needs none of its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..group import R
+from ..margin.market import Market
+from . import lang, params
+from .lang import CircuitError, Linear, Scope, VarKey
+
+#: Every range value of a circuit proof has 64 bits.
+LIMB_BITS = 64
+MAX_LIMBS = 3
+SLOT_SETS = ("assets", "positions", "account")
+
+
+@dataclass(frozen=True)
+class AuxDef:
+    name: str
+    over: list[ast.comprehension]
+    bits: int
+    hint: ast.expr
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    forall: list[ast.comprehension]
+    kind: str
+    lhs: ast.expr
+    rhs: ast.expr
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A parsed circuit file."""
+
+    name: str
+    version: int
+    modes: tuple[str, ...]
+    summary: str
+    slots: dict[str, str]
+    aux: tuple[AuxDef, ...]
+    lets: tuple[tuple[str, ast.expr], ...]
+    checks: tuple[CheckDef, ...]
+    digest: bytes
+    source: str
+
+
+def _canonical_digest(doc: Any) -> bytes:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(b"zkmargin-V01-circuit\x00" + text.encode()).digest()
+
+
+def parse_circuit(text: str, source: str = "circuit") -> Circuit:
+    """Parse a circuit file's text, or raise :class:`CircuitError` naming what is wrong."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CircuitError(f"{source}: not TOML: {exc}") from None
+    known = {"name", "version", "modes", "summary", "slots", "aux", "let", "check"}
+    extra = set(doc) - known
+    if extra:
+        raise CircuitError(f"{source}: unknown keys {sorted(extra)}")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        raise CircuitError(f"{source}: 'name' must be an identifier")
+    slots = doc.get("slots", {})
+    if not isinstance(slots, dict) or not slots:
+        raise CircuitError(f"{source}: [slots] must name the statement's inputs")
+    for k, v in slots.items():
+        if v not in SLOT_SETS:
+            raise CircuitError(f"{source}: slot {k} ranges over {v!r}, not one of {SLOT_SETS}")
+    aux = []
+    for k, spec in doc.get("aux", {}).items():
+        where = f"{source}: aux {k}"
+        if not isinstance(spec, dict) or set(spec) - {"over", "bits", "hint"}:
+            raise CircuitError(f"{where}: takes over, bits and hint")
+        bits = spec.get("bits")
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= LIMB_BITS:
+            raise CircuitError(
+                f"{where}: every auxiliary value needs 'bits' in [1, {LIMB_BITS}] "
+                "(an unbounded committed value could wrap modulo r)"
+            )
+        if k in slots:
+            raise CircuitError(f"{where}: the name is already a slot")
+        aux.append(
+            AuxDef(
+                k,
+                lang.parse_quantifier(spec.get("over", ""), where),
+                bits,
+                lang.parse(spec.get("hint", ""), f"{where} hint"),
+            )
+        )
+    lets = tuple(
+        (k, lang.parse(v, f"{source}: let {k}")) for k, v in doc.get("let", {}).items()
+    )
+    checks = []
+    for i, c in enumerate(doc.get("check", [])):
+        cname = c.get("name", f"check{i}") if isinstance(c, dict) else f"check{i}"
+        where = f"{source}: check {cname}"
+        if not isinstance(c, dict) or set(c) - {"name", "forall", "check"}:
+            raise CircuitError(f"{where}: takes name, forall and check")
+        kind, lhs, rhs = lang.comparison(lang.parse(c.get("check", ""), where), where)
+        checks.append(
+            CheckDef(cname, lang.parse_quantifier(c.get("forall", ""), where), kind, lhs, rhs)
+        )
+    if not checks:
+        raise CircuitError(f"{source}: a circuit needs at least one check")
+    modes = doc.get("modes", [])
+    return Circuit(
+        name,
+        int(doc.get("version", 1)),
+        tuple(modes),
+        str(doc.get("summary", "")),
+        dict(slots),
+        tuple(aux),
+        lets,
+        tuple(checks),
+        _canonical_digest(doc),
+        source,
+    )
+
+
+SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
+
+
+def load_circuit(name_or_path: str | Path) -> Circuit:
+    """A shipped circuit by name, or a circuit file by path."""
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED:
+        text = (resources.files("zkmargin") / "circuits" / f"{name_or_path}.toml").read_text()
+        return parse_circuit(text, f"circuit {name_or_path}")
+    path = Path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CircuitError(f"{path}: cannot read the circuit: {exc}") from None
+    return parse_circuit(text, str(path))
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """One committed input of a statement and its bound: [0, 2^bits) or, signed,
+    [−2^(bits−1), 2^(bits−1))."""
+
+    name: str
+    of: str
+    bits: int
+    signed: bool
+
+    @property
+    def key(self) -> VarKey:
+        return (self.name, self.of or None)
+
+    @property
+    def lo(self) -> int:
+        return -(1 << (self.bits - 1)) if self.signed else 0
+
+    @property
+    def hi(self) -> int:
+        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+
+
+#: A reference to a commitment the verifier holds: ("slot", i), ("aux", i) or ("limb", i).
+Ref = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Form:
+    """A compiled constraint Σ c_x·x + c₀ (>= 0 or == 0) with integer coefficients."""
+
+    name: str
+    kind: str
+    coeffs: dict[VarKey, int]
+    const: int
+    lo: int
+    hi: int
+    limbs: int
+
+
+@dataclass(frozen=True)
+class RangeItem:
+    """A value the range proof shows in [0, 2^64): Σ k_ref·(committed value) + k₀ mod r."""
+
+    label: str
+    coeffs: tuple[tuple[Ref, int], ...]
+    const: int
+
+
+@dataclass
+class Instance:
+    """A circuit compiled for one market and one statement's slot layout."""
+
+    circuit: Circuit
+    slots: tuple[SlotSpec, ...]
+    trusted_slots: bool
+    aux: list[tuple[VarKey, AuxDef, dict[str, Any]]] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)
+    range_items: list[RangeItem] = field(default_factory=list)
+    limbs: list[tuple[int, int]] = field(default_factory=list)  # (form index, limb j)
+    scope: Scope | None = None
+
+    @property
+    def equalities(self) -> list[Form]:
+        return [f for f in self.forms if f.kind == "=="]
+
+    def ref_of(self, key: VarKey) -> Ref:
+        for i, s in enumerate(self.slots):
+            if s.key == key:
+                return ("slot", i)
+        for i, (k, _, _) in enumerate(self.aux):
+            if k == key:
+                return ("aux", i)
+        raise KeyError(key)
+
+
+def _index_sets(circuit: Circuit, market: Market, slots: tuple[SlotSpec, ...]) -> tuple[
+    list[str], list[str]
+]:
+    """The assets and positions a statement holds slots for, checked against the circuit."""
+    by_name: dict[str, list[str]] = {}
+    seen: set[VarKey] = set()
+    for s in slots:
+        if s.key in seen:
+            raise CircuitError(f"the statement holds slot {s.name}[{s.of}] twice")
+        seen.add(s.key)
+        if s.name not in circuit.slots:
+            raise CircuitError(
+                f"the statement holds a {s.name} slot, which circuit {circuit.name} does not use"
+            )
+        if not 1 <= s.bits <= LIMB_BITS:
+            raise CircuitError(f"slot {s.name}[{s.of}] has a bound of {s.bits} bits (1 to 64)")
+        by_name.setdefault(s.name, []).append(s.of)
+    asset_order = [a.symbol for a in market.assets]
+    inst_order = [i.symbol for i in market.instruments]
+    found: dict[str, list[str]] = {"assets": [], "positions": []}
+    for set_name, order in (("assets", asset_order), ("positions", inst_order)):
+        names = [n for n, s in circuit.slots.items() if s == set_name]
+        key_sets = {n: by_name.get(n, []) for n in names}
+        union = {k for ks in key_sets.values() for k in ks}
+        for k in union:
+            if k not in order:
+                raise CircuitError(f"the statement names {k}, which the market does not list")
+        for n, ks in key_sets.items():
+            if set(ks) != union:
+                missing = sorted(union - set(ks))
+                raise CircuitError(f"the statement has no {n} slot for {', '.join(missing)}")
+        found[set_name] = [k for k in order if k in union]
+    for n, s in circuit.slots.items():
+        if s == "account" and by_name.get(n) != [""]:
+            raise CircuitError(f"the statement needs exactly one account-level {n} slot")
+    return found["assets"], found["positions"]
+
+
+def _collect_keys(clauses: list[ast.comprehension], scope: Scope, where: str) -> list[Any]:
+    keys = []
+    names = [c.target.id for c in clauses if isinstance(c.target, ast.Name)]
+    for _ in lang.iterate(clauses, scope, where):
+        vals = tuple(scope.bound[n] for n in names)
+        keys.append(vals[0] if len(vals) == 1 else vals)
+    return keys
+
+
+def _scaled(form: Linear) -> tuple[dict[VarKey, int], int]:
+    """Multiply by the positive lcm of the denominators: integer coefficients, same sign."""
+    dens = [c.denominator for c in form.terms.values()] + [form.const.denominator]
+    scale = math.lcm(*dens)
+    return (
+        {k: int(c * scale) for k, c in form.terms.items()},
+        int(form.const * scale),
+    )
+
+
+def compile_instance(
+    circuit: Circuit,
+    market: Market,
+    slots: tuple[SlotSpec, ...],
+    theta_ppm: int,
+    *,
+    trusted_slots: bool,
+) -> Instance:
+    """Compile ``circuit`` for ``market`` and a statement's ``slots``; see the module docstring.
+
+    ``trusted_slots``: the venue vouches for each slot's bound (an attested statement); otherwise
+    every slot is range-proven too.
+    """
+    assets, positions = _index_sets(circuit, market, slots)
+    try:
+        prm = params.build(market, assets, positions, theta_ppm)
+    except params.UnsupportedMarket as exc:
+        raise CircuitError(str(exc)) from None
+    variables: dict[str, set[Any] | None] = {}
+    for s in slots:
+        if circuit.slots[s.name] == "account":
+            variables[s.name] = None
+        else:
+            variables.setdefault(s.name, set()).add(s.of)  # type: ignore[union-attr]
+    for n, set_name in circuit.slots.items():
+        variables.setdefault(n, set() if set_name != "account" else None)
+    scope = Scope(prm.params, prm.sets, prm.functions, variables)
+    inst = Instance(circuit, slots, trusted_slots, scope=scope)
+    for a in circuit.aux:
+        where = f"{circuit.source}: aux {a.name}"
+        keys = _collect_keys(a.over, scope, where)
+        variables[a.name] = set(keys)
+        for k in keys:
+            names = [c.target.id for c in a.over if isinstance(c.target, ast.Name)]
+            bind = dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True))
+            inst.aux.append(((a.name, k), a, bind))
+    for name, node in circuit.lets:
+        scope.lets[name] = lang.evaluate(node, scope, f"{circuit.source}: let {name}")
+    bounds: dict[VarKey, tuple[int, int]] = {s.key: (s.lo, s.hi) for s in slots}
+    for key, a, _ in inst.aux:
+        bounds[key] = (0, (1 << a.bits) - 1)
+    for chk in circuit.checks:
+        where = f"{circuit.source}: check {chk.name}"
+        names = [c.target.id for c in chk.forall if isinstance(c.target, ast.Name)]
+        for _ in lang.iterate(chk.forall, scope, where):
+            label = chk.name
+            if names:
+                label += "[" + ",".join(str(scope.bound[n]) for n in names) + "]"
+            lhs = Linear.of(lang.evaluate(chk.lhs, scope, where))
+            rhs = Linear.of(lang.evaluate(chk.rhs, scope, where))
+            coeffs, const = _scaled(lhs + rhs.scale(Fraction(-1)))
+            inst.forms.append(_bound_form(label, chk.kind, coeffs, const, bounds))
+    _range_items(inst)
+    return inst
+
+
+def _bound_form(
+    label: str, kind: str, coeffs: dict[VarKey, int], const: int, bounds: dict[VarKey, tuple[int, int]]
+) -> Form:
+    """Bound a form over the box of its variables' bounds; refuse one that could wrap mod r."""
+    if not coeffs:
+        raise CircuitError(f"form {label} uses no committed value (it is a constant)")
+    lo = hi = const
+    for k, c in coeffs.items():
+        if k not in bounds:
+            raise CircuitError(f"form {label} uses {k[0]}, which is not bounded")
+        a, b = c * bounds[k][0], c * bounds[k][1]
+        lo += min(a, b)
+        hi += max(a, b)
+    if max(-lo, hi) >= R // 2:
+        raise CircuitError(
+            f"form {label} could reach {max(-lo, hi).bit_length()} bits in magnitude, beyond r/2: "
+            "it could wrap modulo the group order"
+        )
+    limbs = 0
+    if kind == ">=":
+        limbs = max(1, -(-max(hi, 0).bit_length() // LIMB_BITS))
+        if limbs > MAX_LIMBS or (1 << (LIMB_BITS * limbs)) > R + lo:
+            raise CircuitError(f"form {label} is too wide to range-prove without wrapping")
+    return Form(label, kind, coeffs, const, lo, hi, limbs)
+
+
+def _range_items(inst: Instance) -> None:
+    items = inst.range_items
+    if not inst.trusted_slots:
+        for i, s in enumerate(inst.slots):
+            shift = 1 << (LIMB_BITS - s.bits)
+            items.append(
+                RangeItem(
+                    f"slot {s.name}[{s.of}]" if s.of else f"slot {s.name}",
+                    ((("slot", i), shift),),
+                    (-s.lo * shift) % R,
+                )
+            )
+    for i, (key, a, _) in enumerate(inst.aux):
+        items.append(RangeItem(f"aux {key[0]}[{key[1]}]", ((("aux", i), 1 << (LIMB_BITS - a.bits)),), 0))
+    for fi, form in enumerate(inst.forms):
+        if form.kind != ">=" or form.lo >= 0:
+            continue  # == checks go to the Sigma proof; lo >= 0: implied by the bounds
+        base = tuple((inst.ref_of(k), c % R) for k, c in form.coeffs.items())
+        if form.limbs == 1:
+            items.append(RangeItem(form.name, base, form.const % R))
+            continue
+        limb_refs = []
+        for j in range(form.limbs - 1):
+            ref = ("limb", len(inst.limbs))
+            inst.limbs.append((fi, j))
+            limb_refs.append(ref)
+            items.append(RangeItem(f"{form.name} limb {j}", ((ref, 1),), 0))
+        inv = pow(1 << (LIMB_BITS * (form.limbs - 1)), -1, R)
+        top = tuple((ref, c * inv % R) for ref, c in base) + tuple(
+            (ref, -(1 << (LIMB_BITS * j)) * inv % R) for j, ref in enumerate(limb_refs)
+        )
+        items.append(RangeItem(f"{form.name} limb {form.limbs - 1}", top, form.const * inv % R))

@@ -1,0 +1,164 @@
+"""The public parameters a circuit reads, as exact rationals, from a compiled market snapshot.
+
+Units: valuation amounts in valuation units (10^−V); an asset amount in asset units (10^−d);
+a position size in size units (10^−size_decimals); settle amounts in settle-asset units.
+
+================== ==========================================================================
+name               meaning
+================== ==========================================================================
+theta              θ, the threshold (1 for maintenance)
+price[a]           valuation units per unit of asset a
+weight[a]          flat collateral weight of a (haircut: 1 − weight)
+liability_weight[a] weight ≥ 1 of a borrow of a
+tier_weight[a][t]  weight of slice t of a tiered asset
+tier_lower[a][t]   lower bound of slice t (asset units, or valuation units for value tiers)
+tier_width[a][t]   width of slice t (the last, unbounded slice: 2^64 − 1)
+settle_price[i]    valuation units per settle unit of instrument i
+mark[i]            settle units of value per size unit (−cv/mark for inverse contracts)
+quote_unit[i]      settle units per unit of the committed quote
+notional[i]        settle units of notional per size unit
+flat_rate[i]       maintenance rate of a one-piece schedule
+rate[i][t], cum[i][t]  the pieces MM(N) = max_t (N·rate_t − cum_t) (cum in settle units)
+risk[i][s]         loss-array entry: valuation units of P&L per size unit in scenario s
+borrow_in_equity   1 if borrows reduce equity, else 0
+borrow_in_requirement  1 if borrows add to the requirement (Drift), else 0
+================== ==========================================================================
+
+Index sets: ``assets`` and ``positions`` (what the statement holds slots for, market order),
+``flat_assets``, ``amount_tiered_assets``, ``value_tiered_assets``, ``flat_positions``,
+``tiered_positions``, ``scenarios``; functions ``tiers(a)`` and ``pieces(i)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ..formats.common import PPM
+from ..margin.market import InstrumentSpec, Market
+
+UNBOUNDED_WIDTH = (1 << 64) - 1
+
+
+def _pow10(e: int) -> Fraction:
+    return Fraction(10) ** e
+
+
+class UnsupportedMarket(ValueError):
+    """The market uses a rule no shipped circuit expresses."""
+
+
+@dataclass
+class Parameters:
+    params: dict[str, Any]
+    sets: dict[str, list[Any]]
+    functions: dict[str, Callable[..., Sequence[Any]]]
+
+
+def _mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
+    """(mark, quote_unit, notional) per size unit, in settle units."""
+    settle = market.assets[inst.settle_index]
+    if inst.kind == "inverse":
+        per = Fraction(inst.contract_value * 10**settle.decimals, 10**inst.size_decimals * inst.mark)
+        return -per, Fraction(1), per
+    scale = Fraction(inst.multiplier_ppm, PPM) * _pow10(
+        settle.decimals - inst.size_decimals - inst.price_decimals
+    )
+    return inst.mark * scale, scale, inst.mark * scale
+
+
+def build(
+    market: Market, assets: Sequence[str], positions: Sequence[str], theta_ppm: int
+) -> Parameters:
+    """The parameters of an instance holding slots for ``assets`` and ``positions``."""
+    if market.accounting != "standard":
+        raise UnsupportedMarket(
+            f"the market's {market.accounting} accounting is not expressed by a shipped circuit"
+        )
+    v = market.valuation_decimals
+    price: dict[str, Fraction] = {}
+    for a in market.assets:
+        price[a.symbol] = a.price * _pow10(v - a.decimals - a.price_decimals)
+    p: dict[str, Any] = {
+        "theta": Fraction(theta_ppm, PPM),
+        "price": price,
+        "weight": {a.symbol: Fraction(a.weight_ppm, PPM) for a in market.assets},
+        "liability_weight": {a.symbol: Fraction(a.liability_weight_ppm, PPM) for a in market.assets},
+        "borrow_in_equity": 1 if market.liabilities == "equity" else 0,
+        "borrow_in_requirement": 0 if market.liabilities == "equity" else 1,
+    }
+    tier_weight: dict[str, list[Fraction]] = {}
+    tier_lower: dict[str, list[int]] = {}
+    tier_width: dict[str, list[int]] = {}
+    for a in market.assets:
+        lo = 0
+        tier_weight[a.symbol], tier_lower[a.symbol], tier_width[a.symbol] = [], [], []
+        for upto, w in a.tiers:
+            tier_weight[a.symbol].append(Fraction(w, PPM))
+            tier_lower[a.symbol].append(lo)
+            tier_width[a.symbol].append(UNBOUNDED_WIDTH if upto is None else upto - lo)
+            if upto is None:
+                break
+            lo = upto
+    p.update(tier_weight=tier_weight, tier_lower=tier_lower, tier_width=tier_width)
+    by_symbol = {i.symbol: i for i in market.instruments}
+    settle_price, mark, quote_unit, notional = {}, {}, {}, {}
+    rate: dict[str, list[Fraction]] = {}
+    cum: dict[str, list[Fraction]] = {}
+    flat_rate: dict[str, Fraction] = {}
+    risk: dict[str, list[int]] = {}
+    flat_positions, tiered_positions = [], []
+    for symbol in positions:
+        inst = by_symbol[symbol]
+        settle_price[symbol] = price[market.assets[inst.settle_index].symbol]
+        mark[symbol], quote_unit[symbol], notional[symbol] = _mark_terms(inst, market)
+        sched = inst.schedule
+        if sched is not None and sched.weights is not None:
+            raise UnsupportedMarket(f"{symbol}: health weights are not expressed by a circuit")
+        if sched is not None:
+            if sched.fraction_ppm is not None:
+                assert sched.initial_rate_ppm is not None
+                pieces = [(Fraction(sched.initial_rate_ppm * sched.fraction_ppm, PPM * PPM), 0)]
+            else:
+                pieces = [(Fraction(r, PPM), Fraction(c, PPM)) for r, c in sched.pieces]
+            rate[symbol] = [r for r, _ in pieces]
+            cum[symbol] = [Fraction(c) for _, c in pieces]
+            if len(pieces) == 1 and pieces[0][1] == 0:
+                flat_rate[symbol] = pieces[0][0]
+                flat_positions.append(symbol)
+            else:
+                tiered_positions.append(symbol)
+        if inst.index in market.risk_arrays:
+            risk[symbol] = list(market.risk_arrays[inst.index])
+    p.update(
+        settle_price=settle_price,
+        mark=mark,
+        quote_unit=quote_unit,
+        notional=notional,
+        rate=rate,
+        cum=cum,
+        flat_rate=flat_rate,
+        risk=risk,
+    )
+    asset_specs = {a.symbol: a for a in market.assets}
+    sets: dict[str, list[Any]] = {
+        "assets": list(assets),
+        "positions": list(positions),
+        "flat_assets": [a for a in assets if not asset_specs[a].tiers],
+        "amount_tiered_assets": [
+            a for a in assets if asset_specs[a].tiers and asset_specs[a].tier_basis == "amount"
+        ],
+        "value_tiered_assets": [
+            a for a in assets if asset_specs[a].tiers and asset_specs[a].tier_basis == "value"
+        ],
+        "flat_positions": flat_positions,
+        "tiered_positions": tiered_positions,
+        "scenarios": list(range(market.scenario_count)),
+    }
+    functions: dict[str, Callable[..., Sequence[Any]]] = {
+        "tiers": lambda a: list(range(len(tier_weight[a]))),
+        "pieces": lambda i: list(range(len(rate.get(i, [])))),
+    }
+    return Parameters(p, sets, functions)

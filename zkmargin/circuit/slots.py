@@ -1,0 +1,103 @@
+"""The slots of an account statement: what the venue commits to, one value each.
+
+Per asset held: ``balance_pos`` and ``balance_neg`` (b = b⁺ − b⁻, both in [0, 2^64)); per position:
+``long`` and ``short`` (size = ℓ − s) and the signed ``quote`` (linear: −size·entry in the
+engine's quote units; inverse: ⌊size·cv/entry⌋ in settle units, which can only understate the
+position's value), and in isolated mode its ``isolated_margin``; per account: the signed
+``cash``. Decoy slots of zero value for other assets or instruments hide which ones the account
+really holds.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..formats.common import FormatError
+from ..margin.market import Market
+from ..margin.scalar import CompiledAccount
+from .compiler import SlotSpec
+
+SLOT_BITS = 64
+SIGNED_SLOTS = ("quote", "cash")
+
+
+@dataclass(frozen=True)
+class SlotValue:
+    spec: SlotSpec
+    value: int
+
+
+def _spec(name: str, of: str) -> SlotSpec:
+    return SlotSpec(name, of, SLOT_BITS, name in SIGNED_SLOTS)
+
+
+def decoy_candidates(market: Market, mode: str) -> tuple[list[str], list[str]]:
+    """Assets and instruments a decoy may name in this mode (those a circuit can price)."""
+    assets = [a.symbol for a in market.assets]
+    instruments = []
+    for i in market.instruments:
+        if mode == "portfolio":
+            if i.index in market.risk_arrays:
+                instruments.append(i.symbol)
+        elif i.kind != "option" and i.schedule is not None and i.schedule.weights is None:
+            instruments.append(i.symbol)
+    return assets, instruments
+
+
+def account_slots(
+    account: CompiledAccount,
+    market: Market,
+    *,
+    decoys: int = 0,
+    decoy_seed: bytes = b"",
+) -> list[SlotValue]:
+    """The statement's slots of ``account``, in market order, with ``decoys`` zero slots."""
+    rec = f"account {account.id}"
+    held_assets = {market.assets[k].symbol: b for k, b in enumerate(account.balances) if b}
+    held: dict[str, tuple[int, int, int]] = {}
+    for pos in account.positions:
+        inst = market.instruments[pos.instrument]
+        if inst.symbol in held:
+            raise FormatError(f"two positions in {inst.symbol}; merge them", record=rec)
+        if inst.kind == "inverse":
+            settle = market.assets[inst.settle_index]
+            num = pos.size * inst.contract_value * 10**settle.decimals
+            quote = num // (10**inst.size_decimals * pos.quote)
+        else:
+            quote = pos.quote
+        held[inst.symbol] = (pos.size, quote, pos.isolated_margin)
+    if decoys:
+        cand_assets, cand_inst = decoy_candidates(market, account.mode)
+        pool = [("asset", a) for a in cand_assets if a not in held_assets] + [
+            ("instrument", i) for i in cand_inst if i not in held
+        ]
+        chooser = random.Random(decoy_seed)  # a public choice among public names
+        for kind, sym in chooser.sample(pool, min(decoys, len(pool))):
+            if kind == "asset":
+                held_assets[sym] = 0
+            else:
+                held[sym] = (0, 0, 0)
+    out: list[SlotValue] = []
+    for a in market.assets:
+        if a.symbol in held_assets:
+            b = held_assets[a.symbol]
+            out.append(SlotValue(_spec("balance_pos", a.symbol), max(b, 0)))
+            out.append(SlotValue(_spec("balance_neg", a.symbol), max(-b, 0)))
+    for inst in market.instruments:
+        if inst.symbol in held:
+            size, quote, iso = held[inst.symbol]
+            out.append(SlotValue(_spec("long", inst.symbol), max(size, 0)))
+            out.append(SlotValue(_spec("short", inst.symbol), max(-size, 0)))
+            out.append(SlotValue(_spec("quote", inst.symbol), quote))
+            if account.mode == "isolated":
+                out.append(SlotValue(_spec("isolated_margin", inst.symbol), iso))
+    out.append(SlotValue(_spec("cash", ""), account.cash))
+    for s in out:
+        if not s.spec.lo <= s.value <= s.spec.hi:
+            where = f"{s.spec.name}[{s.spec.of}]" if s.spec.of else s.spec.name
+            raise FormatError(
+                f"{where} = {s.value} units exceeds the statement's {s.spec.bits}-bit slot bound",
+                record=rec,
+            )
+    return out

@@ -1,0 +1,88 @@
+"""``zkmargin venue keygen`` and ``zkmargin venue attest``: the venue vouches for accounts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from .. import api
+
+
+@click.group()
+def venue() -> None:
+    """The venue's keys and its signed account statements."""
+
+
+@venue.command("keygen")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Secret key file (owner-only); the public key goes beside it with the suffix .pub.",
+)
+@click.option("--venue", "name", default="venue", show_default=True, help="The venue's name.")
+def keygen(out: str, name: str) -> None:
+    """Write a fresh BLS key pair and KDF master secret for the venue."""
+    key, pub = api.venue_keygen(out, name)
+    click.echo(f"wrote {key} (secret, owner-only) and {pub} (public: give it to verifiers)")
+
+
+@venue.command("attest")
+@click.option("--key", required=True, type=click.Path(dir_okay=False), help="Venue key file.")
+@click.option("--market", required=True, type=click.Path(dir_okay=False), help="Market snapshot.")
+@click.option(
+    "--accounts",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Accounts: .json, .csv or .parquet.",
+)
+@click.option(
+    "--epoch",
+    type=click.IntRange(0),
+    default=None,
+    help="The epoch (must be the market snapshot's; defaults to it).",
+)
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where each account's statement and openings file go.",
+)
+@click.option(
+    "--decoys",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Zero-valued slots per account for other assets or instruments of the market.",
+)
+def attest(
+    key: str, market: str, accounts: str, epoch: int | None, out_dir: str, decoys: int
+) -> None:
+    """Commit and sign every account's statement; openings go to the trader, owner-only."""
+    bars: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(1)
+
+    try:
+        result = api.venue_attest(
+            key=key,
+            market=market,
+            accounts=accounts,
+            out_dir=out_dir,
+            epoch=epoch,
+            decoys=decoys,
+            progress=progress,
+        )
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)
+    click.echo(
+        f"attested {result.accounts} account statement(s) into {result.out_dir} "
+        "(*.statement.json public, *.openings.json secret: give each to its owner)"
+    )
