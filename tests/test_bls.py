@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DATA, load_json
 
 from zkmargin import group
 from zkmargin.attest import bls
 from zkmargin.errors import DecodeError
 from zkmargin.group import pairing
-
-from conftest import DATA, load_json
 
 BLS_DIR = DATA / "bls"
 CASES = sorted(BLS_DIR.glob("*/*.json"))

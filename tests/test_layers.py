@@ -50,8 +50,11 @@ ALLOWED = {
     "exchange": STORY_LAYERS,
     "trader": STORY_LAYERS,
     "auditor": STORY_LAYERS,
-    "demo": STORY_LAYERS | {"exchange", "trader", "auditor"},
-    "api": STORY_LAYERS | {"exchange", "trader", "auditor", "demo"} | {
+    "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
+    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles"},
+    "api": STORY_LAYERS
+    | {"exchange", "trader", "auditor", "demo", "bundles"}
+    | {
         "group",
         "transcript",
         "generators",

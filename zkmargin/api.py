@@ -10,31 +10,26 @@ the verifier decodes, with every validation rule of :mod:`zkmargin.group` applie
 from __future__ import annotations
 
 import json
-import secrets
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import group, margin, pedersen, rangeproof, sigma
-from .errors import DecodeError, ZkMarginError
-from .fileio import atomic_write_text
-from .formats import tidy
-from .formats.common import format_decimal, to_ppm
-from .formats.market import MarketSnapshot
-from .formats.tidy import format_units
-from .generators import pedersen_bases
-from .group import R
-from .margin import synthetic
-from .margin.liquidation import liquidation_prices
-from .margin.table_io import load_table, save_table
-from .rangeproof import RangeProof
-from .transcript import sigma_tag
+from . import group, margin
 from .auditor import Verdict, verify_margin_proofs
+from .bundles import (
+    RangeProofBundle,
+    batch_verify_range,
+    decode_bundle,
+    equality_relation,
+    opening_relation,
+    prove_range,
+    verify_range,
+)
+from .demo import DemoReport, demo_crypto, demo_margin, demo_trader
+from .errors import ZkMarginError
 from .exchange import (
     AttestResult,
     load_statement,
@@ -42,24 +37,25 @@ from .exchange import (
     venue_attest,
     venue_keygen,
 )
+from .fileio import atomic_write_text
+from .formats import tidy
+from .formats.common import format_decimal, to_ppm
+from .formats.market import MarketSnapshot
+from .formats.tidy import format_units
+from .margin import synthetic
+from .margin.liquidation import liquidation_prices
+from .margin.table_io import load_table, save_table
 from .trader import NotHealthy, ProveResult, parse_threshold, prove_margin
 
 __all__ = [
     "MODES",
     "AttestResult",
-    "NotHealthy",
-    "ProveResult",
-    "Verdict",
-    "load_statement",
-    "load_venue_public_key",
-    "parse_threshold",
-    "prove_margin",
-    "venue_attest",
-    "venue_keygen",
-    "verify_margin_proofs",
     "DemoReport",
     "MarginRun",
+    "NotHealthy",
+    "ProveResult",
     "RangeProofBundle",
+    "Verdict",
     "ZkMarginError",
     "atomic_write_text",
     "available_backends",
@@ -68,16 +64,24 @@ __all__ = [
     "decode_bundle",
     "demo_crypto",
     "demo_margin",
+    "demo_trader",
     "equality_relation",
     "format_decimal",
     "format_units",
     "generate_examples",
+    "load_statement",
+    "load_venue_public_key",
     "margin_columns",
     "margin_report",
     "opening_relation",
     "parse_rate",
+    "parse_threshold",
+    "prove_margin",
     "prove_range",
     "use_backend",
+    "venue_attest",
+    "venue_keygen",
+    "verify_margin_proofs",
     "verify_range",
     "write_columns",
 ]
@@ -99,166 +103,6 @@ def use_backend(name: str) -> None:
 def parse_rate(text: str) -> int:
     """A decimal fraction (at most 6 decimals) as parts per million; ValueError otherwise."""
     return to_ppm(text)
-
-
-@dataclass(frozen=True)
-class RangeProofBundle:
-    """A range proof with its public statement, all as bytes."""
-
-    n: int
-    context: bytes
-    commitments: tuple[bytes, ...]
-    proof: bytes
-
-
-def prove_range(
-    values: Sequence[int],
-    n: int,
-    context: bytes = b"",
-    blindings: Sequence[int] | None = None,
-) -> tuple[RangeProofBundle, list[pedersen.Opening]]:
-    """Commit to ``values`` and prove each lies in [0, 2^n); return the bundle and openings.
-
-    Fresh blindings are drawn unless given. The openings are secret: keep them.
-    """
-    gammas = list(blindings) if blindings is not None else [secrets.randbelow(R) for _ in values]
-    proof, commitments = rangeproof.prove(values, gammas, n, context)
-    bundle = RangeProofBundle(
-        n, context, tuple(group.encode_point(c) for c in commitments), proof.to_bytes()
-    )
-    return bundle, [pedersen.Opening(v % R, g % R) for v, g in zip(values, gammas, strict=True)]
-
-
-def decode_bundle(bundle: RangeProofBundle) -> tuple[RangeProof, list[group.Point]]:
-    """Decode a bundle's commitments and proof, or raise :class:`DecodeError`."""
-    commitments = [group.decode_point(c) for c in bundle.commitments]
-    if not commitments:
-        raise DecodeError("a range proof needs at least one commitment")
-    return RangeProof.from_bytes(bundle.proof, bundle.n, len(commitments)), commitments
-
-
-def verify_range(bundle: RangeProofBundle) -> bool:
-    """Whether the bundle's proof shows every commitment holds a value in [0, 2^n).
-
-    Malformed bytes raise :class:`DecodeError`; a well-formed but false proof returns False.
-    """
-    proof, commitments = decode_bundle(bundle)
-    return rangeproof.verify(proof, commitments, bundle.n, bundle.context)
-
-
-def batch_verify_range(bundles: Sequence[RangeProofBundle]) -> bool:
-    """Verify many bundles as one multi-scalar multiplication."""
-    items = []
-    for b in bundles:
-        proof, commitments = decode_bundle(b)
-        items.append((proof, commitments, b.n, b.context))
-    return rangeproof.batch_verify(items)
-
-
-def opening_relation(commitment: group.Point) -> sigma.LinearRelation:
-    """PK{(v, γ): C = v·G + γ·H}."""
-    G, H = pedersen_bases()
-    b = sigma.RelationBuilder("PedersenOpening")
-    v, gamma = b.witness("v", "γ")
-    g_i, h_i, c_i = b.element("G", G), b.element("H", H), b.element("C", commitment)
-    b.equation([(1, c_i)], [(1, v, g_i), (1, gamma, h_i)])
-    return b.build()
-
-
-def equality_relation(left: group.Point, right: group.Point) -> sigma.LinearRelation:
-    """PK{(δ): C₁ − C₂ = δ·H}: C₁ and C₂ commit to the same value."""
-    _, H = pedersen_bases()
-    b = sigma.RelationBuilder("EqualValues")
-    (delta,) = b.witness("δ")
-    h_i, c1, c2 = b.element("H", H), b.element("C₁", left), b.element("C₂", right)
-    b.equation([(1, c1), (-1, c2)], [(1, delta, h_i)])
-    return b.build()
-
-
-@dataclass
-class DemoReport:
-    """What ``zkmargin demo`` did, line by line, and whether every check came out right."""
-
-    lines: list[str] = field(default_factory=list)
-    ok: bool = True
-
-    def say(self, line: str) -> None:
-        self.lines.append(line)
-
-    def check(
-        self,
-        what: str,
-        got: bool,
-        expected: bool = True,
-        words: tuple[str, str] = ("accepted", "rejected"),
-    ) -> None:
-        self.ok &= got is expected
-        mark = "ok" if got is expected else "UNEXPECTED"
-        self.say(f"  [{mark}] {what}: {words[0] if got else words[1]}")
-
-
-def demo_crypto() -> DemoReport:
-    """Prove and verify an aggregated range proof and Sigma proofs, and try to cheat."""
-    rep = DemoReport()
-    rep.say(f"backend: {group.backend().name}")
-    balances = [1_250_000_000, 37_500_000, 999_999, 0]  # USDT in micro-units (6 decimals)
-    context = b"zkmargin demo; epoch=1; venue=example"
-    t0 = time.perf_counter()
-    bundle, openings = prove_range(balances, 64, context)
-    t1 = time.perf_counter()
-    rep.say(
-        f"committed to {len(balances)} balances and proved each in [0, 2^64): "
-        f"{len(bundle.proof)}-byte aggregated Bulletproof in {1e3 * (t1 - t0):.1f} ms"
-    )
-    t2 = time.perf_counter()
-    rep.check("verify the range proof", verify_range(bundle))
-    rep.say(f"  verified in {1e3 * (time.perf_counter() - t2):.1f} ms")
-    rep.check(
-        "verify it under another context (replay into another epoch)",
-        verify_range(RangeProofBundle(bundle.n, b"epoch=2", bundle.commitments, bundle.proof)),
-        expected=False,
-    )
-    forged = bytearray(bundle.proof)
-    forged[100] ^= 1
-    try:
-        forged_ok = verify_range(
-            RangeProofBundle(bundle.n, context, bundle.commitments, bytes(forged))
-        )
-    except DecodeError:
-        forged_ok = False
-    rep.check("verify a proof with one flipped bit", forged_ok, expected=False)
-    bad, _ = rangeproof.prove([2**64], [1], 64, context, _unsafe_skip_range_check=True)
-    rep.check(
-        "verify a forged proof for the out-of-range value 2^64",
-        rangeproof.verify(bad, [pedersen.commit(2**64, 1)], 64, context),
-        expected=False,
-    )
-    more = [prove_range([i * 1000 + 1], 64, context)[0] for i in range(16)]
-    t3 = time.perf_counter()
-    rep.check(f"batch-verify {len(more) + 1} range proofs", batch_verify_range([bundle, *more]))
-    rep.say(f"  batch verified in {1e3 * (time.perf_counter() - t3):.1f} ms")
-
-    c0 = group.decode_point(bundle.commitments[0])
-    rel = opening_relation(c0)
-    tag = sigma_tag("demo_opening", "DSFS")
-    narg = sigma.prove_batchable(tag, rel, [openings[0].value, openings[0].blinding])
-    rep.say(f"Sigma proof {rel.notation()}: {len(narg)} bytes")
-    rep.check("verify the opening proof", sigma.verify_batchable(tag, rel, narg))
-    gamma2 = secrets.randbelow(R)
-    c_again = pedersen.commit(balances[0], gamma2)
-    eq = equality_relation(c0, c_again)
-    tag_eq = sigma_tag("demo_equal_values", "CMPT")
-    proof_eq = sigma.prove_compact(tag_eq, eq, [(openings[0].blinding - gamma2) % R])
-    rep.say(f"Sigma proof {eq.notation()}: {len(proof_eq)} bytes (compact)")
-    rep.check("verify the equality proof", sigma.verify_compact(tag_eq, eq, proof_eq))
-    other = equality_relation(c0, pedersen.commit(balances[0] + 1, gamma2))
-    rep.check(
-        "verify it against a commitment to another value",
-        sigma.verify_compact(tag_eq, other, proof_eq),
-        expected=False,
-    )
-    rep.say("all checks behaved as expected" if rep.ok else "SOME CHECKS MISBEHAVED")
-    return rep
 
 
 # ----- margin (no cryptography) ---------------------------------------------------------------
@@ -387,32 +231,3 @@ def generate_examples(
     save_table(table, market, accounts_out)
     report = margin.evaluate_table(market, table)
     return len(table), int((~report.healthy).sum())
-
-
-def demo_margin(report: DemoReport | None = None, accounts: int = 20_000) -> DemoReport:
-    """Run the margin engine over a seeded synthetic exchange and summarise it."""
-    rep = report or DemoReport()
-    market = synthetic.synthetic_market()
-    table = synthetic.synthetic_accounts(market, accounts, seed=2026)
-    t0 = time.perf_counter()
-    result = margin.evaluate_table(market, table)
-    elapsed = time.perf_counter() - t0
-    unhealthy = int((~result.healthy).sum())
-    ratios = np.asarray(result.margin_ratio)
-    near = int(((ratios >= 1.0) & (ratios < 1.1)).sum())
-    rep.say(
-        f"margin engine: {len(table)} accounts of '{market.venue}' ({len(table.pos_account)} "
-        f"positions) in {1e3 * elapsed:.0f} ms, exact integers, conservative rounding"
-    )
-    rep.say(f"  {unhealthy} below maintenance, {near} within 10 % of it")
-    worst = int(np.nanargmin(ratios))
-    rep.say(
-        f"  worst account {result.ids[worst]}: margin ratio {ratios[worst]:.3f} "
-        f"({margin.vector.MODES[int(result.mode[worst])]})"
-    )
-    rep.check(
-        "is the worst account flagged below maintenance",
-        not bool(result.healthy[worst]),
-        words=("yes", "no"),
-    )
-    return rep

@@ -65,8 +65,15 @@ def _prepare(
     min_threshold_ppm: int | None,
 ) -> _Checked:
     st = doc.statement
-    v = Verdict(path, False, circuit=doc.circuit, threshold=doc.threshold, epoch=doc.epoch,
-                venue=st.venue, context=doc.context)
+    v = Verdict(
+        path,
+        False,
+        circuit=doc.circuit,
+        threshold=doc.threshold,
+        epoch=doc.epoch,
+        venue=st.venue,
+        context=doc.context,
+    )
     out = _Checked(v)
     try:
         if doc.market_digest != digest.hex() or st.market_digest != digest.hex():
@@ -97,7 +104,9 @@ def _prepare(
             out.signature = stm.signature_item(st)
             v.attested = True
             if venue_key is None:
-                v.notes.append("signature checked against the key in the statement only: pass --venue-key")
+                v.notes.append(
+                    "signature checked against the key in the statement only: pass --venue-key"
+                )
         else:
             if st.venue_key is not None:
                 raise _Invalid("the statement names a venue key but carries no signature")

@@ -55,7 +55,9 @@ def atomic_write(
         raise OutputError(f"{path}: exists and is not a regular file; refusing to replace it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        f = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+        f = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by the with below)
+            dir=path.parent, prefix=f".{path.name}.", delete=False
+        )
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
     with f:

@@ -66,9 +66,7 @@ def choose_circuit(name: str, mode: str) -> Circuit:
     return circuit
 
 
-def compile_for(
-    circuit: Circuit, market: Market, st: AccountStatement, theta_ppm: int
-) -> Instance:
+def compile_for(circuit: Circuit, market: Market, st: AccountStatement, theta_ppm: int) -> Instance:
     """The instance of ``circuit`` for this statement (attested: slots trusted to their bound)."""
     return compile_instance(
         circuit,
@@ -90,12 +88,20 @@ class ProveResult:
 
 
 def _self_statement(
-    market_path: str | Path, mk: Market, digest: bytes, epoch: int, account: str | Path,
-    decoys: int, master: bytes | None, theta_ppm: int,
+    market_path: str | Path,
+    mk: Market,
+    digest: bytes,
+    epoch: int,
+    account: str | Path,
+    decoys: int,
+    master: bytes | None,
+    theta_ppm: int,
 ) -> tuple[AccountStatement, list[int], list[int]]:
     table = load_table(account, mk)
     if len(table) != 1:
-        raise FormatError(f"holds {len(table)} accounts; give a file with exactly one", file=str(account))
+        raise FormatError(
+            f"holds {len(table)} accounts; give a file with exactly one", file=str(account)
+        )
     acc = next(table.accounts())
     result = evaluate(acc, mk, threshold_ppm=theta_ppm, details=False)
     if not result.healthy:
@@ -160,7 +166,9 @@ def prove_margin(
         st = read_model(statement, AccountStatement)
         op = read_model(openings, AccountOpenings)
         if st.market_digest != digest.hex():
-            raise FormatError("the statement was issued for another market snapshot", file=str(statement))
+            raise FormatError(
+                "the statement was issued for another market snapshot", file=str(statement)
+            )
         try:
             values, blindings = stm.check_openings(st, op)
         except DecodeError as exc:

@@ -125,9 +125,7 @@ def aggregate_verify(pks: Sequence[bytes], msgs: Sequence[bytes], sig: bytes) ->
         s = decode_signature(sig)
     except DecodeError:
         return False
-    return pairing.pairing_check(
-        [*points, -group.generator()], [*(_h(m) for m in msgs), s]
-    )
+    return pairing.pairing_check([*points, -group.generator()], [*(_h(m) for m in msgs), s])
 
 
 def fast_aggregate_verify(pks: Sequence[bytes], msg: bytes, sig: bytes) -> bool:

@@ -36,7 +36,9 @@ def _account_bytes(account_id: str) -> bytes:
 
 def derive_salt(master: bytes, epoch: int, account_id: str) -> bytes:
     """The account's per-epoch salt (32 bytes)."""
-    h = hashlib.sha512(b"zkmargin-V01-kdf/salt" + master + le(epoch, 8) + _account_bytes(account_id))
+    h = hashlib.sha512(
+        b"zkmargin-V01-kdf/salt" + master + le(epoch, 8) + _account_bytes(account_id)
+    )
     return h.digest()[:32]
 
 
@@ -60,7 +62,9 @@ def derive_blinding(master: bytes, epoch: int, account_id: str, index: int) -> i
 
 def derive_decoy_seed(master: bytes, epoch: int, account_id: str) -> bytes:
     """Seed of the venue's choice of decoy slots for the account."""
-    h = hashlib.sha512(b"zkmargin-V01-kdf/decoys" + master + le(epoch, 8) + _account_bytes(account_id))
+    h = hashlib.sha512(
+        b"zkmargin-V01-kdf/decoys" + master + le(epoch, 8) + _account_bytes(account_id)
+    )
     return h.digest()[:32]
 
 
@@ -142,9 +146,7 @@ def issue_statement(
         venue_key=bls.sk_to_pk(secret_key).hex() if secret_key is not None else None,
     )
     if secret_key is not None:
-        st = st.model_copy(
-            update={"signature": bls.sign(secret_key, statement_message(st)).hex()}
-        )
+        st = st.model_copy(update={"signature": bls.sign(secret_key, statement_message(st)).hex()})
     openings = AccountOpenings(
         account=account_id,
         epoch=epoch,

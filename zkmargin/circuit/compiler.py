@@ -129,9 +129,7 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
                 lang.parse(spec.get("hint", ""), f"{where} hint"),
             )
         )
-    lets = tuple(
-        (k, lang.parse(v, f"{source}: let {k}")) for k, v in doc.get("let", {}).items()
-    )
+    lets = tuple((k, lang.parse(v, f"{source}: let {k}")) for k, v in doc.get("let", {}).items())
     checks = []
     for i, c in enumerate(doc.get("check", [])):
         cname = c.get("name", f"check{i}") if isinstance(c, dict) else f"check{i}"
@@ -251,9 +249,9 @@ class Instance:
         raise KeyError(key)
 
 
-def _index_sets(circuit: Circuit, market: Market, slots: tuple[SlotSpec, ...]) -> tuple[
-    list[str], list[str]
-]:
+def _index_sets(
+    circuit: Circuit, market: Market, slots: tuple[SlotSpec, ...]
+) -> tuple[list[str], list[str]]:
     """The assets and positions a statement holds slots for, checked against the circuit."""
     by_name: dict[str, list[str]] = {}
     seen: set[VarKey] = set()
@@ -294,7 +292,7 @@ def _collect_keys(clauses: list[ast.comprehension], scope: Scope, where: str) ->
     names = [c.target.id for c in clauses if isinstance(c.target, ast.Name)]
     for _ in lang.iterate(clauses, scope, where):
         vals = tuple(scope.bound[n] for n in names)
-        keys.append(vals[0] if len(vals) == 1 else vals)
+        keys.append(None if not vals else vals[0] if len(vals) == 1 else vals)
     return keys
 
 
@@ -339,10 +337,11 @@ def compile_instance(
     for a in circuit.aux:
         where = f"{circuit.source}: aux {a.name}"
         keys = _collect_keys(a.over, scope, where)
-        variables[a.name] = set(keys)
+        variables[a.name] = None if keys == [None] else set(keys)
+        names = [c.target.id for c in a.over if isinstance(c.target, ast.Name)]
         for k in keys:
-            names = [c.target.id for c in a.over if isinstance(c.target, ast.Name)]
-            bind = dict(zip(names, k if isinstance(k, tuple) else (k,), strict=True))
+            parts = () if k is None else k if isinstance(k, tuple) else (k,)
+            bind = dict(zip(names, parts, strict=True))
             inst.aux.append(((a.name, k), a, bind))
     for name, node in circuit.lets:
         scope.lets[name] = lang.evaluate(node, scope, f"{circuit.source}: let {name}")
@@ -365,7 +364,11 @@ def compile_instance(
 
 
 def _bound_form(
-    label: str, kind: str, coeffs: dict[VarKey, int], const: int, bounds: dict[VarKey, tuple[int, int]]
+    label: str,
+    kind: str,
+    coeffs: dict[VarKey, int],
+    const: int,
+    bounds: dict[VarKey, tuple[int, int]],
 ) -> Form:
     """Bound a form over the box of its variables' bounds; refuse one that could wrap mod r."""
     if not coeffs:
@@ -403,7 +406,9 @@ def _range_items(inst: Instance) -> None:
                 )
             )
     for i, (key, a, _) in enumerate(inst.aux):
-        items.append(RangeItem(f"aux {key[0]}[{key[1]}]", ((("aux", i), 1 << (LIMB_BITS - a.bits)),), 0))
+        items.append(
+            RangeItem(f"aux {key[0]}[{key[1]}]", ((("aux", i), 1 << (LIMB_BITS - a.bits)),), 0)
+        )
     for fi, form in enumerate(inst.forms):
         if form.kind != ">=" or form.lo >= 0:
             continue  # == checks go to the Sigma proof; lo >= 0: implied by the bounds

@@ -61,7 +61,9 @@ def _mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fractio
     """(mark, quote_unit, notional) per size unit, in settle units."""
     settle = market.assets[inst.settle_index]
     if inst.kind == "inverse":
-        per = Fraction(inst.contract_value * 10**settle.decimals, 10**inst.size_decimals * inst.mark)
+        per = Fraction(
+            inst.contract_value * 10**settle.decimals, 10**inst.size_decimals * inst.mark
+        )
         return -per, Fraction(1), per
     scale = Fraction(inst.multiplier_ppm, PPM) * _pow10(
         settle.decimals - inst.size_decimals - inst.price_decimals
@@ -85,7 +87,9 @@ def build(
         "theta": Fraction(theta_ppm, PPM),
         "price": price,
         "weight": {a.symbol: Fraction(a.weight_ppm, PPM) for a in market.assets},
-        "liability_weight": {a.symbol: Fraction(a.liability_weight_ppm, PPM) for a in market.assets},
+        "liability_weight": {
+            a.symbol: Fraction(a.liability_weight_ppm, PPM) for a in market.assets
+        },
         "borrow_in_equity": 1 if market.liabilities == "equity" else 0,
         "borrow_in_requirement": 0 if market.liabilities == "equity" else 1,
     }

@@ -12,6 +12,7 @@ public (the caller's statement digest) into the range proof's and the Sigma proo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,12 +24,53 @@ from ..generators import pedersen_bases
 from ..group import POINT_BYTES, Point, R
 from ..pedersen import commit
 from ..rangeproof import RangeProof
-from ..transcript import EntropySource, Rng, Transcript, hedged_rng, protocol_tag, sigma_tag
+from ..transcript import (
+    EntropySource,
+    Rng,
+    Transcript,
+    hedged_rng,
+    protocol_tag,
+    serialize_varlen,
+    sigma_tag,
+)
 from . import lang
 from .compiler import LIMB_BITS, Form, Instance, RangeItem, Ref
 from .lang import VarKey
 
 CIRCUIT_NONCE_TAG = protocol_tag("circuit_auxiliary_blindings")
+CIRCUIT_INSTANCE_TAG = protocol_tag("circuit_instance")
+
+
+def instance_digest(instance: Instance) -> bytes:
+    """SHA-256 of the compiled instance: circuit digest, whether slots are trusted, each slot's
+    name and bound, each form's integer coefficients and constant (so the market's parameters
+    and θ), and each range item's derivation."""
+    h = hashlib.sha256(b"zkmargin-V01-circuit-instance\x00")
+    h.update(instance.circuit.digest + bytes([instance.trusted_slots]))
+
+    def put(text: str) -> None:
+        h.update(serialize_varlen(text.encode()))
+
+    for sl in instance.slots:
+        put(f"{sl.name}|{sl.of}|{sl.bits}|{int(sl.signed)}")
+    for f in instance.forms:
+        put(f"{f.name}|{f.kind}|{f.const}|{f.limbs}")
+        for k, c in f.coeffs.items():
+            put(f"{k[0]}|{k[1]!r}|{c}")
+    for it in instance.range_items:
+        put(f"{it.label}|{it.const}|" + ",".join(f"{r[0]}{r[1]}:{k}" for r, k in it.coeffs))
+    return h.digest()
+
+
+def bound_context(instance: Instance, slot_points: Sequence[Point], context: bytes) -> bytes:
+    """The context every transcript of the proof absorbs: the caller's context, the instance
+    digest and every slot commitment one by one (used in a form or not)."""
+    t = Transcript(CIRCUIT_INSTANCE_TAG)
+    t.absorb_bytes(instance_digest(instance))
+    t.absorb_u32(len(slot_points))
+    t.absorb_points(slot_points)
+    t.absorb_varlen(context)
+    return t.state_digest()
 
 
 def _sigma_tag(context: bytes) -> bytes:
@@ -58,7 +100,9 @@ class CircuitProof:
         sig_len = n_eq * (POINT_BYTES + group.SCALAR_BYTES)
         expected = POINT_BYTES * (n_aux + n_limb) + rp_len + sig_len
         if len(data) != expected:
-            raise DecodeError(f"a {instance.circuit.name} proof here is {expected} bytes, got {len(data)}")
+            raise DecodeError(
+                f"a {instance.circuit.name} proof here is {expected} bytes, got {len(data)}"
+            )
         pts = group.decode_points(data[: POINT_BYTES * (n_aux + n_limb)], n_aux + n_limb)
         at = POINT_BYTES * (n_aux + n_limb)
         rp = RangeProof.from_bytes(data[at : at + rp_len], LIMB_BITS, len(instance.range_items))
@@ -140,6 +184,8 @@ def prove(
             raise ProvingError("the committed values fail the check(s) " + ", ".join(failed))
     else:
         values.update(_unsafe_values)
+    slot_points = [commit(v, g) for v, g in zip(slot_values, slot_blindings, strict=True)]
+    context = bound_context(instance, slot_points, context)
     transcript = Transcript(CIRCUIT_NONCE_TAG)
     transcript.absorb_varlen(context)
     witness = b"".join(
@@ -180,11 +226,12 @@ def prove(
                 raise ProvingError(f"check {f.name} fails")
             refs = tuple((instance.ref_of(k), c % R) for k, c in f.coeffs.items())
             deltas.append(_combine(refs, 0, blinds))
-        slot_points = [commit(v, g) for v, g in zip(vals["slot"], blinds["slot"], strict=True)]
         aux_points = [commit(v, g) for v, g in zip(aux_values, aux_blind, strict=True)]
         relation = _equality_relation(instance, slot_points, aux_points)
         try:
-            sig = sigma.prove_batchable(_sigma_tag(context), relation, deltas, rng=rng, entropy=entropy)
+            sig = sigma.prove_batchable(
+                _sigma_tag(context), relation, deltas, rng=rng, entropy=entropy
+            )
         except ProvingError:
             if _unsafe_values is None:
                 raise
@@ -239,10 +286,13 @@ def derived_commitments(
 
 def batch_parts(
     instance: Instance, slot_points: Sequence[Point], proof: CircuitProof, context: bytes
-) -> tuple[tuple[RangeProof, list[Point], int, bytes], tuple[bytes, sigma.LinearRelation, bytes] | None]:
+) -> tuple[
+    tuple[RangeProof, list[Point], int, bytes], tuple[bytes, sigma.LinearRelation, bytes] | None
+]:
     """The range-proof item and the Sigma item (if any) of one proof, for batch verification."""
     if len(slot_points) != len(instance.slots):
         raise DecodeError("the statement's commitments do not match the instance's slots")
+    context = bound_context(instance, slot_points, context)
     derived = derived_commitments(instance, slot_points, proof)
     rp_item = (proof.range_proof, derived, LIMB_BITS, context)
     sig_item = None

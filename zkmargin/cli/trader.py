@@ -67,8 +67,8 @@ def prove(
     except api.NotHealthy as exc:
         click.echo(f"refused: {exc}", err=True)
         raise SystemExit(1) from None
-    kind = "attested statement" if result.attested else "self-committed account"
+    kind = "an attested statement" if result.attested else "a self-committed account"
     click.echo(
-        f"wrote {result.out}: {result.circuit} proof of θ = {result.threshold} for {"an" if result.attested else "a"} {kind}, "
+        f"wrote {result.out}: {result.circuit} proof of θ = {result.threshold} for {kind}, "
         f"{result.proof_bytes} bytes, {result.range_constraints} range constraints"
     )

@@ -65,7 +65,9 @@ def attest(
 
     def progress(done: int, total: int) -> None:
         if not bars:
-            bars.append(click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr))
+            bars.append(
+                click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr)
+            )
             bars[0].__enter__()
         bars[0].update(1)
 

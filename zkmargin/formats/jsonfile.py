@@ -71,9 +71,7 @@ def parse_json(data: bytes, file: str) -> Any:
     if _depth(text) > MAX_DEPTH:
         raise FormatError(f"nested deeper than {MAX_DEPTH} levels", file=file)
     try:
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant
-        )
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise FormatError(f"malformed JSON: {exc}", file=file) from None
     except ValueError as exc:

@@ -25,7 +25,9 @@ Hex96 = _hex(96)
 HexBytes = Annotated[str, StringConstraints(pattern="^([0-9a-f]{2})*$", strict=True)]
 IntText = Annotated[str, StringConstraints(pattern="^-?(0|[1-9][0-9]{0,39})$", strict=True)]
 Mode = Literal["isolated", "cross", "portfolio"]
-SlotName = Literal["balance_pos", "balance_neg", "long", "short", "quote", "isolated_margin", "cash"]
+SlotName = Literal[
+    "balance_pos", "balance_neg", "long", "short", "quote", "isolated_margin", "cash"
+]
 Symbol = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 

@@ -1,0 +1,226 @@
+"""``zkmargin demo``: the stories told on bundled and synthetic data, saying what happened.
+
+* the margin engine over a seeded synthetic exchange;
+* the trader's story on the peer's K=4, P=4 account (``examples/trader/k4p4``): the venue
+  attests, the trader proves θ = 1.25 to a lender, the lender verifies, and what the lender did
+  and did not learn; then attempts to cheat;
+* the crypto core: an aggregated range proof and Sigma proofs, and attempts to cheat them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import group, margin, pedersen, rangeproof, sigma
+from .auditor import verify_margin_proofs
+from .bundles import (
+    RangeProofBundle,
+    batch_verify_range,
+    equality_relation,
+    opening_relation,
+    prove_range,
+    verify_range,
+)
+from .errors import DecodeError
+from .exchange import load_venue_public_key, venue_attest, venue_keygen
+from .group import R
+from .margin import synthetic
+from .trader import NotHealthy, prove_margin
+from .transcript import sigma_tag
+
+#: The bundled examples, beside the package in a checkout.
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass
+class DemoReport:
+    """What ``zkmargin demo`` did, line by line, and whether every check came out right."""
+
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def check(
+        self,
+        what: str,
+        got: bool,
+        expected: bool = True,
+        words: tuple[str, str] = ("accepted", "rejected"),
+    ) -> None:
+        self.ok &= got is expected
+        mark = "ok" if got is expected else "UNEXPECTED"
+        self.say(f"  [{mark}] {what}: {words[0] if got else words[1]}")
+
+
+def demo_crypto() -> DemoReport:
+    """Prove and verify an aggregated range proof and Sigma proofs, and try to cheat."""
+    rep = DemoReport()
+    rep.say(f"backend: {group.backend().name}")
+    balances = [1_250_000_000, 37_500_000, 999_999, 0]  # USDT in micro-units (6 decimals)
+    context = b"zkmargin demo; epoch=1; venue=example"
+    t0 = time.perf_counter()
+    bundle, openings = prove_range(balances, 64, context)
+    t1 = time.perf_counter()
+    rep.say(
+        f"committed to {len(balances)} balances and proved each in [0, 2^64): "
+        f"{len(bundle.proof)}-byte aggregated Bulletproof in {1e3 * (t1 - t0):.1f} ms"
+    )
+    t2 = time.perf_counter()
+    rep.check("verify the range proof", verify_range(bundle))
+    rep.say(f"  verified in {1e3 * (time.perf_counter() - t2):.1f} ms")
+    rep.check(
+        "verify it under another context (replay into another epoch)",
+        verify_range(RangeProofBundle(bundle.n, b"epoch=2", bundle.commitments, bundle.proof)),
+        expected=False,
+    )
+    forged = bytearray(bundle.proof)
+    forged[100] ^= 1
+    try:
+        forged_ok = verify_range(
+            RangeProofBundle(bundle.n, context, bundle.commitments, bytes(forged))
+        )
+    except DecodeError:
+        forged_ok = False
+    rep.check("verify a proof with one flipped bit", forged_ok, expected=False)
+    bad, _ = rangeproof.prove([2**64], [1], 64, context, _unsafe_skip_range_check=True)
+    rep.check(
+        "verify a forged proof for the out-of-range value 2^64",
+        rangeproof.verify(bad, [pedersen.commit(2**64, 1)], 64, context),
+        expected=False,
+    )
+    more = [prove_range([i * 1000 + 1], 64, context)[0] for i in range(16)]
+    t3 = time.perf_counter()
+    rep.check(f"batch-verify {len(more) + 1} range proofs", batch_verify_range([bundle, *more]))
+    rep.say(f"  batch verified in {1e3 * (time.perf_counter() - t3):.1f} ms")
+
+    c0 = group.decode_point(bundle.commitments[0])
+    rel = opening_relation(c0)
+    tag = sigma_tag("demo_opening", "DSFS")
+    narg = sigma.prove_batchable(tag, rel, [openings[0].value, openings[0].blinding])
+    rep.say(f"Sigma proof {rel.notation()}: {len(narg)} bytes")
+    rep.check("verify the opening proof", sigma.verify_batchable(tag, rel, narg))
+    gamma2 = secrets.randbelow(R)
+    c_again = pedersen.commit(balances[0], gamma2)
+    eq = equality_relation(c0, c_again)
+    tag_eq = sigma_tag("demo_equal_values", "CMPT")
+    proof_eq = sigma.prove_compact(tag_eq, eq, [(openings[0].blinding - gamma2) % R])
+    rep.say(f"Sigma proof {eq.notation()}: {len(proof_eq)} bytes (compact)")
+    rep.check("verify the equality proof", sigma.verify_compact(tag_eq, eq, proof_eq))
+    other = equality_relation(c0, pedersen.commit(balances[0] + 1, gamma2))
+    rep.check(
+        "verify it against a commitment to another value",
+        sigma.verify_compact(tag_eq, other, proof_eq),
+        expected=False,
+    )
+    rep.say("all checks behaved as expected" if rep.ok else "SOME CHECKS MISBEHAVED")
+    return rep
+
+
+def demo_margin(report: DemoReport | None = None, accounts: int = 20_000) -> DemoReport:
+    """Run the margin engine over a seeded synthetic exchange and summarise it."""
+    rep = report or DemoReport()
+    market = synthetic.synthetic_market()
+    table = synthetic.synthetic_accounts(market, accounts, seed=2026)
+    t0 = time.perf_counter()
+    result = margin.evaluate_table(market, table)
+    elapsed = time.perf_counter() - t0
+    unhealthy = int((~result.healthy).sum())
+    ratios = np.asarray(result.margin_ratio)
+    near = int(((ratios >= 1.0) & (ratios < 1.1)).sum())
+    rep.say(
+        f"margin engine: {len(table)} accounts of '{market.venue}' ({len(table.pos_account)} "
+        f"positions) in {1e3 * elapsed:.0f} ms, exact integers, conservative rounding"
+    )
+    rep.say(f"  {unhealthy} below maintenance, {near} within 10 % of it")
+    worst = int(np.nanargmin(ratios))
+    rep.say(
+        f"  worst account {result.ids[worst]}: margin ratio {ratios[worst]:.3f} "
+        f"({margin.vector.MODES[int(result.mode[worst])]})"
+    )
+    rep.check(
+        "is the worst account flagged below maintenance",
+        not bool(result.healthy[worst]),
+        words=("yes", "no"),
+    )
+    return rep
+
+
+def demo_trader(report: DemoReport | None = None, examples: Path = EXAMPLES) -> DemoReport:
+    """The venue attests the k4p4 account, the trader proves θ = 1.25, a lender verifies."""
+    rep = report or DemoReport()
+    data = examples / "trader" / "k4p4"
+    market, account = data / "market.json", data / "account.json"
+    if not market.exists():
+        rep.say(f"trader's story skipped: {data} is not here (run from a checkout)")
+        return rep
+    with tempfile.TemporaryDirectory(prefix="zkmargin-demo-") as tmp:
+        d = Path(tmp)
+        key, pub = venue_keygen(d / "venue.key", "Example Venue")
+        venue_attest(key=key, market=market, accounts=account, out_dir=d / "statements")
+        st, op = (
+            d / "statements" / "k4p4-healthy.statement.json",
+            d / "statements" / "k4p4-healthy.openings.json",
+        )
+        rep.say("trader's story (the snark-margin peer's K=4, P=4 account, attested by a venue):")
+        rep.say("  the venue signed a statement committing to every balance, position and cash")
+        t0 = time.perf_counter()
+        res = prove_margin(
+            market=market,
+            statement=st,
+            openings=op,
+            threshold="1.25",
+            context="lender=Acme Bank; loan=7731",
+            out=d / "proof.json",
+        )
+        t1 = time.perf_counter()
+        rep.say(
+            f"  the trader proved equity ≥ 1.25 × maintenance: {res.proof_bytes}-byte proof, "
+            f"{res.range_constraints} range constraints, {1e3 * (t1 - t0):.0f} ms, no trusted setup"
+        )
+        pk = load_venue_public_key(pub)
+        t2 = time.perf_counter()
+        [v] = verify_margin_proofs(
+            [d / "proof.json"], market=market, venue_key=pk, context="lender=Acme Bank; loan=7731"
+        )
+        rep.check(f"the lender verifies it ({1e3 * (time.perf_counter() - t2):.0f} ms)", v.valid)
+        doc = json.loads((d / "proof.json").read_text())
+        held = sorted({s["of"] for s in doc["statement"]["slots"] if s["of"]})
+        rep.say(f"  the lender learned: θ = {v.threshold}, epoch {v.epoch}, the venue, the market,")
+        rep.say(f"    and that the account holds slots for {', '.join(held)}")
+        rep.say("  it did not learn any balance, position size, direction, price paid or equity")
+        [other] = verify_margin_proofs(
+            [d / "proof.json"], market=market, venue_key=pk, context="lender=Other"
+        )
+        rep.check("the same proof shown to another lender (context)", other.valid, expected=False)
+        tampered = json.loads((d / "proof.json").read_text())
+        slots = tampered["statement"]["slots"]
+        slots[0]["commitment"], slots[2]["commitment"] = (
+            slots[2]["commitment"],
+            slots[0]["commitment"],
+        )
+        (d / "tampered.json").write_text(json.dumps(tampered))
+        [t] = verify_margin_proofs([d / "tampered.json"], market=market, venue_key=pk)
+        rep.check("a proof over a statement with two commitments swapped", t.valid, expected=False)
+        try:
+            prove_margin(
+                market=market, statement=st, openings=op, threshold="200", out=d / "no.json"
+            )
+            refused = False
+        except NotHealthy:
+            refused = True
+        rep.check(
+            "asking the trader to prove θ = 200 (the account's ratio is about 136)",
+            refused,
+            words=("refused, no proof written", "proof written"),
+        )
+        rep.ok &= not (d / "no.json").exists()
+    return rep
