@@ -22,11 +22,11 @@ from zkmargin.circuit.compiler import (
 from zkmargin.circuit.lang import CircuitError
 from zkmargin.circuit.slots import SlotValue, account_slots
 from zkmargin.errors import DecodeError, ProvingError
+from zkmargin.formats.market import MarketSnapshot
 from zkmargin.group import R
 from zkmargin.margin import evaluate, load_market, synthetic
 from zkmargin.margin.market import Market, compile_market
-from zkmargin.margin.scalar import CompiledAccount
-from zkmargin.formats.market import MarketSnapshot
+from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
 from zkmargin.transcript import SpongeRng
 
@@ -204,9 +204,7 @@ def test_backends_give_byte_identical_proofs() -> None:
 # ----- a cheating prover ---------------------------------------------------------------------
 
 
-def _cheat(
-    acc: CompiledAccount, override: dict[tuple[str, object], int], **kw: object
-) -> bool:
+def _cheat(acc: CompiledAccount, override: dict[tuple[str, object], int], **kw: object) -> bool:
     inst, slots, blindings, points = _setup(acc, **kw)  # type: ignore[arg-type]
     values = dict(cp.auxiliary_values(inst, _values(slots)))
     values.update(override)
@@ -226,11 +224,15 @@ def test_an_account_below_maintenance_gets_no_valid_proof(mode: str) -> None:
 def test_a_wrapped_maintenance_is_rejected() -> None:
     """Claim a maintenance of −1 (r − 1 mod r) for a tiered position: the requirement would
     vanish, but the value is not in [0, 2^62)."""
-    acc = next(a for a in _pick("cross", False, 10) if any(
-        MARKET.instruments[p.instrument].schedule and
-        len(MARKET.instruments[p.instrument].schedule.pieces) > 1  # type: ignore[union-attr]
-        for p in a.positions
-    ))
+    acc = next(
+        a
+        for a in _pick("cross", False, 10)
+        if any(
+            MARKET.instruments[p.instrument].schedule
+            and len(MARKET.instruments[p.instrument].schedule.pieces) > 1  # type: ignore[union-attr]
+            for p in a.positions
+        )
+    )
     inst, *_ = _setup(acc)
     key = next(k for k, _, _ in inst.aux if k[0] == "maintenance")
     assert not _cheat(acc, {key: -1})
@@ -289,9 +291,14 @@ def test_an_understated_scenario_loss_is_rejected() -> None:
 
 
 def test_a_proof_for_other_commitments_is_rejected() -> None:
+    """A slot's commitment swapped for another account's, or two of its own swapped."""
     a, b = _pick("isolated", True, 2)
     inst, slots, blindings, points = _setup(a)
     proof = cp.prove(inst, _values(slots), blindings, b"c")
+    assert cp.verify(inst, points, proof, b"c")
+    _, _, _, others = _setup(b)
+    foreign = [others[0], *points[1:]]
+    assert not cp.verify(inst, foreign, proof, b"c")
     swapped = list(points)
     swapped[0], swapped[1] = swapped[1], swapped[0]
     assert not cp.verify(inst, swapped, proof, b"c")
@@ -335,7 +342,9 @@ check = "copy == cash + 1000"
 
 def test_equality_checks_use_a_sigma_proof() -> None:
     circ = parse_circuit(EQ)
-    inst = compile_instance(circ, MARKET, (SlotSpec("cash", "", 64, True),), PPM, trusted_slots=True)
+    inst = compile_instance(
+        circ, MARKET, (SlotSpec("cash", "", 64, True),), PPM, trusted_slots=True
+    )
     assert len(inst.equalities) == 1
     g = secrets.randbelow(R - 1) + 1
     point = commit(5000, g)
@@ -356,7 +365,8 @@ def test_hints_are_exact() -> None:
     assert all(isinstance(c, int) for f in inst.forms for c in f.coeffs.values())
     assert Fraction(1, 3) != Fraction(0)  # exact rationals, never floats, in parameters
     assert not any(
-        isinstance(v, float) for v in inst.scope.params["price"].values()  # type: ignore[union-attr]
+        isinstance(v, float)
+        for v in inst.scope.params["price"].values()  # type: ignore[union-attr]
     )
 
 
@@ -385,14 +395,14 @@ def test_published_venue_markets(path: Path) -> None:
             continue
         if mode == "cross" and (inst.schedule is None or inst.kind == "option"):
             continue
-        entry = inst.mark if inst.kind == "inverse" else inst.mark
-        from zkmargin.margin.scalar import CompiledPosition
-
-        size = 10 ** inst.size_decimals
+        entry = inst.mark
+        size = 10**inst.size_decimals
         quote = entry if inst.kind == "inverse" else -size * entry
         positions.append(CompiledPosition(inst.index, size, quote, 0, entry))
     valuation_cash = 10 ** (market.valuation_decimals + 9)
-    acc = CompiledAccount("venue-test", mode, valuation_cash, (0,) * len(market.assets), tuple(positions))
+    acc = CompiledAccount(
+        "venue-test", mode, valuation_cash, (0,) * len(market.assets), tuple(positions)
+    )
     assert evaluate(acc, market, details=False).healthy
     inst, slots, blindings, points = _setup(acc, market=market)
     proof = cp.prove(inst, _values(slots), blindings, path.stem.encode())

@@ -18,7 +18,8 @@ from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import CircuitError, Instance, load_circuit
+from .circuit.compiler import Instance, load_circuit
+from .circuit.lang import CircuitError
 from .errors import DecodeError
 from .formats.common import FormatError, to_ppm
 from .formats.jsonfile import read_model

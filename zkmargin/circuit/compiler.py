@@ -281,8 +281,8 @@ def _index_sets(
                 missing = sorted(union - set(ks))
                 raise CircuitError(f"the statement has no {n} slot for {', '.join(missing)}")
         found[set_name] = [k for k in order if k in union]
-    for n, s in circuit.slots.items():
-        if s == "account" and by_name.get(n) != [""]:
+    for n, over in circuit.slots.items():
+        if over == "account" and by_name.get(n) != [""]:
             raise CircuitError(f"the statement needs exactly one account-level {n} slot")
     return found["assets"], found["positions"]
 

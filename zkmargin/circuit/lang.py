@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 #: A committed variable: (name, index key); the key is an asset or instrument symbol, a tuple of
 #: them with tier or scenario numbers, or None for an account-level slot such as ``cash``.
@@ -182,7 +182,7 @@ def _subscript_chain(node: ast.Subscript) -> tuple[ast.expr, list[ast.expr]]:
 def evaluate(node: ast.expr, scope: Scope, where: str) -> Value:
     """Interpret one expression node."""
     if isinstance(node, ast.Constant):
-        return int(node.value)
+        return int(cast(int, node.value))
     if isinstance(node, ast.Name):
         n = node.id
         if n in scope.bound:

@@ -122,9 +122,12 @@ def build(
         if sched is not None and sched.weights is not None:
             raise UnsupportedMarket(f"{symbol}: health weights are not expressed by a circuit")
         if sched is not None:
+            pieces: list[tuple[Fraction, Fraction]]
             if sched.fraction_ppm is not None:
                 assert sched.initial_rate_ppm is not None
-                pieces = [(Fraction(sched.initial_rate_ppm * sched.fraction_ppm, PPM * PPM), 0)]
+                pieces = [
+                    (Fraction(sched.initial_rate_ppm * sched.fraction_ppm, PPM * PPM), Fraction(0))
+                ]
             else:
                 pieces = [(Fraction(r, PPM), Fraction(c, PPM)) for r, c in sched.pieces]
             rate[symbol] = [r for r, _ in pieces]

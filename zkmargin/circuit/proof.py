@@ -13,7 +13,7 @@ public (the caller's statement digest) into the range proof's and the Sigma proo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -157,7 +157,7 @@ def check_witness(instance: Instance, values: dict[VarKey, int]) -> list[str]:
 
 
 def _combine(
-    item_coeffs: Sequence[tuple[Ref, int]], const: int, table: dict[str, Sequence[int]]
+    item_coeffs: Sequence[tuple[Ref, int]], const: int, table: Mapping[str, Sequence[int]]
 ) -> int:
     return (sum(k * table[kind][i] for (kind, i), k in item_coeffs) + const) % R
 

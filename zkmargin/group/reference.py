@@ -13,7 +13,7 @@ from typing import Any, cast
 from py_ecc.bls.hash_to_curve import hash_to_G1, hash_to_G2
 from py_ecc.bls.point_compression import compress_G1, compress_G2, decompress_G1, decompress_G2
 from py_ecc.bls.typing import G1Compressed, G2Compressed
-from py_ecc.optimized_bls12_381 import FQ12, final_exponentiate, pairing
+from py_ecc.fields import optimized_bls12_381_FQ12 as FQ12
 from py_ecc.optimized_bls12_381.optimized_curve import (
     G1,
     G2,
@@ -26,6 +26,7 @@ from py_ecc.optimized_bls12_381.optimized_curve import (
     neg,
     normalize,
 )
+from py_ecc.optimized_bls12_381.optimized_pairing import final_exponentiate, pairing
 
 from .interface import POINT_BYTES, FieldElement, Point, R
 

@@ -1,0 +1,451 @@
+"""The trader's story from the command line: venue keys and attestations, proofs, verification,
+replays and tampering, bad input, and what a proof file does not contain."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zkmargin.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EX = ROOT / "examples" / "trader"
+MARKET = EX / "market.json"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A venue key, attested statements for alice, and a valid proof of θ = 1.25."""
+    d = tmp_path_factory.mktemp("trader")
+    assert run("venue", "keygen", "--out", d / "venue.key", "--venue", "V").exit_code == 0
+    assert run("venue", "keygen", "--out", d / "other.key", "--venue", "V").exit_code == 0
+    r = run(
+        "venue",
+        "attest",
+        "--key",
+        d / "venue.key",
+        "--market",
+        MARKET,
+        "--accounts",
+        EX / "account.json",
+        "--out-dir",
+        d / "st",
+        "--epoch",
+        "42",
+    )
+    assert r.exit_code == 0, r.output
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        d / "st" / "alice.statement.json",
+        "--openings",
+        d / "st" / "alice.openings.json",
+        "--threshold",
+        "1.25",
+        "--context",
+        "lender=acme",
+        "--out",
+        d / "proof.json",
+    )
+    assert r.exit_code == 0, r.output
+    return {
+        "dir": d,
+        "key": d / "venue.key",
+        "pub": d / "venue.pub",
+        "other_pub": d / "other.pub",
+        "statement": d / "st" / "alice.statement.json",
+        "openings": d / "st" / "alice.openings.json",
+        "proof": d / "proof.json",
+    }
+
+
+def verify(world: dict[str, Path], *proofs: Path, extra: tuple[str, ...] = ()) -> Result:
+    return run(
+        "verify",
+        *proofs,
+        "--market",
+        MARKET,
+        "--venue-key",
+        world["pub"],
+        "--context",
+        "lender=acme",
+        *extra,
+    )
+
+
+def rewrite(world: dict[str, Path], name: str, change: Any) -> Path:
+    doc = json.loads(world["proof"].read_text())
+    change(doc)
+    out = world["dir"] / name
+    out.write_text(json.dumps(doc))
+    return out
+
+
+def test_valid_proof_verifies(world: dict[str, Path]) -> None:
+    r = verify(world, world["proof"])
+    assert r.exit_code == 0, r.output
+    assert "VALID cross proof" in r.output and "1.25" in r.output
+
+
+def test_secrets_are_owner_only_and_public_files_are_not(world: dict[str, Path]) -> None:
+    assert stat.S_IMODE(world["key"].stat().st_mode) == 0o600
+    assert stat.S_IMODE(world["openings"].stat().st_mode) == 0o600
+    assert stat.S_IMODE(world["pub"].stat().st_mode) & 0o044  # readable by others (umask 022)
+    assert stat.S_IMODE(world["proof"].stat().st_mode) & 0o044
+
+
+def test_the_proof_file_holds_no_secret(world: dict[str, Path]) -> None:
+    text = world["proof"].read_text()
+    openings = json.loads(world["openings"].read_text())
+    doc = json.loads(text)
+    assert set(doc) == {
+        "format",
+        "circuit",
+        "circuit_digest",
+        "market_digest",
+        "threshold",
+        "epoch",
+        "context",
+        "statement",
+        "proof",
+    }
+    leaves: set[str] = set()
+
+    def walk(x: Any) -> None:
+        if isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        else:
+            leaves.add(str(x))
+
+    walk(doc)
+    for o in openings["openings"]:
+        v = int(o["value"])
+        assert o["blinding"] not in text
+        if abs(v) >= 1000:
+            assert o["value"] not in leaves and str(abs(v)) not in leaves
+            for enc in (f"{v % (1 << 256):064x}", abs(v).to_bytes(32, "big").hex()):
+                assert enc not in text
+            assert abs(v).to_bytes(8, "big").hex() not in doc["proof"]
+    assert openings["salt"] not in text
+    assert "alice" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [
+        ("epoch", lambda d: d.update(epoch=d["epoch"] + 1)),
+        ("threshold", lambda d: d.update(threshold="1.5")),
+        ("threshold_lower", lambda d: d.update(threshold="1")),
+        ("context", lambda d: d.update(context="lender=other")),
+        ("circuit", lambda d: d.update(circuit="portfolio")),
+        ("circuit_digest", lambda d: d.update(circuit_digest="00" * 32)),
+        ("market_digest", lambda d: d.update(market_digest="00" * 32)),
+        ("statement_epoch", lambda d: d["statement"].update(epoch=43)),
+        ("account_tag", lambda d: d["statement"].update(account_tag="11" * 32)),
+        ("mode", lambda d: d["statement"].update(mode="portfolio")),
+        ("venue", lambda d: d["statement"].update(venue="Other")),
+        ("slot_bits", lambda d: d["statement"]["slots"][0].update(bits=63)),
+        ("slot_left_out", lambda d: d["statement"]["slots"].pop(0)),
+        ("signature_dropped", lambda d: d["statement"].pop("signature")),
+        (
+            "commitments_swapped",
+            lambda d: d["statement"]["slots"][0].update(
+                commitment=d["statement"]["slots"][2]["commitment"]
+            ),
+        ),
+    ],
+)
+def test_every_changed_field_is_rejected(world: dict[str, Path], name: str, change: Any) -> None:
+    r = verify(world, rewrite(world, f"{name}.json", change))
+    assert r.exit_code in (1, 2), r.output
+    assert "VALID" not in r.output.replace("INVALID", "")
+    assert "Traceback" not in r.output
+
+
+def test_flipped_proof_bytes_are_rejected(world: dict[str, Path]) -> None:
+    data = bytes.fromhex(json.loads(world["proof"].read_text())["proof"])
+    for i in range(0, len(data), max(1, len(data) // 24)):
+        bad = bytearray(data)
+        bad[i] ^= 0x10
+
+        def change(d: dict[str, Any], bad: bytes = bytes(bad)) -> None:
+            d["proof"] = bad.hex()
+
+        r = verify(world, rewrite(world, f"flip{i}.json", change))
+        assert r.exit_code == 1, (i, r.output)
+
+
+def test_replays_are_rejected(world: dict[str, Path], tmp_path: Path) -> None:
+    other_market = json.loads(MARKET.read_text())
+    other_market["assets"][2]["price"] = "60001"
+    (tmp_path / "m.json").write_text(json.dumps(other_market))
+    r = run("verify", world["proof"], "--market", tmp_path / "m.json", "--venue-key", world["pub"])
+    assert r.exit_code == 1 and "another market" in r.output
+    r = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["other_pub"])
+    assert r.exit_code == 1 and "another venue key" in r.output
+    r = verify(world, world["proof"], extra=("--min-threshold", "1.5"))
+    assert r.exit_code == 1 and "minimum" in r.output
+
+
+def test_a_statement_signed_by_another_key_is_rejected(world: dict[str, Path]) -> None:
+    other = json.loads((world["dir"] / "other.pub").read_text())["public_key"]
+    r = verify(
+        world, rewrite(world, "resigned.json", lambda d: d["statement"].update(venue_key=other))
+    )
+    assert r.exit_code == 1
+    # and without a trusted key given, its own key's signature must still verify
+    r = run("verify", world["dir"] / "resigned.json", "--market", MARKET)
+    assert r.exit_code == 1 and "signature" in r.output
+
+
+def test_batch_names_the_bad_proof(world: dict[str, Path]) -> None:
+    bad = rewrite(
+        world,
+        "bad_batch.json",
+        lambda d: d["statement"]["slots"][1].update(
+            commitment=d["statement"]["slots"][3]["commitment"]
+        ),
+    )
+    r = verify(world, world["proof"], bad, world["proof"])
+    assert r.exit_code == 1
+    lines = r.output.strip().splitlines()
+    assert lines[0].endswith(
+        "proof.json: VALID cross proof: equity ≥ 1.25 × maintenance, "
+        "epoch 42, attested by V, context 'lender=acme'"
+    )
+    assert "bad_batch.json: INVALID" in lines[1]
+
+
+def test_unhealthy_account_is_refused_and_no_file_written(world: dict[str, Path]) -> None:
+    out = world["dir"] / "never.json"
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        world["statement"],
+        "--openings",
+        world["openings"],
+        "--threshold",
+        "50",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 1 and "refused" in r.output
+    assert not out.exists()
+
+
+def test_self_committed_account_with_decoys(world: dict[str, Path]) -> None:
+    out = world["dir"] / "self.json"
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--account",
+        EX / "portfolio_account.json",
+        "--decoys",
+        "2",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert "signature" not in doc["statement"]
+    held = {s["of"] for s in doc["statement"]["slots"] if s["of"]}
+    assert len(held) == 4 + 2  # USDT, BTC, BTCUSDT, ETHUSDT and two decoys
+    r = run("verify", out, "--market", MARKET)
+    assert r.exit_code == 0 and "NOT attested" in r.output
+    r = run("verify", out, "--market", MARKET, "--venue-key", world["pub"])
+    assert r.exit_code == 1 and "not attested" in r.output
+
+
+def test_venue_decoys_hide_holdings(world: dict[str, Path]) -> None:
+    d = world["dir"] / "decoys"
+    r = run(
+        "venue",
+        "attest",
+        "--key",
+        world["key"],
+        "--market",
+        MARKET,
+        "--accounts",
+        EX / "portfolio_account.json",
+        "--out-dir",
+        d,
+        "--decoys",
+        "3",
+    )
+    assert r.exit_code == 0, r.output
+    st = json.loads((d / "bob-portfolio.statement.json").read_text())
+    assert len({s["of"] for s in st["slots"] if s["of"]}) == 4 + 3
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        d / "bob-portfolio.statement.json",
+        "--openings",
+        d / "bob-portfolio.openings.json",
+        "--out",
+        d / "p.json",
+    )
+    assert r.exit_code == 0, r.output
+    assert (
+        run("verify", d / "p.json", "--market", MARKET, "--venue-key", world["pub"]).exit_code == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("prove", "--market", "/nonexistent.json", "--account", EX / "account.json", "--out", "x"),
+        (
+            "prove",
+            "--market",
+            MARKET,
+            "--account",
+            EX / "account.json",
+            "--threshold",
+            "abc",
+            "--out",
+            "x",
+        ),
+        (
+            "prove",
+            "--market",
+            MARKET,
+            "--account",
+            EX / "account.json",
+            "--threshold",
+            "-1",
+            "--out",
+            "x",
+        ),
+        ("prove", "--market", MARKET, "--out", "x"),
+        (
+            "prove",
+            "--market",
+            MARKET,
+            "--account",
+            EX / "account.json",
+            "--circuit",
+            "nope",
+            "--out",
+            "x",
+        ),
+        ("verify", EX / "account.json", "--market", MARKET),
+        ("verify", "/nonexistent.json", "--market", MARKET),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[Any, ...], tmp_path: Path) -> None:
+    r = run(*[str(a).replace("x", str(tmp_path / "x.json")) if a == "x" else a for a in args])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and r.output.count("\n") <= 2
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_openings_of_another_statement_are_refused(world: dict[str, Path], tmp_path: Path) -> None:
+    op = json.loads(world["openings"].read_text())
+    op["openings"][0]["value"] = str(int(op["openings"][0]["value"]) + 1)
+    (tmp_path / "op.json").write_text(json.dumps(op))
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        world["statement"],
+        "--openings",
+        tmp_path / "op.json",
+        "--out",
+        tmp_path / "p.json",
+    )
+    assert r.exit_code == 2 and "does not open" in r.output
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_duplicate_json_keys_are_refused(world: dict[str, Path], tmp_path: Path) -> None:
+    text = world["proof"].read_text()
+    dup = text.replace('"epoch": 42,', '"epoch": 41, "epoch": 42,', 1)
+    assert dup != text
+    (tmp_path / "dup.json").write_text(dup)
+    r = verify(world, tmp_path / "dup.json")
+    assert r.exit_code == 2 and "duplicate key" in r.output
+
+
+def test_k4p4_example_matches_the_peer(tmp_path: Path) -> None:
+    """The bundled k4p4 account is the peer's healthy account: its equity and requirement are
+    the peer's slack terms, and it proves θ = 1.25 (attested) like the peer."""
+    peer = json.loads(
+        (
+            ROOT.parent / "shared" / "peers" / "snark-margin" / "examples" / "k4_p4_healthy.json"
+        ).read_text()
+    )
+    equity = (
+        sum(
+            int(h) * int(p) * int(c)
+            for h, p, c in zip(peer["haircut"], peer["price"], peer["c"], strict=True)
+        )
+        // 10**6
+        + sum(
+            (int(lo) - int(s)) * int(m)
+            for lo, s, m in zip(peer["L"], peer["S"], peer["mark"], strict=True)
+        )
+        + int(peer["cashPos"])
+        - int(peer["cashNeg"])
+    )
+    r = run(
+        "margin",
+        "report",
+        "--market",
+        EX / "k4p4" / "market.json",
+        "--accounts",
+        EX / "k4p4" / "account.json",
+        "--format",
+        "json",
+    )
+    assert json.loads(r.output)["accounts"][0]["equity"] == str(equity)
+    assert run("venue", "keygen", "--out", tmp_path / "v.key").exit_code == 0
+    assert (
+        run(
+            "venue",
+            "attest",
+            "--key",
+            tmp_path / "v.key",
+            "--market",
+            EX / "k4p4" / "market.json",
+            "--accounts",
+            EX / "k4p4" / "account.json",
+            "--out-dir",
+            tmp_path,
+        ).exit_code
+        == 0
+    )
+    r = run(
+        "prove",
+        "--market",
+        EX / "k4p4" / "market.json",
+        "--statement",
+        tmp_path / "k4p4-healthy.statement.json",
+        "--openings",
+        tmp_path / "k4p4-healthy.openings.json",
+        "--threshold",
+        "1.25",
+        "--out",
+        tmp_path / "p.json",
+    )
+    assert r.exit_code == 0, r.output
