@@ -39,13 +39,13 @@ from .exchange import (
 )
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import format_decimal, to_ppm
+from .formats.common import format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .margin import synthetic
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
-from .trader import NotHealthy, ProveResult, parse_threshold, prove_margin
+from .trader import NotHealthy, ProveResult, prove_margin
 
 __all__ = [
     "MODES",

@@ -18,15 +18,14 @@ from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import Instance, load_circuit
+from .circuit.compiler import Instance, compile_statement, load_circuit
 from .circuit.lang import CircuitError
 from .errors import DecodeError
-from .formats.common import FormatError, to_ppm
+from .formats.common import FormatError, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
 from .formats.market import market_digest
 from .formats.statement import MarginProofFile
 from .margin.market import Market, compile_market, load_snapshot
-from .trader import compile_for, parse_threshold
 
 
 @dataclass
@@ -115,7 +114,7 @@ def _prepare(
                 raise _Invalid("its commitments are not attested by the venue (self-committed)")
             v.notes.append("commitments NOT attested by any venue (self-committed)")
         try:
-            inst: Instance = compile_for(circ, mk, st, theta_ppm)
+            inst: Instance = compile_statement(circ, mk, st, theta_ppm)
         except CircuitError as exc:
             raise _Invalid(f"the statement does not fit the circuit: {exc}") from None
         ctx = stm.proof_context(

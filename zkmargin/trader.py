@@ -14,11 +14,11 @@ from pathlib import Path
 
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import Circuit, Instance, SlotSpec, compile_instance, load_circuit
+from .circuit.compiler import Circuit, compile_statement, load_circuit
 from .circuit.lang import CircuitError
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
-from .formats.common import PPM, FormatError, format_decimal, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold
 from .formats.jsonfile import read_model, write_model
 from .formats.market import market_digest
 from .formats.statement import AccountOpenings, AccountStatement, MarginProofFile
@@ -29,28 +29,11 @@ from .transcript import EntropySource, Rng
 
 #: The circuit ``--circuit auto`` picks for each margin mode.
 AUTO_CIRCUIT = {"isolated": "isolated", "cross": "cross", "portfolio": "portfolio"}
-#: θ above this many times the requirement is refused as absurd.
-MAX_THRESHOLD_PPM = 1000 * PPM
 SELF_VENUE = "self-committed"
 
 
 class NotHealthy(ZkMarginError):
     """The account does not meet the asked threshold; no proof is written (exit 1)."""
-
-
-def parse_threshold(text: str) -> int:
-    """θ as parts per million: a decimal in [1, 1000] with at most 6 decimals."""
-    try:
-        ppm = to_ppm(str(text).strip())
-    except (ValueError, ArithmeticError):
-        raise FormatError(f"threshold {text!r} is not a decimal with at most 6 decimals") from None
-    if not PPM <= ppm <= MAX_THRESHOLD_PPM:
-        raise FormatError(f"threshold {text} must lie between 1 and {MAX_THRESHOLD_PPM // PPM}")
-    return ppm
-
-
-def statement_slots(st: AccountStatement) -> tuple[SlotSpec, ...]:
-    return tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
 
 
 def choose_circuit(name: str, mode: str) -> Circuit:
@@ -64,17 +47,6 @@ def choose_circuit(name: str, mode: str) -> Circuit:
     if mode not in circuit.modes:
         raise FormatError(f"circuit {circuit.name} does not prove {mode}-margin accounts")
     return circuit
-
-
-def compile_for(circuit: Circuit, market: Market, st: AccountStatement, theta_ppm: int) -> Instance:
-    """The instance of ``circuit`` for this statement (attested: slots trusted to their bound)."""
-    return compile_instance(
-        circuit,
-        market,
-        statement_slots(st),
-        theta_ppm,
-        trusted_slots=st.signature is not None,
-    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +153,7 @@ def prove_margin(
     theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
     circ = choose_circuit(circuit, st.mode)
     try:
-        inst = compile_for(circ, mk, st, theta_ppm)
+        inst = compile_statement(circ, mk, st, theta_ppm)
     except CircuitError as exc:
         raise FormatError(str(exc)) from None
     ctx = stm.proof_context(

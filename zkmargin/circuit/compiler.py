@@ -40,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..formats.statement import AccountStatement
 from ..group import R
 from ..margin.market import Market
 from . import lang, params
@@ -427,3 +428,18 @@ def _range_items(inst: Instance) -> None:
             (ref, -(1 << (LIMB_BITS * j)) * inv % R) for j, ref in enumerate(limb_refs)
         )
         items.append(RangeItem(f"{form.name} limb {form.limbs - 1}", top, form.const * inv % R))
+
+
+def statement_slots(st: AccountStatement) -> tuple[SlotSpec, ...]:
+    """The slot layout of an account statement."""
+    return tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
+
+
+def compile_statement(
+    circuit: Circuit, market: Market, st: AccountStatement, theta_ppm: int
+) -> Instance:
+    """The instance of ``circuit`` for a statement: a signed (attested) statement's slots are
+    trusted to their stated bounds; a self-committed one's are all range-proven."""
+    return compile_instance(
+        circuit, market, statement_slots(st), theta_ppm, trusted_slots=st.signature is not None
+    )

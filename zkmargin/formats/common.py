@@ -71,6 +71,21 @@ def to_ppm(text: str) -> int:
     return to_units(text, 6)
 
 
+#: θ above this many times the requirement is refused as absurd.
+MAX_THRESHOLD_PPM = 1000 * PPM
+
+
+def parse_threshold(text: str) -> int:
+    """θ as parts per million: a decimal in [1, 1000] with at most 6 decimals."""
+    try:
+        ppm = to_ppm(str(text).strip())
+    except (ValueError, ArithmeticError):
+        raise FormatError(f"threshold {text!r} is not a decimal with at most 6 decimals") from None
+    if not PPM <= ppm <= MAX_THRESHOLD_PPM:
+        raise FormatError(f"threshold {text} must lie between 1 and {MAX_THRESHOLD_PPM // PPM}")
+    return ppm
+
+
 def format_decimal(units: int, decimals: int) -> str:
     """units·10^−decimals as a decimal string with exactly ``decimals`` decimals (the inverse of
     :func:`to_units`)."""
