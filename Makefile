@@ -32,6 +32,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rangeproof.py
 	$(BIN)/python benchmarks/bench_margin.py
+	$(BIN)/python benchmarks/bench_circuits.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m zkmargin.formats.schema docs/formats

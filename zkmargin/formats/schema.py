@@ -16,10 +16,22 @@ from pydantic import BaseModel
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
 from .market import MarketSnapshot
+from .statement import (
+    AccountOpenings,
+    AccountStatement,
+    MarginProofFile,
+    VenueKeyFile,
+    VenuePublicKey,
+)
 
 MODELS: dict[str, type[BaseModel]] = {
     "market.schema.json": MarketSnapshot,
     "accounts.schema.json": AccountsFile,
+    "account-statement.schema.json": AccountStatement,
+    "account-openings.schema.json": AccountOpenings,
+    "venue-key.schema.json": VenueKeyFile,
+    "venue-public-key.schema.json": VenuePublicKey,
+    "margin-proof.schema.json": MarginProofFile,
 }
 
 
