@@ -421,3 +421,48 @@ def test_published_venue_markets(path: Path) -> None:
     if not evaluate(broke, market, details=False).healthy:
         with pytest.raises(ProvingError):
             cp.prove(inst2, _values(slots2), blindings2, b"x")
+
+
+def _small_market() -> Market:
+    """A tiny market for the reference backend: one asset, one flat perpetual, a 2-scenario grid."""
+    doc = {
+        "format": "zkmargin.market",
+        "version": 1,
+        "venue": "small",
+        "epoch": 1,
+        "valuation": {"symbol": "USD", "decimals": 0},
+        "assets": [{"symbol": "USD", "decimals": 0, "price": "1", "price_decimals": 0}],
+        "instruments": [
+            {
+                "symbol": "P",
+                "kind": "linear",
+                "base": "B",
+                "settle": "USD",
+                "size_decimals": 0,
+                "mark_price": "100",
+                "price_decimals": 0,
+                "maintenance": {"type": "flat", "rate": "0.05"},
+            }
+        ],
+        "portfolio": {
+            "grid": {"name": "two", "scenarios": [{"price_move": "0.1"}, {"price_move": "-0.1"}]},
+            "risk_arrays": {"P": [10, -10]},
+        },
+    }
+    return compile_market(MarketSnapshot.model_validate(doc))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["cross", "isolated", "portfolio"])
+def test_every_circuit_on_the_reference_backend(mode: str) -> None:
+    """Each margin circuit proves and verifies on py_ecc too (a small account: one position)."""
+    market = _small_market()
+    iso = 500 if mode == "isolated" else 0
+    cash = 0 if mode == "isolated" else 1000
+    acc = CompiledAccount("r", mode, cash, (0,), (CompiledPosition(0, 7, -700, iso, 100),))
+    assert evaluate(acc, market, details=False).healthy
+    with group.using("reference"):
+        inst, slots, blindings, points = _setup(acc, market=market)
+        proof = cp.prove(inst, _values(slots), blindings, b"ref")
+        assert cp.verify(inst, points, proof, b"ref")
+        assert not cp.verify(inst, points, proof, b"other")
