@@ -141,19 +141,11 @@ def _crypto_ok(items: Sequence[_Checked]) -> bool:
     rps = [c.parts[0] for c in items if c.parts is not None]
     sigs = [c.parts[1] for c in items if c.parts is not None and c.parts[1] is not None]
     atts = [c.signature for c in items if c.signature is not None]
-    if any(d is not None and any(_is_identity(p) for p in d[1]) for d in rps):
-        return False
     if rps and not rangeproof.batch_verify(rps):
         return False
     if sigs and not sigma.batch_verify(sigs):
         return False
     return not atts or bls.batch_verify(atts)
-
-
-def _is_identity(point: Any) -> bool:
-    from . import group
-
-    return group.is_identity(point)
 
 
 def verify_margin_proofs(

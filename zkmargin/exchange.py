@@ -8,6 +8,7 @@ accounts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,8 +64,6 @@ def statement_files(out_dir: Path, account_id: str) -> tuple[Path, Path]:
     if _SAFE.match(account_id):
         stem = account_id
     else:
-        import hashlib
-
         stem = "account-" + hashlib.sha256(account_id.encode()).hexdigest()[:20]
     return out_dir / f"{stem}.statement.json", out_dir / f"{stem}.openings.json"
 

@@ -60,7 +60,6 @@ class ProveResult:
 
 
 def _self_statement(
-    market_path: str | Path,
     mk: Market,
     digest: bytes,
     epoch: int,
@@ -148,7 +147,7 @@ def prove_margin(
     else:
         assert account is not None
         st, values, blindings = _self_statement(
-            market, mk, digest, snap.epoch, account, decoys, master, theta_ppm
+            mk, digest, snap.epoch, account, decoys, master, theta_ppm
         )
     theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
     circ = choose_circuit(circuit, st.mode)
