@@ -275,3 +275,23 @@ def test_zero_challenge_rejects_instead_of_dividing(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Transcript, "challenge_short", zero)
     assert not rangeproof.verify(proof, commitments, 8, CTX)
     assert not rangeproof.batch_verify([(proof, commitments, 8, CTX)])
+
+
+def test_a_stuck_entropy_source_never_repeats_a_precommitment() -> None:
+    """With a source that always returns the same bytes, precommitments still differ (a
+    per-process key and a counter), so proofs of one value stay unlinkable and the inner-product
+    scalars of many proofs do not give the value away."""
+
+    def stuck(n: int) -> bytes:
+        return bytes(n)
+
+    pres = [rangeproof.prepare(8, 1, _test_entropy=stuck) for _ in range(4)]
+    assert len({group.encode_point(p.S) for p in pres}) == 4
+    assert len({p.rho for p in pres}) == 4
+    proofs = [
+        rangeproof.prove([77], [1234], 8, CTX, precommitment=p, entropy=stuck)[0] for p in pres
+    ]
+    assert len({p.to_bytes() for p in proofs}) == 4
+    assert len({(p.a, p.b) for p in proofs}) == 4
+    # α (in A) and τ₁, τ₂ are fresh per proof too: A differs although value and blinding agree
+    assert len({group.encode_point(p.A) for p in proofs}) == 4

@@ -227,3 +227,64 @@ def test_batch_with_one_bad_proof(backend: str) -> None:
     tag, rel, narg = proofs[1]
     other = _opening_relation(99, 100)
     assert not batch_verify([*proofs[:1], (tag, other, narg), *proofs[2:]])
+
+
+def test_validation_is_linear_in_the_relation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 129-byte relation naming scalar index 2^32 − 1 must not allocate 2^32 of anything, and
+    a wide relation must not cost scalars × equations multi-scalar multiplications."""
+    from zkmargin.sigma import relation as relation_module
+    from zkmargin.transcript import le
+
+    g = group.generator()
+    data = (
+        le(1, 4)
+        + le(1, 4)
+        + le(1, 4)
+        + group.encode_scalar(1)
+        + le(1, 4)
+        + le((1 << 32) - 1, 4)
+        + le(1, 4)
+        + group.encode_scalar(1)
+        + group.encode_point(g)
+    )
+    rel = deserialize_relation(data)
+    with pytest.raises(InvalidInstance, match="beyond"):
+        rel.validate()
+    assert not sigma_verify_batchable(rel)
+    # 64 equations × 64 scalars, one term each: 64 column sums, not 64 × 64.
+    b = RelationBuilder()
+    xs = b.witness(*(f"x{i}" for i in range(64)))
+    es = [b.element(f"X{i}", group.mul(g, i + 2)) for i in range(64)]
+    for i in range(64):
+        b.equation([(1, es[i])], [(1, xs[i], 0)])
+    calls = []
+    real_msm = relation_module.group.msm
+
+    def counting_msm(points: Any, scalars: Any) -> Any:
+        calls.append(len(points))
+        return real_msm(points, scalars)
+
+    monkeypatch.setattr(relation_module.group, "msm", counting_msm)
+    b.build().validate()
+    assert len(calls) <= 2 * 64  # one per image and one per (equation, scalar) cell with terms
+
+
+def sigma_verify_batchable(rel: LinearRelation) -> bool:
+    from zkmargin.sigma import verify_batchable
+    from zkmargin.transcript import sigma_tag
+
+    return verify_batchable(sigma_tag("t", "DSFS"), rel, bytes(80))
+
+
+def test_tags_must_name_one_flavor_in_its_field() -> None:
+    from zkmargin.sigma import check_tag
+
+    check_tag(b"app-DSFS-with-sigma-proofs_Shake128_BLS12381", "DSFS")
+    for bad in (
+        b"app-CMPT-v2-DSFS-with-sigma-proofs_Shake128_BLS12381",
+        b"app-CMPTDSFS-with-sigma-proofs_Shake128_BLS12381",
+        b"app-DSFS-with-sigma-proofs_Shake128_BLS12381-v2",
+        b"DSFS sigma-proofs_Shake128_BLS12381",
+    ):
+        with pytest.raises(ValueError):
+            check_tag(bad, "DSFS")

@@ -18,6 +18,9 @@ multi-scalar multiplication for the public ζ terms. A :class:`Precommitment` is
 
 from __future__ import annotations
 
+import itertools
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -62,13 +65,39 @@ def _commit_s(rho: int, s_l: list[int], s_r: list[int]) -> Point:
     return group.msm([H, *t.g(len(s_l)), *t.h(len(s_r))], [rho, *s_l, *s_r])
 
 
-def prepare(n: int, m: int, entropy: EntropySource | None = None) -> Precommitment:
-    """Draw (ρ, s_L, s_R) from fresh entropy and precompute S and its cross terms."""
+class _PrecommitmentKey:
+    """A per-process secret and a counter: every precommitment of the process is derived from a
+    distinct (key, counter) pair, so a stuck or predictable entropy source can never make two of
+    them equal. Reseeded in a forked child, so workers of a pool never share one."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)
+
+    def reseed(self) -> None:
+        self.key = secrets.token_bytes(32)
+        self.counter = itertools.count()
+
+    def next(self) -> bytes:
+        return self.key + next(self.counter).to_bytes(8, "little")
+
+
+_PRECOMMITMENT_KEY = _PrecommitmentKey()
+
+
+def prepare(n: int, m: int, *, _test_entropy: EntropySource | None = None) -> Precommitment:
+    """Draw (ρ, s_L, s_R) and precompute S and its cross terms.
+
+    The scalars come from a sponge over the process's secret precommitment key, a counter that
+    never repeats, and 32 fresh bytes of operating-system entropy (``_test_entropy`` replaces
+    only those bytes, for tests of a failing source). A precommitment is single-use.
+    """
     check_shape(n, m)
     size = n * padded_count(m)
     sponge = DuplexSponge(derive_session_id(HEDGED_RNG_TAG))
     sponge.absorb(b"precommitment" + size.to_bytes(4, "little"))
-    sponge.absorb((entropy or system_entropy)(32))
+    sponge.absorb(_PRECOMMITMENT_KEY.next())
+    sponge.absorb((_test_entropy or system_entropy)(32))
     rng = SpongeRng(sponge)
     return precommit(rng.random_scalar(), rng.random_scalars(size), rng.random_scalars(size))
 
@@ -220,7 +249,13 @@ def prove(
 
     transcript = statement_transcript(commitments, n, context, tag)
     if rng is None:
-        rng = hedged_rng(transcript, _witness_bytes(values, blindings), entropy)
+        # The precommitment's secret ρ joins the witness: nonces never repeat across
+        # precommitments, even from a stuck entropy source (else τ₁, τ₂ reused over three
+        # proofs would give away γ).
+        secret = _witness_bytes(values, blindings)
+        if precommitment is not None:
+            secret += group.encode_scalar(precommitment.rho)
+        rng = hedged_rng(transcript, secret, entropy)
     alpha, tau1, tau2 = rng.random_scalars(3)
     if precommitment is None:
         rho = rng.random_scalar()

@@ -40,11 +40,22 @@ COMPACT = "CMPT"
 
 
 def check_tag(tag: bytes, flavor: str) -> None:
-    """A tag must name the flavor and the ciphersuite verbatim (§5.1)."""
-    if flavor.encode() not in tag:
-        raise ValueError(f"the tag must contain the flavor marker {flavor}")
-    if SIGMA_CIPHERSUITE.encode() not in tag:
-        raise ValueError(f"the tag must contain the ciphersuite identifier {SIGMA_CIPHERSUITE}")
+    """A tag is ``{application}-{flavor}-with-{ciphersuite}`` (§5.1): the flavor is its own
+    '-'-delimited field just before ``-with-``, the ciphersuite ends it, and no field names the
+    other flavor (so a proof cannot be re-encoded into the other flavor under one tag)."""
+    if not isinstance(tag, bytes):
+        raise TypeError("a tag is bytes")
+    suffix = f"-with-{SIGMA_CIPHERSUITE}".encode()
+    if not tag.endswith(suffix):
+        raise ValueError(
+            f"the tag must end with the ciphersuite identifier: -with-{SIGMA_CIPHERSUITE}"
+        )
+    fields = tag[: -len(suffix)].split(b"-")
+    if fields[-1] != flavor.encode():
+        raise ValueError(f"the tag's flavor field (before -with-) must be {flavor}")
+    other = COMPACT if flavor == BATCHABLE else BATCHABLE
+    if other.encode() in fields:
+        raise ValueError(f"the tag names both flavors {flavor} and {other}")
 
 
 def derive_challenge(tag: bytes, relation: LinearRelation, commitment_bytes: bytes) -> int:
@@ -136,8 +147,8 @@ def verify_batchable(tag: bytes, relation: LinearRelation, narg: bytes) -> bool:
     """VerifyBatchable: exact length, canonical K and s, and M·s = K + c·image."""
     check_tag(tag, BATCHABLE)
     try:
-        relation.validate()
         commitment, response = _parse_batchable(relation, narg)
+        relation.validate()
     except (InvalidInstance, DecodeError):
         return False
     c = derive_challenge(tag, relation, narg[: POINT_BYTES * relation.num_equations])
@@ -152,10 +163,10 @@ def verify_compact(tag: bytes, relation: LinearRelation, narg: bytes) -> bool:
     """VerifyCompact: K = M·s − c·image must not contain O and must hash back to c."""
     check_tag(tag, COMPACT)
     try:
-        relation.validate()
         n_sc = relation.num_scalars
         if len(narg) != SCALAR_BYTES * (n_sc + 1):
             return False
+        relation.validate()
         c = group.decode_scalar(narg[:SCALAR_BYTES])
         response = group.decode_scalars(narg[SCALAR_BYTES:], n_sc)
     except (InvalidInstance, DecodeError):
@@ -184,8 +195,8 @@ def batch_verify(proofs: Sequence[tuple[bytes, LinearRelation, bytes]]) -> bool:
     for tag, relation, narg in proofs:
         check_tag(tag, BATCHABLE)
         try:
-            relation.validate()
             commitment, response = _parse_batchable(relation, narg)
+            relation.validate()
         except (InvalidInstance, DecodeError):
             return False
         instance = relation.serialize()
