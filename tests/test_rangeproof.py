@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from test_group import _bad_points
 
-from zkmargin import group, rangeproof
-from zkmargin.errors import DecodeError, ProvingError
+from zkmargin import api, group, rangeproof
+from zkmargin.errors import DecodeError, ProvingError, ZkMarginError
 from zkmargin.group import POINT_BYTES, SCALAR_BYTES, R
 from zkmargin.rangeproof import RangeProof
 from zkmargin.rangeproof.prover import Precommitment, precommit
@@ -295,3 +296,25 @@ def test_a_stuck_entropy_source_never_repeats_a_precommitment() -> None:
     assert len({(p.a, p.b) for p in proofs}) == 4
     # α (in A) and τ₁, τ₂ are fresh per proof too: A differs although value and blinding agree
     assert len({group.encode_point(p.A) for p in proofs}) == 4
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: api.prove_range([5.0], 64),
+        lambda: api.prove_range([5], 8.0),  # type: ignore[arg-type]
+        lambda: api.prove_range([5], 64, "ctx"),  # type: ignore[arg-type]
+        lambda: api.prove_range([5], 64, None),  # type: ignore[arg-type]
+        lambda: api.prove_range("5", 64),  # type: ignore[arg-type]
+        lambda: api.prove_range([True], 64),
+        lambda: api.prove_range([5], 64, b"", blindings=[0]),
+        lambda: api.prove_range([5], 64, b"", blindings=[R]),
+        lambda: api.verify_range("proof"),  # type: ignore[arg-type]
+        lambda: api.verify_range(api.RangeProofBundle(8.0, b"", (), b"")),  # type: ignore[arg-type]
+        lambda: api.verify_range(api.RangeProofBundle(64, "c", (), b"")),  # type: ignore[arg-type]
+        lambda: rangeproof.verify("x", [], 64),  # type: ignore[arg-type]
+    ],
+)
+def test_wrongly_typed_input_raises_the_projects_error(call: Any) -> None:
+    with pytest.raises(ZkMarginError):
+        call()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import group, pedersen, rangeproof, sigma
-from .errors import DecodeError
+from .errors import DecodeError, InvalidArgument, require_bytes, require_int
 from .generators import pedersen_bases
 from .group import R
 from .rangeproof import RangeProof
@@ -34,7 +34,11 @@ def prove_range(
 
     Fresh blindings are drawn unless given. The openings are secret: keep them.
     """
-    gammas = list(blindings) if blindings is not None else [secrets.randbelow(R) for _ in values]
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidArgument(f"values must be a sequence of ints, got {type(values).__name__}")
+    gammas = (
+        list(blindings) if blindings is not None else [secrets.randbelow(R - 1) + 1 for _ in values]
+    )
     proof, commitments = rangeproof.prove(values, gammas, n, context)
     bundle = RangeProofBundle(
         n, context, tuple(group.encode_point(c) for c in commitments), proof.to_bytes()
@@ -44,7 +48,9 @@ def prove_range(
 
 def decode_bundle(bundle: RangeProofBundle) -> tuple[RangeProof, list[group.Point]]:
     """Decode a bundle's commitments and proof, or raise :class:`DecodeError`."""
-    commitments = [group.decode_point(c) for c in bundle.commitments]
+    require_int("n", bundle.n)
+    require_bytes("context", bundle.context)
+    commitments = [group.decode_point(require_bytes("a commitment", c)) for c in bundle.commitments]
     if not commitments:
         raise DecodeError("a range proof needs at least one commitment")
     return RangeProof.from_bytes(bundle.proof, bundle.n, len(commitments)), commitments
@@ -55,6 +61,8 @@ def verify_range(bundle: RangeProofBundle) -> bool:
 
     Malformed bytes raise :class:`DecodeError`; a well-formed but false proof returns False.
     """
+    if not isinstance(bundle, RangeProofBundle):
+        raise InvalidArgument(f"expected a RangeProofBundle, got {type(bundle).__name__}")
     proof, commitments = decode_bundle(bundle)
     return rangeproof.verify(proof, commitments, bundle.n, bundle.context)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import group
-from ..errors import DecodeError
+from ..errors import DecodeError, require_bytes, require_int
 from ..group import POINT_BYTES, SCALAR_BYTES, Point
 
 #: Bit widths a range proof supports.
@@ -38,6 +38,8 @@ def padded_count(m: int) -> int:
 
 def check_shape(n: int, m: int) -> int:
     """Validate (n, m) and return K = log₂(n·m')."""
+    require_int("n", n)
+    require_int("m", m)
     if n not in BIT_WIDTHS:
         raise ValueError(f"bit width must be one of {BIT_WIDTHS}, got {n}")
     size = n * padded_count(m)
@@ -88,6 +90,7 @@ class RangeProof:
     @classmethod
     def from_bytes(cls, data: bytes, n: int, m: int) -> RangeProof:
         """Decode a proof for m values of n bits, or raise :class:`DecodeError`."""
+        data = require_bytes("a range proof", data)
         try:
             k = check_shape(n, m)
         except ValueError as exc:

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import group
-from ..errors import ProvingError
+from ..errors import ProvingError, require_bytes, require_int
 from ..generators import pedersen_bases, table
 from ..group import Point, R
 from ..pedersen import commit
@@ -231,9 +231,15 @@ def prove(
     bytes. ``_unsafe_skip_range_check`` exists for soundness tests only: it lets a forged proof be
     attempted for an out-of-range value.
     """
+    values = [require_int(f"value {j}", v) for j, v in enumerate(values)]
+    blindings = [require_int(f"blinding {j}", gamma) for j, gamma in enumerate(blindings)]
+    context = require_bytes("context", context)
     m = len(values)
     if len(blindings) != m:
         raise ProvingError(f"{m} values but {len(blindings)} blindings")
+    for j, gamma in enumerate(blindings):
+        if gamma % R == 0:
+            raise ProvingError(f"blinding {j} is 0 mod r: the commitment would hide nothing")
     try:
         check_shape(n, m)
     except ValueError as exc:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import group
+from ..errors import InvalidArgument, require_bytes, require_int
 from ..generators import pedersen_bases, table
 from ..group import POINT_BYTES, SCALAR_BYTES, FieldElement, Point, R
 from ..transcript import (
@@ -231,6 +232,10 @@ def batch_verify(
     acc = _Accumulator()
     replays = []
     for proof, commitments, n, context in items:
+        if not isinstance(proof, RangeProof):
+            raise InvalidArgument(f"expected a RangeProof, got {type(proof).__name__}")
+        require_bytes("context", context)
+        require_int("n", n)
         try:
             k = check_shape(n, len(commitments))
         except ValueError:
