@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -296,3 +298,75 @@ def test_weights_schedule_belongs_to_mango_accounting(tmp_path: Path) -> None:
     path.write_text(json.dumps(doc))
     with pytest.raises(FormatError, match="instrument PERP: maintenance: a weights schedule"):
         load_market(path)
+
+
+# ----- exact money at any size (issue #8) -----------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from zkmargin.formats.common import MAX_UNITS, format_decimal, to_units  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-(MAX_UNITS - 1), MAX_UNITS - 1), st.integers(0, 18))
+def test_printed_amounts_parse_back_exactly(units: int, decimals: int) -> None:
+    assert to_units(format_decimal(units, decimals), decimals) == units
+    # column-wise, as the reports print them: int64 columns and wide (object) columns
+    col = np.array([units], dtype=object if abs(units) >= 2**62 else np.int64)
+    assert to_units(format_units(col, [decimals])[0], decimals) == units
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(-(10**30), 10**30))
+def test_report_prints_exact_equity_at_any_size(tmp_path_factory: Any, cash: int) -> None:
+    d = tmp_path_factory.mktemp("money")
+    market = ROOT / "examples" / "trader" / "market.json"
+    doc = {
+        "format": "zkmargin.accounts",
+        "version": 1,
+        "accounts": [{"id": "a", "cash": format_decimal(cash, 6)}],
+    }
+    (d / "a.json").write_text(json.dumps(doc))
+    for fmt in ("json", "csv"):
+        r = CliRunner().invoke(
+            main,
+            [
+                "margin",
+                "report",
+                "--market",
+                str(market),
+                "--accounts",
+                str(d / "a.json"),
+                "--format",
+                fmt,
+                "--no-liquidation",
+            ],
+        )
+        assert r.exit_code == 0, r.output
+        text = (
+            json.loads(r.output)["accounts"][0]["equity"]
+            if fmt == "json"
+            else next(iter(csv.DictReader(io.StringIO(r.output))))["equity"]
+        )
+        assert to_units(text, 6) == cash
+
+
+def test_one_amount_limit_in_every_format(tmp_path: Path) -> None:
+    market = ROOT / "examples" / "trader" / "market.json"
+    big = "1" + "0" * 40
+    (tmp_path / "a.json").write_text(
+        json.dumps(
+            {"format": "zkmargin.accounts", "version": 1, "accounts": [{"id": "a", "cash": big}]}
+        )
+    )
+    (tmp_path / "a.csv").write_text(
+        "account_id,mode,kind,symbol,amount,entry_price,quote,isolated_margin\n"
+        f"a,cross,cash,,{big},,,\n"
+    )
+    for name in ("a.json", "a.csv"):
+        r = CliRunner().invoke(
+            main, ["margin", "report", "--market", str(market), "--accounts", str(tmp_path / name)]
+        )
+        assert r.exit_code == 2, r.output
+        assert "10^36" in r.output and "Traceback" not in r.output

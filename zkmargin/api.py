@@ -157,24 +157,13 @@ def margin_columns(run: MarginRun) -> dict[str, npt.NDArray[Any]]:
     dec = run.market.valuation_decimals
 
     def money(values: Any) -> npt.NDArray[Any]:
-        arr = np.asarray(values)
-        if arr.dtype == object:
-            return np.array(
-                [
-                    format_units(np.array([int(v)]), np.array([dec]))[0]
-                    if abs(int(v)) < 2**62
-                    else str(v)
-                    for v in arr
-                ],
-                dtype=object,
-            )
-        return format_units(arr.astype(np.int64), np.full(n, dec))
+        return format_units(np.asarray(values), np.full(n, dec))
 
     liq = np.full(n, "", dtype=object)
     rows = run.liquidation_rows
     if len(rows):
         known = np.array([p is not None for p in run.liquidation_prices], dtype=bool)
-        values = np.array([p or 0 for p in run.liquidation_prices], dtype=np.int64)
+        values = np.array([p or 0 for p in run.liquidation_prices], dtype=object)
         inst = run.table.pos_instrument[rows]
         price_dec = np.array([i.price_decimals for i in run.market.instruments])[inst]
         symbols = np.array([i.symbol for i in run.market.instruments])[inst]

@@ -8,7 +8,8 @@ value with more decimals than d allows.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict
@@ -28,6 +29,10 @@ class FormatError(ZkMarginError):
         self.file, self.record, self.field, self.problem = file, record, field, problem
 
 
+#: How a decimal number is spelt in a file: no '_' separators, exponents, '+' signs or spaces.
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 def _no_float(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("expected a decimal string or an integer, got a boolean")
@@ -44,6 +49,8 @@ def _no_float(value: Any) -> Any:
             raise ValueError(f"not a decimal number: {value!r}") from None
         if not d.is_finite():
             raise ValueError(f"not a finite number: {value!r}")
+        if not _DECIMAL.fullmatch(value.strip()):
+            raise ValueError(f"not a decimal number: {value!r} (digits, one '.', a leading '-')")
         return value.strip()
     raise ValueError(f"expected a decimal string or an integer, got {type(value).__name__}")
 
@@ -54,13 +61,32 @@ DecimalText = Annotated[str, BeforeValidator(_no_float)]
 STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+#: A decimal context wide enough for every value below the limit and its scaling: no rounding.
+EXACT = Context(prec=100)
+
+#: The one limit on every amount, price, quote and bound a file may state, in every format:
+#: fewer than 10^36 units of what it measures (36 digits; an 18-decimal token up to 10^18 whole).
+MAX_UNITS = 10**36
+
+
 def to_units(text: str, decimals: int, *, allow_negative: bool = True) -> int:
-    """The integer n with text = n·10^−decimals exactly; ValueError if it has more decimals."""
-    d = Decimal(text)
-    scaled = d.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{text} has more than {decimals} decimal places")
-    n = int(scaled)
+    """The integer n with text = n·10^−decimals exactly; ValueError if it has more decimals or
+    |n| ≥ 10^36 (:data:`MAX_UNITS`)."""
+    try:
+        d = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"not a decimal number: {text!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    if d.adjusted() + decimals >= 40:
+        raise ValueError(f"{text} is too large: the limit is 10^36 units")
+    with localcontext(EXACT):  # the default context keeps 28 digits and would round
+        scaled = d.scaleb(decimals)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{text} has more than {decimals} decimal places")
+        n = int(scaled)
+    if abs(n) >= MAX_UNITS:
+        raise ValueError(f"{text} is too large: the limit is 10^36 units of 10^-{decimals}")
     if n < 0 and not allow_negative:
         raise ValueError(f"{text} must not be negative")
     return n

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..fileio import atomic_write
-from .common import FormatError
+from .common import FormatError, format_decimal
 
 StrArray = npt.NDArray[np.str_]
 
@@ -85,11 +85,24 @@ def group_accounts(
     return list(records.values())
 
 
-def format_units(units: npt.NDArray[np.int64], decimals: Any) -> npt.NDArray[np.object_]:
+def format_units(units: Any, decimals: Any) -> npt.NDArray[np.object_]:
     """Decimal strings of units·10^−decimals (e.g. 150000000, 8 → "1.50000000"), as an object
-    array of Python strings (no fixed-width copies of the whole column)."""
-    units = np.asarray(units, dtype=np.int64)
-    decimals = np.broadcast_to(np.asarray(decimals, dtype=np.int64), units.shape)
+    array of Python strings (no fixed-width copies of the whole column).
+
+    Exact at any size: int64 columns are formatted column-wise, and a column of Python integers
+    (the engine's wide values) or one holding int64's minimum is formatted value by value with
+    :func:`format_decimal`, the inverse of the readers' parsing.
+    """
+    raw = np.asarray(units)
+    decimals = np.broadcast_to(np.asarray(decimals, dtype=np.int64), raw.shape)
+    if raw.dtype.kind not in "iu" or (raw.size and int(raw.min()) == np.iinfo(np.int64).min):
+        out = np.empty(raw.shape, dtype=object)
+        for i, (v, d) in enumerate(
+            zip(raw.ravel().tolist(), decimals.ravel().tolist(), strict=True)
+        ):
+            out.flat[i] = format_decimal(int(v), int(d))
+        return out
+    units = raw.astype(np.int64)
     out = np.empty(units.shape, dtype=object)
     for d in np.unique(decimals):
         sel = np.flatnonzero(decimals == d)

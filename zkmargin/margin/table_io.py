@@ -8,6 +8,7 @@ and the field just as for JSON.
 
 from __future__ import annotations
 
+from decimal import localcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
-from ..formats.common import FormatError, to_units
+from ..formats.common import EXACT, FormatError, to_units
 from ..formats.tidy import (
     KINDS,
     StrArray,
@@ -104,7 +105,8 @@ def _parse(col: Any, decimals: npt.NDArray[np.int64]) -> tuple[Any, npt.NDArray[
         fits = hi == (lo >> 63)
         units[idx[fits]] = lo[fits]
         for j in np.flatnonzero(~fits).tolist():
-            wide[int(idx[j])] = int(dec[j].as_py().scaleb(int(d)))
+            with localcontext(EXACT):  # 28-digit default context would round
+                wide[int(idx[j])] = int(dec[j].as_py().scaleb(int(d)))
     if wide:
         big = any(abs(v) >= 2**62 for v in wide.values())
         if big:
@@ -201,10 +203,8 @@ def table_from_tidy(cols: dict[str, Any], market: Market, file: str) -> AccountT
         raise fail(
             r, "amount", f"cannot read amount {cell(cols['amount'], r)!r} with {dec[r]} decimals"
         )
-    if units.dtype == object:
-        raise fail(
-            int(np.flatnonzero([abs(v) >= 2**62 for v in units])[0]), "amount", "amount too large"
-        )
+    if units.dtype == object:  # beyond int64: the exact per-account path, same limit as JSON
+        return AccountTable.from_accounts(_accounts_from_tidy(cols, file), market, file)
     # cash and collateral
     cash = np.zeros(len(ids), dtype=np.int64)
     if np.bincount(acct[is_cash], minlength=len(ids)).max(initial=0) > 1:
@@ -401,5 +401,19 @@ def save_table(table: AccountTable, market: Market, path: str | Path) -> None:
         raise FormatError("accounts must be .json, .csv or .parquet", file=str(path))
 
 
-def _accounts_from_tidy(cols: dict[str, StrArray]) -> list[Account]:
-    return [Account.model_validate(doc) for doc in group_accounts(cols)]
+def _accounts_from_tidy(cols: dict[str, StrArray], file: str = "accounts") -> list[Account]:
+    from pydantic import ValidationError
+
+    out = []
+    for doc in group_accounts(cols, file=file):
+        try:
+            out.append(Account.model_validate(doc))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise FormatError(
+                err["msg"],
+                file=file,
+                record=f"account {doc.get('id')}",
+                field=".".join(str(p) for p in err["loc"]),
+            ) from None
+    return out
