@@ -22,17 +22,50 @@ from .venue import venue
 
 EXIT_INVALID = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class ZkMarginGroup(click.Group):
-    """A click group that turns expected errors into one clear message and exit code 2."""
+    """A click group that turns every failure into one line and a documented exit code:
+    bad input 2, an unexpected internal error 3 (its traceback only with ``--debug``),
+    Ctrl-C 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ZkMarginError, ValueError, OSError) as exc:
-            click.echo(f"error: {exc}", err=True)
+        except (ZkMarginError, ValueError, OSError, RecursionError) as exc:
+            if isinstance(exc, RecursionError):
+                exc = ValueError("input nested too deeply")
+            click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug") or ctx.find_root().params.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {_one_line(exc)} "
+                "(this is a bug; run with --debug for the traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error's message on one line (control characters shown escaped)."""
+    text = str(exc) or type(exc).__name__
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 @click.group(cls=ZkMarginGroup)
@@ -44,9 +77,14 @@ class ZkMarginGroup(click.Group):
     show_default=True,
     help="Curve backend: native (arkworks) or reference (pure Python, slow).",
 )
+@click.option("--debug", is_flag=True, help="Show the traceback of an internal error.")
 @click.version_option(package_name="zkmargin")
-def main(backend: str) -> None:
-    """Zero-knowledge proofs that leveraged trading accounts are solvent."""
+def main(backend: str, debug: bool) -> None:
+    """Zero-knowledge proofs that leveraged trading accounts are solvent.
+
+    Exit codes: 0 ok; 1 an invalid proof or an account not healthy enough; 2 bad input;
+    3 an internal error; 130 interrupted.
+    """
     api.use_backend(backend)
 
 
@@ -57,4 +95,4 @@ main.add_command(venue)
 main.add_command(prove)
 main.add_command(verify)
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INVALID", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]

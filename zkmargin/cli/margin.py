@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from .. import api
-from ..api import atomic_write_text, parse_rate
+from ..api import atomic_write_text, parse_threshold
 
 
 @click.group()
@@ -124,7 +124,7 @@ def report(
     liquidation: bool,
 ) -> None:
     """Equity, requirements, margin ratio and health of every account, worst first."""
-    theta = parse_rate(threshold)
+    theta = parse_threshold(threshold)
     run = api.margin_report(
         market_path, accounts_path, threshold_ppm=theta, liquidation=liquidation
     )

@@ -12,13 +12,13 @@ the signed size, and either ``entry_price`` or ``quote``; ``isolated_margin`` in
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from .common import STRICT, DecimalText, FormatError
+from .common import STRICT, DecimalText, FormatError, check_account_id
+from .jsonfile import read_json
 from .tidy import group_accounts, read_tidy
 
 Mode = Literal["isolated", "cross", "portfolio"]
@@ -37,7 +37,7 @@ class Position(BaseModel):
 
 class Account(BaseModel):
     model_config = STRICT
-    id: str = Field(min_length=1, max_length=128)
+    id: Annotated[str, AfterValidator(check_account_id)] = Field(min_length=1, max_length=128)
     mode: Mode = "cross"
     cash: DecimalText = "0"
     collateral: dict[str, DecimalText] = Field(default_factory=dict)
@@ -63,7 +63,7 @@ def load_accounts(path: str | Path) -> list[Account]:
     file = str(path)
     try:
         if path.suffix.lower() == ".json":
-            raw = json.loads(path.read_text())
+            raw = read_json(path)
             records = raw.get("accounts") if isinstance(raw, dict) else None
             if not isinstance(raw, dict) or not isinstance(records, list):
                 raise FormatError("expected an object with an 'accounts' list", file=file)
@@ -75,8 +75,6 @@ def load_accounts(path: str | Path) -> list[Account]:
             raise FormatError("accounts must be .json, .csv or .parquet", file=file)
     except FileNotFoundError:
         raise FormatError("file not found", file=file) from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"malformed JSON: {exc}", file=file) from None
     except ValidationError as exc:
         field, msg = _describe(exc)
         raise FormatError(msg, file=file, field=field) from None

@@ -55,6 +55,18 @@ def _no_float(value: Any) -> Any:
     raise ValueError(f"expected a decimal string or an integer, got {type(value).__name__}")
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether text holds a character that is not printable (a newline, a tab, an escape…)."""
+    return not text.isprintable()
+
+
+def check_account_id(text: str) -> str:
+    """An account id holds no control character: a newline in an id could forge report lines."""
+    if has_control_characters(text):
+        raise ValueError(f"control characters are not allowed in an account id: {text!r}")
+    return text
+
+
 #: A decimal number as written in a file (validated: finite, never a binary float).
 DecimalText = Annotated[str, BeforeValidator(_no_float)]
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from .common import STRICT, DecimalText
 
@@ -42,9 +42,9 @@ class Asset(BaseModel):
 
     model_config = STRICT
     symbol: str = Field(min_length=1, max_length=32)
-    decimals: int = Field(ge=0, le=18)
+    decimals: StrictInt = Field(ge=0, le=18)
     price: DecimalText
-    price_decimals: int = Field(ge=0, le=18)
+    price_decimals: StrictInt = Field(ge=0, le=18)
     haircut: Haircut = Haircut()
 
 
@@ -138,9 +138,9 @@ class Instrument(BaseModel):
     kind: Literal["linear", "inverse", "option"]
     base: str
     settle: str
-    size_decimals: int = Field(ge=0, le=18)
+    size_decimals: StrictInt = Field(ge=0, le=18)
     mark_price: DecimalText
-    price_decimals: int = Field(ge=0, le=18)
+    price_decimals: StrictInt = Field(ge=0, le=18)
     contract_value: DecimalText | None = None
     multiplier: DecimalText = "1"
     maintenance: Schedule | None = None
@@ -185,7 +185,7 @@ class Portfolio(BaseModel):
 class Valuation(BaseModel):
     model_config = STRICT
     symbol: str
-    decimals: int = Field(ge=0, le=18)
+    decimals: StrictInt = Field(ge=0, le=18)
 
 
 class MarketSnapshot(BaseModel):
@@ -195,7 +195,7 @@ class MarketSnapshot(BaseModel):
     format: Literal["zkmargin.market"] = "zkmargin.market"
     version: Literal[1] = 1
     venue: str
-    epoch: int = Field(ge=0)
+    epoch: StrictInt = Field(ge=0)
     valuation: Valuation
     accounting: Literal["standard", "mango_health"] = "standard"
     liabilities: Literal["equity", "requirement"] = Field(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import cast
 
 from ..errors import DecodeError
 from .interface import POINT_BYTES, SCALAR_BYTES, Backend, FieldElement, P, Point, R
@@ -67,7 +68,28 @@ def _make(name: str) -> Backend:
     return _instances[name]
 
 
-_active: Backend = _make(os.environ.get("ZKMARGIN_BACKEND", "native") or "native")
+class _UnknownBackend:
+    """Stands in for the backend named by an unknown ``ZKMARGIN_BACKEND``: importing zkmargin
+    (and ``zkmargin --help``) still works; the first use raises one clear error."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __getattr__(self, attr: str) -> object:
+        raise ValueError(
+            f"ZKMARGIN_BACKEND={self.name!r} is not a backend; choose one of "
+            f"{', '.join(_BACKEND_NAMES)}"
+        )
+
+
+def _initial() -> Backend:
+    name = os.environ.get("ZKMARGIN_BACKEND", "native") or "native"
+    if name not in _BACKEND_NAMES:
+        return cast(Backend, _UnknownBackend(name))
+    return _make(name)
+
+
+_active: Backend = _initial()
 
 
 def available_backends() -> tuple[str, ...]:
@@ -94,7 +116,7 @@ def using(name: str) -> Iterator[Backend]:
     try:
         yield set_backend(name)
     finally:
-        set_backend(previous.name)
+        globals()["_active"] = previous
 
 
 def identity() -> Point:

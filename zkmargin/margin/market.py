@@ -238,6 +238,14 @@ def compile_market(snap: MarketSnapshot, file: str = "market") -> Market:
         settle = by_symbol.get(inst.settle)
         if settle is None:
             raise FormatError(f"unknown asset {inst.settle}", file=file, record=rec, field="settle")
+        if settle.price == 0:
+            raise FormatError(
+                f"settles in {settle.symbol}, priced at 0: every requirement settled in it would "
+                "vanish",
+                file=file,
+                record=rec,
+                field="settle",
+            )
         field = "mark_price"
         try:
             mark = to_units(inst.mark_price, inst.price_decimals, allow_negative=False)
@@ -248,6 +256,8 @@ def compile_market(snap: MarketSnapshot, file: str = "market") -> Market:
                 if inst.contract_value is None:
                     raise ValueError("an inverse contract needs contract_value")
                 cv = to_units(inst.contract_value, inst.price_decimals, allow_negative=False)
+                if cv == 0:
+                    raise ValueError("contract_value must be positive")
             else:
                 cv = 1
             field = "multiplier"

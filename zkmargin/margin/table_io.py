@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
-from ..formats.common import EXACT, FormatError, to_units
+from ..formats.common import EXACT, FormatError, check_account_id, to_units
 from ..formats.tidy import (
     KINDS,
     StrArray,
@@ -129,6 +129,14 @@ def table_from_tidy(cols: dict[str, Any], market: Market, file: str) -> AccountT
             "missing account_id", file=file, record=f"row {r + 2}", field="account_id"
         )
     acct, ids = _codes(cols["account_id"])
+    for k, account_id in enumerate(ids):
+        try:
+            check_account_id(account_id)
+        except ValueError as exc:
+            r = int(np.flatnonzero(acct == k)[0])
+            raise FormatError(
+                str(exc), file=file, record=f"row {r + 2}", field="account_id"
+            ) from None
     rows_of = np.argsort(acct, kind="stable")
     bounds = np.searchsorted(acct[rows_of], np.arange(len(ids) + 1))
 
