@@ -4,13 +4,19 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint typecheck bench schemas clean
+.PHONY: demo test test-fast lint typecheck bench schemas fuzz clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+FUZZ_STAMP := $(VENV)/.installed-fuzz
+
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,fuzz]'
+	touch $(FUZZ_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/zkmargin demo
@@ -33,6 +39,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rangeproof.py
 	$(BIN)/python benchmarks/bench_margin.py
 	$(BIN)/python benchmarks/bench_circuits.py
+
+# Coverage-guided fuzzing (atheris) of every decoder and reader: at least 10^6 inputs in all.
+fuzz: $(FUZZ_STAMP)
+	$(BIN)/python fuzz/run.py --total 1000000
 
 schemas: $(STAMP)
 	$(BIN)/python -m zkmargin.formats.schema docs/formats

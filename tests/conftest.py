@@ -17,6 +17,16 @@ SHARED = Path(os.environ.get("ZKMARGIN_SHARED", ROOT.parent / "shared"))
 DATA = SHARED / "data"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop with one clear line when the reference data is not where the tests expect it."""
+    if not DATA.is_dir():
+        pytest.exit(
+            f"the reference data is missing: expected {DATA} (the shared/ folder beside this "
+            "checkout, or set ZKMARGIN_SHARED to it)",
+            returncode=4,
+        )
+
+
 def load_json(path: Path) -> Any:
     with path.open() as f:
         return json.load(f)

@@ -10,6 +10,7 @@ the verifier decodes, with every validation rule of :mod:`zkmargin.group` applie
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,15 +136,22 @@ def margin_report(
     *,
     threshold_ppm: int = 1_000_000,
     liquidation: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> MarginRun:
     """Load a market and accounts (.json/.csv/.parquet) and compute every account's figures,
-    with the exact liquidation price of every linear position of cross and isolated accounts."""
+    with the exact liquidation price of every linear position of cross and isolated accounts.
+    ``progress(step)`` is called as each step starts."""
+    step = progress or (lambda _: None)
+    step("reading the market")
     market = margin.load_market(market_path)
+    step("reading the accounts")
     table = load_table(accounts_path, market)
+    step(f"evaluating {len(table)} accounts")
     report = margin.evaluate_table(market, table, threshold_ppm=threshold_ppm)
     rows: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
     prices: list[int | None] = []
     if liquidation:
+        step("liquidation prices")
         rows, prices = liquidation_prices(market, table, report, report.row_value, report.row_mm)
     return MarginRun(market, table, report, rows, prices)
 
@@ -210,13 +218,39 @@ def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
 
 
 def generate_examples(
-    count: int, seed: int, market_out: str | Path, accounts_out: str | Path, epoch: int = 1
+    count: int,
+    seed: int,
+    market_out: str | Path,
+    accounts_out: str | Path,
+    epoch: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[int, int]:
-    """Write a synthetic market file and ``count`` accounts; return (accounts, unhealthy)."""
+    """Write a synthetic market file and ``count`` accounts (both files or neither); return
+    (accounts, unhealthy). ``progress(step)`` is called as each step starts."""
+    step = progress or (lambda _: None)
+    market_path, accounts_path = Path(market_out), Path(accounts_out)
+    if market_path.resolve() == accounts_path.resolve():
+        raise ValueError(f"{market_path}: the market and the accounts need two different files")
+    if market_path.suffix.lower() != ".json":
+        raise ValueError(f"{market_path}: a market snapshot is written as .json")
+    if accounts_path.suffix.lower() not in (".json", ".csv", ".parquet"):
+        raise ValueError(f"{accounts_path}: accounts are written as .json, .csv or .parquet")
+    step("pricing the market")
     doc = synthetic.market_document(epoch)
     market = margin.compile_market(MarketSnapshot.model_validate(doc))
+    step(f"generating {count} accounts")
     table = synthetic.synthetic_accounts(market, count, seed)
-    atomic_write_text(Path(market_out), json.dumps(doc, indent=1))
-    save_table(table, market, accounts_out)
+    step(f"writing {accounts_path}")
+    # both files or neither: the accounts first, the market last, the accounts removed if the
+    # market cannot be written
+    existed = accounts_path.exists()
+    save_table(table, market, accounts_path)
+    try:
+        atomic_write_text(market_path, json.dumps(doc, indent=1))
+    except BaseException:
+        if not existed:
+            accounts_path.unlink(missing_ok=True)
+        raise
+    step("evaluating them")
     report = margin.evaluate_table(market, table)
     return len(table), int((~report.healthy).sum())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import api
+from .progress import steps
 
 
 @click.group()
@@ -35,7 +36,11 @@ def examples() -> None:
 )
 def generate(count: int, seed: int, epoch: int, market_out: str, accounts_out: str) -> None:
     """Write a market snapshot and accounts: most healthy, some near and some below maintenance."""
-    n, unhealthy = api.generate_examples(count, seed, market_out, accounts_out, epoch)
+    with steps(4) as step:
+        n, unhealthy = api.generate_examples(
+            count, seed, market_out, accounts_out, epoch, progress=step
+        )
     click.echo(
-        f"wrote {market_out} and {accounts_out}: {n} accounts, {unhealthy} below maintenance"
+        f"wrote {market_out} and {accounts_out}: {n} account{'' if n == 1 else 's'}, "
+        f"{unhealthy} below maintenance"
     )

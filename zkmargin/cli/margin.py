@@ -10,6 +10,7 @@ import click
 
 from .. import api
 from ..api import atomic_write_text, parse_threshold
+from .progress import steps
 
 
 @click.group()
@@ -72,10 +73,28 @@ def _table(rows: list[dict[str, Any]], valuation: str) -> str:
     ]
     unhealthy = sum(1 for r in rows if not r["healthy"])
     lines.append(
-        f"{len(rows)} accounts, {unhealthy} below maintenance (flagged !!), sorted by "
+        f"{len(rows)} account{'' if len(rows) == 1 else 's'}, {unhealthy} below maintenance "
+        "(flagged !!), sorted by "
         "margin ratio = equity / maintenance (isolated: the worst position's)"
     )
     return "\n".join(lines)
+
+
+_BY_SUFFIX = {".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def _output_format(fmt: str | None, out: str | None) -> str:
+    """The format asked for, else the one the --out extension names, else a table; a format
+    that contradicts a known extension is refused (never text inside a .parquet file)."""
+    suffix = Path(out).suffix.lower() if out and out != "-" else ""
+    implied = _BY_SUFFIX.get(suffix)
+    if fmt is None:
+        return implied or "table"
+    if implied is not None and implied != fmt:
+        raise ValueError(f"--format {fmt} contradicts the extension of {out}")
+    if fmt == "parquet" and suffix != ".parquet":
+        raise ValueError("a Parquet output is written to a file whose name ends in .parquet")
+    return fmt
 
 
 @margin.command("report")
@@ -96,15 +115,15 @@ def _table(rows: list[dict[str, Any]], valuation: str) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
+    type=click.Choice(["table", "json", "csv", "parquet"]),
+    default=None,
+    help="Output format [default: from the --out extension (.json, .csv, .parquet), else table].",
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False),
+    type=click.Path(dir_okay=False, allow_dash=True),
     default=None,
-    help="Write here (atomically) instead of standard output.",
+    help="Write here (atomically) instead of standard output; '-' is standard output.",
 )
 @click.option(
     "--threshold", default="1", show_default=True, help="θ: healthy means equity ≥ θ·maintenance."
@@ -118,17 +137,23 @@ def _table(rows: list[dict[str, Any]], valuation: str) -> str:
 def report(
     market_path: str,
     accounts_path: str,
-    fmt: str,
+    fmt: str | None,
     out: str | None,
     threshold: str,
     liquidation: bool,
 ) -> None:
     """Equity, requirements, margin ratio and health of every account, worst first."""
     theta = parse_threshold(threshold)
-    run = api.margin_report(
-        market_path, accounts_path, threshold_ppm=theta, liquidation=liquidation
-    )
-    if fmt == "csv":
+    fmt = _output_format(fmt, out)
+    if out == "-":
+        out = None
+    with steps(4 if liquidation else 3) as step:
+        run = api.margin_report(
+            market_path, accounts_path, threshold_ppm=theta, liquidation=liquidation, progress=step
+        )
+    if fmt == "parquet" and not out:
+        raise ValueError("Parquet is binary: give --out FILE.parquet")
+    if fmt in ("csv", "parquet"):
         columns = api.margin_columns(run)
         if out:
             api.write_columns(out, columns)

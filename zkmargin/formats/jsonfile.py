@@ -94,13 +94,17 @@ def read_json(path: str | Path) -> Any:
 
 def read_model(path: str | Path, model: type[M]) -> M:
     """Read a JSON file into a pydantic model; errors name the file and the field."""
-    raw = read_json(path)
+    return model_from_json(read_json(path), model, str(path))
+
+
+def model_from_json(raw: Any, model: type[M], file: str) -> M:
+    """Validate parsed JSON as ``model``; errors name the file and the field."""
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
-        raise FormatError(err["msg"], file=str(path), field=field) from None
+        raise FormatError(err["msg"], file=file, field=field) from None
 
 
 def write_model(path: str | Path, doc: BaseModel, *, secret: bool = False) -> None:

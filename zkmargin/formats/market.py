@@ -11,7 +11,7 @@ import hashlib
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Discriminator, Field, StrictInt, Tag
 
 from .common import STRICT, DecimalText
 
@@ -173,12 +173,25 @@ class SpanPreset(BaseModel):
     vol_range: DecimalText = "0"
 
 
+def _grid_kind(value: object) -> str:
+    """A grid naming a ``preset`` is a preset (SPAN16); anything else is an explicit grid."""
+    if isinstance(value, dict):
+        return "preset" if "preset" in value else "grid"
+    return "preset" if isinstance(value, SpanPreset) else "grid"
+
+
+Grid = Annotated[
+    Annotated[ScenarioGrid, Tag("grid")] | Annotated[SpanPreset, Tag("preset")],
+    Discriminator(_grid_kind),
+]
+
+
 class Portfolio(BaseModel):
     """Portfolio margin: a scenario grid and the published risk arrays (integer P&L of one
     contract, in valuation units, per scenario)."""
 
     model_config = STRICT
-    grid: ScenarioGrid | SpanPreset
+    grid: Grid
     risk_arrays: dict[str, list[int]] = Field(default_factory=dict)
 
 

@@ -146,6 +146,12 @@ def read_tidy(path: Path) -> dict[str, Any]:
     missing = {"account_id", "kind", "symbol", "amount"} - set(table.column_names)
     if missing:
         raise FormatError(f"missing columns {sorted(missing)}", file=file)
+    unknown = set(table.column_names) - set(TIDY_COLUMNS)
+    if unknown:  # as JSON refuses unknown fields
+        raise FormatError(
+            f"unknown columns {sorted(unknown)}; the columns are {', '.join(TIDY_COLUMNS)}",
+            file=file,
+        )
     cols: dict[str, Any] = {}
     for name in TIDY_COLUMNS:
         if name not in table.column_names:
@@ -158,6 +164,16 @@ def read_tidy(path: Path) -> dict[str, Any]:
             )
         col = pc.cast(col, pa.string()).fill_null("")
         cols[name] = pc.utf8_trim_whitespace(col)
+    if (
+        "mode" not in table.column_names
+        and pc.any(pc.not_equal(cols["isolated_margin"], "")).as_py()
+    ):
+        raise FormatError(
+            "rows give isolated_margin but the file has no mode column (every account would be "
+            "cross): add a mode column saying which accounts are isolated",
+            file=file,
+            field="mode",
+        )
     return cols
 
 

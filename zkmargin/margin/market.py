@@ -321,15 +321,24 @@ def compile_market(snap: MarketSnapshot, file: str = "market") -> Market:
 
 def load_snapshot(path: str | Path) -> MarketSnapshot:
     """Read and validate a market file, or raise :class:`FormatError`."""
-    file = str(path)
-    raw = read_json(path)
+    return snapshot_from_json(read_json(path), str(path))
+
+
+def snapshot_from_json(raw: object, file: str = "market") -> MarketSnapshot:
+    """Validate parsed JSON as a market snapshot, or raise :class:`FormatError` naming the
+    record (``asset BTC``, ``instrument BTCUSDT``) and the field."""
     try:
         return MarketSnapshot.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
         record = ""
-        if len(loc) >= 2 and loc[0] in ("assets", "instruments") and loc[1].isdigit():
+        if (
+            isinstance(raw, dict)
+            and len(loc) >= 2
+            and loc[0] in ("assets", "instruments")
+            and loc[1].isdigit()
+        ):
             items = raw.get(loc[0], [])
             idx = int(loc[1])
             item = items[idx] if idx < len(items) else None

@@ -134,7 +134,8 @@ def _compile_position(
             field_name = f"{where}.quote"
             quote = to_units(p.quote, inst.size_decimals + inst.price_decimals)
         else:
-            raise ValueError("a position needs entry_price or quote")
+            field_name = f"{where}.entry_price"
+            raise ValueError("a position needs entry_price or quote (neither is given)")
         field_name = f"{where}.isolated_margin"
         iso = 0
         if acc.mode == "isolated":
