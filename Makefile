@@ -23,14 +23,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check zkmargin tests benchmarks examples
+	$(BIN)/ruff check zkmargin tests benchmarks examples fuzz
 	$(BIN)/mypy --strict
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m 'not slow'
 
 lint: $(STAMP)
-	$(BIN)/ruff check zkmargin tests benchmarks examples
+	$(BIN)/ruff check zkmargin tests benchmarks examples fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict

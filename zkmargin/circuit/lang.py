@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, cast
 
+from ..errors import ZkMarginError
+
 #: A committed variable: (name, index key); the key is an asset or instrument symbol, a tuple of
 #: them with tier or scenario numbers, or None for an account-level slot such as ``cash``.
 VarKey = tuple[str, Any]
 
 
-class CircuitError(ValueError):
+class CircuitError(ZkMarginError, ValueError):
     """A circuit file or expression is malformed, non-linear or unbounded."""
 
 

@@ -123,11 +123,22 @@ def read_tidy(path: Path) -> dict[str, Any]:
     Both formats are read by Arrow's C++ readers; no row passes through Python.
     """
     import pyarrow as pa
+
+    file = str(path)
+    try:
+        return _read_tidy(path, file)
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text (byte {exc.start})", file=file) from None
+    except (pa.ArrowException, OSError) as exc:
+        raise FormatError(f"cannot read the table: {exc}", file=file) from None
+
+
+def _read_tidy(path: Path, file: str) -> dict[str, Any]:
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    file = str(path)
     if not path.exists():
         raise FormatError("file not found", file=file)
     try:
@@ -163,6 +174,7 @@ def read_tidy(path: Path) -> dict[str, Any]:
                 "binary floats are not accepted; store amounts as strings", file=file, field=name
             )
         col = pc.cast(col, pa.string()).fill_null("")
+        col.validate(full=True)  # Parquet strings are not checked for UTF-8 when read
         cols[name] = pc.utf8_trim_whitespace(col)
     if (
         "mode" not in table.column_names

@@ -1,0 +1,200 @@
+"""Fuzz targets: every decoder and reader of untrusted input, each a function of bytes.
+
+The only acceptable outcomes are a correct result or the project's own error
+(:class:`~zkmargin.errors.ZkMarginError`); anything else (an ``IndexError``, a
+``RecursionError``, a codec error, a crash) is a bug. ``tests/test_fuzz.py`` runs these with
+Hypothesis in ``make test``; ``fuzz/run.py`` runs them coverage-guided with atheris
+(``make fuzz``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from zkmargin import group, rangeproof, sigma
+from zkmargin.attest import bls
+from zkmargin.attest import statement as stm
+from zkmargin.auditor import verify_margin_proofs
+from zkmargin.circuit.compiler import SlotSpec, compile_instance, parse_circuit
+from zkmargin.errors import ZkMarginError
+from zkmargin.formats.jsonfile import model_from_json, parse_json
+from zkmargin.formats.statement import AccountOpenings, AccountStatement, MarginProofFile
+from zkmargin.group import pairing
+from zkmargin.margin.market import compile_market, load_market, snapshot_from_json
+from zkmargin.margin.table_io import load_table
+from zkmargin.rangeproof import RangeProof
+from zkmargin.transcript import sigma_tag
+
+ROOT = Path(__file__).resolve().parent.parent
+TRADER = ROOT / "examples" / "trader"
+MARKET_FILE = TRADER / "market.json"
+MARKET = load_market(MARKET_FILE)
+_TMP = Path(tempfile.mkdtemp(prefix="zkmargin-fuzz-"))
+
+#: What a target may raise: the project's own errors.
+ALLOWED: tuple[type[BaseException], ...] = (ZkMarginError,)
+
+
+def point(data: bytes) -> None:
+    group.decode_point(data, allow_identity=bool(data[:1] == b"\xc0"))
+
+
+def scalar(data: bytes) -> None:
+    group.decode_scalar(data)
+
+
+def g2_point(data: bytes) -> None:
+    pairing.decode_g2(data, allow_identity=True)
+
+
+def bls_signature(data: bytes) -> None:
+    pk, msg, sig = data[:48], data[48:80], data[80:176]
+    assert bls.verify(pk, msg, sig) in (True, False)
+
+
+def range_proof(data: bytes) -> None:
+    if len(data) < 2:
+        return
+    n = rangeproof.BIT_WIDTHS[data[0] % 4]
+    m = 1 + data[1] % 4
+    proof = RangeProof.from_bytes(data[2:], n, m)
+    assert rangeproof.verify(proof, [group.generator()] * m, n, b"fuzz") is False
+
+
+def sigma_relation(data: bytes) -> None:
+    cut = data[0] if data else 0
+    relation = sigma.deserialize_relation(data[1 : 1 + cut * 4])
+    narg = data[1 + cut * 4 :]
+    assert sigma.verify_batchable(sigma_tag("fuzz", "DSFS"), relation, narg) in (True, False)
+    assert sigma.verify_compact(sigma_tag("fuzz", "CMPT"), relation, narg) in (True, False)
+
+
+def json_text(data: bytes) -> None:
+    parse_json(data, "fuzz.json")
+
+
+def market_json(data: bytes) -> None:
+    compile_market(snapshot_from_json(parse_json(data, "fuzz.json"), "fuzz.json"), "fuzz.json")
+
+
+def _file(data: bytes, suffix: str) -> Path:
+    path = _TMP / f"input{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+def accounts_json(data: bytes) -> None:
+    load_table(_file(data, ".json"), MARKET)
+
+
+def accounts_csv(data: bytes) -> None:
+    load_table(_file(data, ".csv"), MARKET)
+
+
+def accounts_parquet(data: bytes) -> None:
+    load_table(_file(data, ".parquet"), MARKET)
+
+
+def statement_json(data: bytes) -> None:
+    st = model_from_json(parse_json(data, "fuzz.json"), AccountStatement, "fuzz.json")
+    stm.statement_points(st)
+    stm.verify_signature(st)
+
+
+def openings_json(data: bytes) -> None:
+    model_from_json(parse_json(data, "fuzz.json"), AccountOpenings, "fuzz.json")
+
+
+def margin_proof_json(data: bytes) -> None:
+    model_from_json(parse_json(data, "fuzz.json"), MarginProofFile, "fuzz.json")
+    verdicts = verify_margin_proofs([_file(data, ".json")], market=MARKET_FILE)
+    assert all(isinstance(v.valid, bool) for v in verdicts)
+
+
+def circuit_toml(data: bytes) -> None:
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return  # the loader refuses non-UTF-8 files before parsing (tested apart)
+    circuit = parse_circuit(text, "fuzz.toml")
+    compile_instance(
+        circuit, MARKET, (SlotSpec("cash", "", 64, True),), 1_000_000, trusted_slots=False
+    )
+
+
+TARGETS: dict[str, Callable[[bytes], None]] = {
+    "point": point,
+    "scalar": scalar,
+    "g2_point": g2_point,
+    "bls_signature": bls_signature,
+    "range_proof": range_proof,
+    "sigma_relation": sigma_relation,
+    "json_text": json_text,
+    "market_json": market_json,
+    "accounts_json": accounts_json,
+    "accounts_csv": accounts_csv,
+    "accounts_parquet": accounts_parquet,
+    "statement_json": statement_json,
+    "openings_json": openings_json,
+    "margin_proof_json": margin_proof_json,
+    "circuit_toml": circuit_toml,
+}
+
+
+def run(name: str, data: bytes) -> None:
+    """Run one target; the project's own errors are a correct outcome."""
+    with contextlib.suppress(*ALLOWED):
+        TARGETS[name](data)
+
+
+def seeds() -> dict[str, list[bytes]]:
+    """Valid inputs of every target, for mutation (built once: keys, a statement, a proof)."""
+    from zkmargin.circuit.compiler import load_circuit  # noqa: F401  (warms the package data)
+    from zkmargin.exchange import venue_attest, venue_keygen
+    from zkmargin.group import encode_point, encode_scalar
+    from zkmargin.margin.table_io import save_table
+    from zkmargin.trader import prove_margin
+
+    d = _TMP / "seeds"
+    d.mkdir(exist_ok=True)
+    key, _ = venue_keygen(d / "v.key", "fuzz")
+    venue_attest(key=key, market=MARKET_FILE, accounts=TRADER / "account.json", out_dir=d)
+    prove_margin(
+        market=MARKET_FILE,
+        statement=d / "alice.statement.json",
+        openings=d / "alice.openings.json",
+        out=d / "proof.json",
+    )
+    table = load_table(TRADER / "account.json", MARKET)
+    save_table(table, MARKET, d / "a.csv")
+    save_table(table, MARKET, d / "a.parquet")
+    g = group.generator()
+    sk = bls.key_gen(bytes(32))
+    msg = bytes(range(32))
+    proof, _ = rangeproof.prove([5], [7], 8, b"fuzz")
+    b = sigma.RelationBuilder()
+    (x,) = b.witness("x")
+    e = b.element("X", group.mul(g, 3))
+    b.equation([(1, e)], [(1, x, 0)])
+    rel = b.build().serialize()
+    rel = rel + bytes((-len(rel)) % 4)
+    return {
+        "point": [encode_point(g), encode_point(group.identity())],
+        "scalar": [encode_scalar(5)],
+        "g2_point": [pairing.encode_g2(pairing.g2_generator())],
+        "bls_signature": [bls.sk_to_pk(sk) + msg + bls.sign(sk, msg)],
+        "range_proof": [bytes([0, 0]) + proof.to_bytes()],
+        "sigma_relation": [bytes([len(rel) // 4]) + rel + bytes(80)],
+        "json_text": [MARKET_FILE.read_bytes()],
+        "market_json": [MARKET_FILE.read_bytes()],
+        "accounts_json": [(TRADER / "account.json").read_bytes()],
+        "accounts_csv": [(d / "a.csv").read_bytes()],
+        "accounts_parquet": [(d / "a.parquet").read_bytes()],
+        "statement_json": [(d / "alice.statement.json").read_bytes()],
+        "openings_json": [(d / "alice.openings.json").read_bytes()],
+        "margin_proof_json": [(d / "proof.json").read_bytes()],
+        "circuit_toml": [(ROOT / "zkmargin" / "circuits" / "cross.toml").read_bytes()],
+    }
