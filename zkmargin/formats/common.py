@@ -90,6 +90,8 @@ def to_units(text: str, decimals: int, *, allow_negative: bool = True) -> int:
         raise ValueError(f"not a decimal number: {text!r}") from None
     if not d.is_finite():
         raise ValueError(f"not a finite number: {text!r}")
+    if not _DECIMAL.fullmatch(text.strip()):  # "1_000", "1e3", "+1": Python's spellings only
+        raise ValueError(f"not a decimal number: {text!r} (digits, one '.', a leading '-')")
     if d.adjusted() + decimals >= 40:
         raise ValueError(f"{text} is too large: the limit is 10^36 units")
     with localcontext(EXACT):  # the default context keeps 28 digits and would round

@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
 from ..formats.common import EXACT, FormatError, check_account_id, to_units
+
+DECIMAL_PATTERN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 from ..formats.tidy import (
     KINDS,
     StrArray,
@@ -83,7 +85,10 @@ def _parse(col: Any, decimals: npt.NDArray[np.int64]) -> tuple[Any, npt.NDArray[
 
     n = len(col)
     units: Any = np.zeros(n, dtype=np.int64)
-    ok = np.ones(n, dtype=bool)
+    # the spelling JSON accepts, and only it ("1e3", "+5", "1_000" are Python's or Arrow's)
+    spelt = pc.match_substring_regex(col, pattern=DECIMAL_PATTERN)
+    ok = np.asarray(spelt.to_numpy(zero_copy_only=False), dtype=bool)
+    col = pc.if_else(spelt, col, "0")
     wide: dict[int, int] = {}
     for d in np.flatnonzero(np.bincount(decimals)) if n else []:
         idx = np.flatnonzero(decimals == d)
