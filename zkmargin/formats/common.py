@@ -30,7 +30,8 @@ class FormatError(ZkMarginError):
 
 
 #: How a decimal number is spelt in a file: no '_' separators, exponents, '+' signs or spaces.
-_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+DECIMAL_PATTERN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
 
 
 def _no_float(value: Any) -> Any:

@@ -16,9 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
-from ..formats.common import EXACT, FormatError, check_account_id, to_units
-
-DECIMAL_PATTERN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
+from ..formats.common import DECIMAL_PATTERN, EXACT, FormatError, check_account_id, to_units
 from ..formats.tidy import (
     KINDS,
     StrArray,
