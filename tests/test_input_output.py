@@ -294,3 +294,18 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not (tmp_path / "m.json").exists()
+
+
+def test_missing_reference_data_is_one_clear_line() -> None:
+    """`make test` without ../shared says what is missing and where it is expected."""
+    env = {**os.environ, "ZKMARGIN_SHARED": "/nonexistent/shared"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_pedersen.py"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "/nonexistent/shared/data" in out and "Traceback" not in out
