@@ -35,10 +35,10 @@ def verify(
             who = f"attested by {v.venue}" if v.attested else "self-committed"
             click.echo(
                 f"{v.path}: VALID {v.circuit} proof: equity ≥ {v.threshold} × maintenance, "
-                f"epoch {v.epoch}, {who}" + (f", context {v.context!r}" if v.context else "")
+                f"epoch {v.epoch}, {who}"
+                + (f", context {v.context!r}" if v.context else "")
+                + "".join(f"; note: {note}" for note in v.notes)
             )
-            for note in v.notes:
-                click.echo(f"  note: {note}")
         else:
             click.echo(f"{v.path}: INVALID: {v.reason}")
     if not all(v.valid for v in verdicts):
