@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench_rangeproof import median_ms
 
 from zkmargin import rangeproof
 from zkmargin.attest import bls
@@ -56,15 +55,6 @@ CASES = {
 }
 
 
-def median_ms(fn: Callable[[], object], reps: int) -> float:
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples) * 1e3
-
-
 def setup(market_path: Path, account_path: Path, attested: bool) -> dict[str, Any]:
     snap = load_snapshot(market_path)
     mk = compile_market(snap)
@@ -77,10 +67,7 @@ def setup(market_path: Path, account_path: Path, attested: bool) -> dict[str, An
         market_digest=market_digest(snap),
         account_id=acc.id,
         mode=acc.mode,
-        slots=[
-            stm.SlotInput(s.spec.name, s.spec.of, s.spec.bits, s.spec.signed, s.value)
-            for s in slots
-        ],
+        slots=slots,
         master=vk.master_secret,
         secret_key=vk.secret_key if attested else None,
     )

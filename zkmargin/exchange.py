@@ -107,10 +107,7 @@ def venue_attest(
             market_digest=digest,
             account_id=acc.id,
             mode=acc.mode,
-            slots=[
-                stm.SlotInput(s.spec.name, s.spec.of, s.spec.bits, s.spec.signed, s.value)
-                for s in slots
-            ],
+            slots=slots,
             master=vk.master_secret,
             secret_key=vk.secret_key,
         )

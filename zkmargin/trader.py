@@ -90,10 +90,7 @@ def _self_statement(
         market_digest=digest,
         account_id=acc.id,
         mode=acc.mode,
-        slots=[
-            stm.SlotInput(s.spec.name, s.spec.of, s.spec.bits, s.spec.signed, s.value)
-            for s in slots
-        ],
+        slots=slots,
         master=master,
         secret_key=None,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Protocol
 
 from .. import group
 from ..errors import DecodeError
@@ -101,15 +101,19 @@ def statement_digest(st: AccountStatement) -> bytes:
     return hashlib.sha256(statement_message(st)).digest()
 
 
-@dataclass(frozen=True)
-class SlotInput:
+class SlotInput(Protocol):
     """A slot to commit: its name, asset or instrument, bound and value."""
 
-    name: str
-    of: str
-    bits: int
-    signed: bool
-    value: int
+    @property
+    def name(self) -> str: ...
+    @property
+    def of(self) -> str: ...
+    @property
+    def bits(self) -> int: ...
+    @property
+    def signed(self) -> bool: ...
+    @property
+    def value(self) -> int: ...
 
 
 def issue_statement(

@@ -24,8 +24,26 @@ SIGNED_SLOTS = ("quote", "cash")
 
 @dataclass(frozen=True)
 class SlotValue:
+    """A slot and its value; it reads as the statement's slot input (name, of, bits, signed)."""
+
     spec: SlotSpec
     value: int
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def of(self) -> str:
+        return self.spec.of
+
+    @property
+    def bits(self) -> int:
+        return self.spec.bits
+
+    @property
+    def signed(self) -> bool:
+        return self.spec.signed
 
 
 def _spec(name: str, of: str) -> SlotSpec:
