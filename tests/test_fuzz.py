@@ -71,8 +71,8 @@ REGRESSIONS = sorted(
 
 @pytest.mark.parametrize("path", REGRESSIONS, ids=lambda p: p.name)
 def test_inputs_the_fuzzer_found(path: object) -> None:
-    """Inputs that once escaped as another exception (invalid UTF-8 in a CSV header or in
-    Parquet strings) now end in the project's own error."""
+    """Inputs the fuzzer found escaping as another exception (invalid UTF-8 in a CSV header or
+    in Parquet strings, a CSV column named twice) now end in the project's own error."""
     from pathlib import Path
 
     p = Path(str(path))

@@ -157,6 +157,9 @@ def _read_tidy(path: Path, file: str) -> dict[str, Any]:
     missing = {"account_id", "kind", "symbol", "amount"} - set(table.column_names)
     if missing:
         raise FormatError(f"missing columns {sorted(missing)}", file=file)
+    twice = sorted({c for c in table.column_names if table.column_names.count(c) > 1})
+    if twice:
+        raise FormatError(f"columns named twice: {twice}", file=file)
     unknown = set(table.column_names) - set(TIDY_COLUMNS)
     if unknown:  # as JSON refuses unknown fields
         raise FormatError(
