@@ -71,7 +71,7 @@ def main() -> int:
 
     names = args.only or list(fuzz_targets.TARGETS)
     seeds = fuzz_targets.seeds()
-    per = max(1, args.total // len(names))
+    per = max(1, -(-args.total // len(names)))  # rounded up: at least --total in all
     results: dict[str, dict[str, Any]] = {}
     crashes: list[str] = []
     for name in names:
