@@ -466,3 +466,52 @@ def test_every_circuit_on_the_reference_backend(mode: str) -> None:
         proof = cp.prove(inst, _values(slots), blindings, b"ref")
         assert cp.verify(inst, points, proof, b"ref")
         assert not cp.verify(inst, points, proof, b"other")
+
+
+NARROW = """
+name = "narrow"
+modes = ["cross"]
+[slots]
+cash = "account"
+[aux.y]
+over = ""
+bits = 32
+hint = "7"
+[[check]]
+name = "cash_positive"
+check = "cash - 1 >= 0"
+[[check]]
+name = "y_used"
+check = "cash - y >= 0"
+"""
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["attested", "self"])
+def test_a_narrow_bound_is_not_proven_by_scaling(trusted: bool) -> None:
+    """y < 2^32 claimed as y = 2^−32 mod r: 2^32·y = 1 is tiny, y is not. Proving 2^32·y < 2^64
+    would accept it; the two-sided items y < 2^64 and 2^32 − 1 − y < 2^64 refuse it."""
+    inst = compile_instance(
+        parse_circuit(NARROW), MARKET, (SlotSpec("cash", "", 64, True),), PPM, trusted_slots=trusted
+    )
+    labels = [it.label for it in inst.range_items]
+    assert "aux y[None]" in labels and "aux y[None] upper bound" in labels
+    g = secrets.randbelow(R - 1) + 1
+    point = commit(10**6, g)
+    honest = cp.prove(inst, [10**6], [g], b"n")
+    assert cp.verify(inst, [point], honest, b"n")
+    for y in (pow(1 << 32, -1, R), 1 << 32, R - 1):
+        forged = cp.prove(inst, [10**6], [g], b"n", _unsafe_values={("y", None): y})
+        assert not cp.verify(inst, [point], forged, b"n"), y
+
+
+def test_a_self_committed_narrow_slot_is_bounded_on_both_sides() -> None:
+    """A self-committed statement may declare 32-bit slots; a value beyond them, or a field
+    element standing for one, is rejected."""
+    spec = (SlotSpec("cash", "", 32, True),)
+    inst = compile_instance(parse_circuit(NARROW), MARKET, spec, PPM, trusted_slots=False)
+    g = secrets.randbelow(R - 1) + 1
+    for cash in (1 << 31, -(1 << 31) - 1, pow(1 << 32, -1, R)):
+        forged = cp.prove(inst, [cash], [g], b"n", _unsafe_values={("y", None): 7})
+        assert not cp.verify(inst, [commit(cash, g)], forged, b"n"), cash
+    ok = cp.prove(inst, [(1 << 31) - 1], [g], b"n")
+    assert cp.verify(inst, [commit((1 << 31) - 1, g)], ok, b"n")

@@ -21,8 +21,9 @@ Soundness rules the compiler enforces, each with the reason:
 3. A ``>=`` form wider than 64 bits is split into L ≤ 3 limbs of 64 bits: the prover commits the
    lower L − 1, and the verifier derives the top limb's commitment itself,
    C_top = 2^{−64(L−1)}·(C_F − Σ_j 2^{64j}·C_j), so F ≡ Σ_j 2^{64j}·v_j and each v_j < 2^64.
-4. Every range constraint is one value of one aggregated 64-bit Bulletproof; a value of fewer bits
-   b is proven as 2^{64−b}·v < 2^64.
+4. Every range constraint is one value of one aggregated 64-bit Bulletproof; a value bounded to
+   fewer than 64 bits, lo ≤ v ≤ hi, is proven as v − lo < 2^64 and hi − v < 2^64 (never as
+   2^{64−b}·v < 2^64, which does not bound v: see :func:`_bound_items`).
 5. A ``>=`` form whose lower bound is already ≥ 0 (for example the width check of an unbounded
    last tier) follows from the other range proofs and needs none of its own.
 """
@@ -394,22 +395,26 @@ def _bound_form(
     return Form(label, kind, coeffs, const, lo, hi, limbs)
 
 
+def _bound_items(label: str, ref: Ref, lo: int, hi: int) -> list[RangeItem]:
+    """Range items showing lo ≤ x ≤ hi for a committed x, with hi − lo < 2^64: x − lo ∈ [0, 2^64)
+    and, unless the interval is the whole 2^64, hi − x ∈ [0, 2^64) too.
+
+    Never by scaling (2^{64−b}·x < 2^64 does *not* bound x: x = w·2^{−(64−b)} mod r passes for
+    every w < 2^64 not divisible by 2^{64−b}, a huge field element)."""
+    out = [RangeItem(label, ((ref, 1),), -lo % R)]
+    if hi - lo < (1 << LIMB_BITS) - 1:
+        out.append(RangeItem(f"{label} upper bound", ((ref, R - 1),), hi % R))
+    return out
+
+
 def _range_items(inst: Instance) -> None:
     items = inst.range_items
     if not inst.trusted_slots:
         for i, s in enumerate(inst.slots):
-            shift = 1 << (LIMB_BITS - s.bits)
-            items.append(
-                RangeItem(
-                    f"slot {s.name}[{s.of}]" if s.of else f"slot {s.name}",
-                    ((("slot", i), shift),),
-                    (-s.lo * shift) % R,
-                )
-            )
+            label = f"slot {s.name}[{s.of}]" if s.of else f"slot {s.name}"
+            items.extend(_bound_items(label, ("slot", i), s.lo, s.hi))
     for i, (key, a, _) in enumerate(inst.aux):
-        items.append(
-            RangeItem(f"aux {key[0]}[{key[1]}]", ((("aux", i), 1 << (LIMB_BITS - a.bits)),), 0)
-        )
+        items.extend(_bound_items(f"aux {key[0]}[{key[1]}]", ("aux", i), 0, (1 << a.bits) - 1))
     for fi, form in enumerate(inst.forms):
         if form.kind != ">=" or form.lo >= 0:
             continue  # == checks go to the Sigma proof; lo >= 0: implied by the bounds
