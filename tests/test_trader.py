@@ -449,3 +449,18 @@ def test_k4p4_example_matches_the_peer(tmp_path: Path) -> None:
         tmp_path / "p.json",
     )
     assert r.exit_code == 0, r.output
+
+
+def test_the_exchange_leaf_circuit_is_not_a_margin_proof(world: dict[str, Path]) -> None:
+    """liability_leaf proves θ = 1 whatever a file states: the trader refuses it and a verifier
+    rejects a proof file naming it, so no proof can claim a θ its circuit did not check."""
+    out = world["dir"] / "leaf.json"
+    r = run(
+        "prove", "--market", MARKET, "--statement", world["statement"],
+        "--openings", world["openings"], "--circuit", "liability_leaf", "--threshold", "5",
+        "--out", out,
+    )
+    assert r.exit_code == 2 and not out.exists()
+    leaf = rewrite(world, "leaf_named.json", lambda d: d.update(circuit="liability_leaf"))
+    r = verify(world, leaf)
+    assert r.exit_code == 1 and "not a margin-proof circuit" in r.output

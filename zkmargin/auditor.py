@@ -18,7 +18,7 @@ from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import Instance, compile_statement, load_circuit
+from .circuit.compiler import MARGIN_CIRCUITS, Instance, compile_statement, load_circuit
 from .circuit.lang import CircuitError
 from .errors import DecodeError
 from .formats.common import FormatError, parse_threshold, to_ppm
@@ -88,6 +88,8 @@ def _prepare(
             raise _Invalid(str(exc)) from None
         if min_threshold_ppm is not None and theta_ppm < min_threshold_ppm:
             raise _Invalid(f"it proves θ = {doc.threshold}, below the required minimum")
+        if doc.circuit not in MARGIN_CIRCUITS:
+            raise _Invalid(f"{doc.circuit} is not a margin-proof circuit")
         try:
             circ = load_circuit(doc.circuit)
         except CircuitError:

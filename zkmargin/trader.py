@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import Circuit, compile_statement, load_circuit
+from .circuit.compiler import MARGIN_CIRCUITS, Circuit, compile_statement, load_circuit
 from .circuit.lang import CircuitError
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
@@ -40,6 +40,11 @@ def choose_circuit(name: str, mode: str) -> Circuit:
     """The circuit to prove with: ``auto`` picks by the statement's margin mode."""
     if name == "auto":
         name = AUTO_CIRCUIT[mode]
+    if name not in MARGIN_CIRCUITS:
+        raise FormatError(
+            f"circuit {name!r} is not a margin proof; choose auto, "
+            + ", ".join(sorted(MARGIN_CIRCUITS))
+        )
     try:
         circuit = load_circuit(name)
     except CircuitError as exc:

@@ -160,6 +160,9 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
 
 
 SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
+#: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
+#: for the θ it states. ``liability_leaf`` proves θ = 1 whatever is asked: the exchange's tree.
+MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
 
 
 def load_circuit(name_or_path: str | Path) -> Circuit:

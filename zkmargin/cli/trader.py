@@ -25,7 +25,7 @@ from .. import api
     "--circuit",
     default="auto",
     show_default=True,
-    help="auto (by the account's margin mode), isolated, cross, portfolio or liability_leaf.",
+    help="auto (by the account's margin mode), isolated, cross or portfolio.",
 )
 @click.option(
     "--threshold", default="1", show_default=True, help="θ: prove equity ≥ θ·maintenance."
