@@ -80,6 +80,8 @@ def _prepare(
             raise _Invalid("it was made for another market snapshot")
         if st.epoch != doc.epoch:
             raise _Invalid("its epoch differs from its statement's")
+        if st.epoch != mk.epoch:
+            raise _Invalid(f"it is for epoch {st.epoch}, the market snapshot is epoch {mk.epoch}")
         if context is not None and doc.context != context:
             raise _Invalid(f"it is bound to the context {doc.context!r}, not {context!r}")
         try:
