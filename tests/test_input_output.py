@@ -288,7 +288,16 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    # interrupt it in the middle of the work, not during start-up: after 4 s of its own CPU time
+    # (imports take about 1.5 s; generating a million accounts takes 20 s or more)
+    ticks = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / ticks >= 4:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the generation finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
