@@ -208,9 +208,15 @@ def test_a_statement_signed_by_another_key_is_rejected(world: dict[str, Path]) -
         world, rewrite(world, "resigned.json", lambda d: d["statement"].update(venue_key=other))
     )
     assert r.exit_code == 1
-    # and without a trusted key given, its own key's signature must still verify
-    r = run("verify", world["dir"] / "resigned.json", "--market", MARKET)
-    assert r.exit_code == 1 and "signature" in r.output
+
+
+def test_an_attested_proof_needs_the_verifier_to_name_the_venue_key(world: dict[str, Path]) -> None:
+    """The attested slots are trusted to their bounds because a venue vouches for them: a key
+    the verifier did not name could be the prover's own, so without --venue-key an attested
+    proof is not accepted (a self-committed one, whose slots are all range-proven, is)."""
+    r = run("verify", world["proof"], "--market", MARKET)
+    assert r.exit_code == 1 and "--venue-key" in r.output
+    assert verify(world, world["proof"]).exit_code == 0
 
 
 def test_batch_names_the_bad_proof(world: dict[str, Path]) -> None:
@@ -456,9 +462,19 @@ def test_the_exchange_leaf_circuit_is_not_a_margin_proof(world: dict[str, Path])
     rejects a proof file naming it, so no proof can claim a θ its circuit did not check."""
     out = world["dir"] / "leaf.json"
     r = run(
-        "prove", "--market", MARKET, "--statement", world["statement"],
-        "--openings", world["openings"], "--circuit", "liability_leaf", "--threshold", "5",
-        "--out", out,
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        world["statement"],
+        "--openings",
+        world["openings"],
+        "--circuit",
+        "liability_leaf",
+        "--threshold",
+        "5",
+        "--out",
+        out,
     )
     assert r.exit_code == 2 and not out.exists()
     leaf = rewrite(world, "leaf_named.json", lambda d: d.update(circuit="liability_leaf"))

@@ -103,14 +103,17 @@ def _prepare(
         if st.signature is not None:
             if st.venue_key is None:
                 raise _Invalid("the statement has a signature but no venue key")
-            if venue_key is not None and bytes.fromhex(st.venue_key) != venue_key:
+            if venue_key is None:
+                # The slots' bounds are trusted because a venue vouches for them; a key the
+                # verifier did not name could be anyone's, the prover's own included.
+                raise _Invalid(
+                    f"its commitments are vouched for by venue key {st.venue_key[:16]}…, which "
+                    "you did not name: pass --venue-key with the venue's public key"
+                )
+            if bytes.fromhex(st.venue_key) != venue_key:
                 raise _Invalid("its statement is signed by another venue key")
             out.signature = stm.signature_item(st)
             v.attested = True
-            if venue_key is None:
-                v.notes.append(
-                    "signature checked against the key in the statement only: pass --venue-key"
-                )
         else:
             if st.venue_key is not None:
                 raise _Invalid("the statement names a venue key but carries no signature")
