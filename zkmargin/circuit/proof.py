@@ -16,7 +16,6 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from .. import group, rangeproof, sigma
 from ..errors import DecodeError, ProvingError
@@ -314,19 +313,6 @@ def verify(
     return sig_item is None or sigma.verify_batchable(*sig_item)
 
 
-def describe(instance: Instance) -> dict[str, Any]:
-    """Counts a reader wants: range values and widths, Sigma equations, forms."""
-    return {
-        "circuit": instance.circuit.name,
-        "range_constraints": len(instance.range_items),
-        "range_bits": LIMB_BITS,
-        "aux_values": len(instance.aux),
-        "limbs": len(instance.limbs),
-        "equalities": len(instance.equalities),
-        "forms": len(instance.forms),
-    }
-
-
 __all__ = [
     "CircuitProof",
     "RangeItem",
@@ -334,7 +320,6 @@ __all__ = [
     "batch_parts",
     "check_witness",
     "derived_commitments",
-    "describe",
     "evaluate_form",
     "prove",
     "verify",

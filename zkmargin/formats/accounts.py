@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
-from .common import STRICT, DecimalText, FormatError, check_account_id
+from .common import STRICT, DecimalText, FormatError, check_account_id, validation_error
 from .jsonfile import read_json
 from .tidy import group_accounts, read_tidy
 
@@ -51,12 +51,6 @@ class AccountsFile(BaseModel):
     accounts: list[Account]
 
 
-def _describe(exc: ValidationError) -> tuple[str, str]:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
-    return ".".join(loc), err["msg"]
-
-
 def load_accounts(path: str | Path) -> list[Account]:
     """Read accounts from ``.json``, ``.csv`` or ``.parquet``; raise :class:`FormatError`."""
     path = Path(path)
@@ -76,8 +70,7 @@ def load_accounts(path: str | Path) -> list[Account]:
     except FileNotFoundError:
         raise FormatError("file not found", file=file) from None
     except ValidationError as exc:
-        field, msg = _describe(exc)
-        raise FormatError(msg, file=file, field=field) from None
+        raise validation_error(exc, file=file) from None
     accounts = []
     seen: set[str] = set()
     for i, rec in enumerate(records):
@@ -85,8 +78,7 @@ def load_accounts(path: str | Path) -> list[Account]:
         try:
             acc = Account.model_validate(rec)
         except ValidationError as exc:
-            field, msg = _describe(exc)
-            raise FormatError(msg, file=file, record=label, field=field) from None
+            raise validation_error(exc, file=file, record=label) from None
         if acc.id in seen:
             raise FormatError("duplicate account id", file=file, record=label, field="id")
         seen.add(acc.id)

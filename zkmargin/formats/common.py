@@ -12,7 +12,7 @@ import re
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ConfigDict
+from pydantic import BeforeValidator, ConfigDict, ValidationError
 
 from ..errors import ZkMarginError
 
@@ -32,6 +32,14 @@ class FormatError(ZkMarginError):
 #: How a decimal number is spelt in a file: no '_' separators, exponents, '+' signs or spaces.
 DECIMAL_PATTERN = r"^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$"
 _DECIMAL = re.compile(DECIMAL_PATTERN)
+
+
+def validation_error(exc: ValidationError, *, file: str = "", record: str = "") -> FormatError:
+    """A pydantic validation error as one :class:`FormatError`: its first problem, with the
+    field's dotted location, the file and the record."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    return FormatError(err["msg"], file=file, record=record, field=field)
 
 
 def _no_float(value: Any) -> Any:
@@ -56,14 +64,10 @@ def _no_float(value: Any) -> Any:
     raise ValueError(f"expected a decimal string or an integer, got {type(value).__name__}")
 
 
-def has_control_characters(text: str) -> bool:
-    """Whether text holds a character that is not printable (a newline, a tab, an escape…)."""
-    return not text.isprintable()
-
-
 def check_account_id(text: str) -> str:
-    """An account id holds no control character: a newline in an id could forge report lines."""
-    if has_control_characters(text):
+    """An account id holds only printable characters: a newline in an id could forge report
+    lines."""
+    if not text.isprintable():
         raise ValueError(f"control characters are not allowed in an account id: {text!r}")
     return text
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..fileio import atomic_write_text
-from .common import FormatError
+from .common import FormatError, validation_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -102,9 +102,7 @@ def model_from_json(raw: Any, model: type[M], file: str) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise FormatError(err["msg"], file=file, field=field) from None
+        raise validation_error(exc, file=file) from None
 
 
 def write_model(path: str | Path, doc: BaseModel, *, secret: bool = False) -> None:

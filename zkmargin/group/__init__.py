@@ -47,7 +47,6 @@ __all__ = [
     "using",
 ]
 
-IDENTITY_ENCODING = bytes([0xC0]) + bytes(POINT_BYTES - 1)
 _X_MASK = (1 << 381) - 1
 _BACKEND_NAMES = ("native", "reference")
 _instances: dict[str, Backend] = {}
@@ -186,6 +185,28 @@ def encode_point(point: Point) -> bytes:
     return _active.encode(point)
 
 
+def screen_compressed(data: bytes, size: int, what: str, *, allow_identity: bool) -> bool:
+    """The checks both groups' decoders make before a library sees the bytes: exactly ``size``
+    bytes, the compression flag set, the identity only as 0xc0 ‖ 0^(size−1) and only where
+    allowed, and every 48-byte coordinate (flags masked off the first) canonical, < p.
+    Returns whether the bytes are the identity; raises :class:`DecodeError` otherwise."""
+    if len(data) != size:
+        raise DecodeError(f"a {what} is exactly {size} bytes, got {len(data)}")
+    flags = data[0]
+    if not flags & 0x80:
+        raise DecodeError(f"{what} is not in compressed form (compression flag clear)")
+    if flags & 0x40:
+        if data != bytes([0xC0]) + bytes(size - 1):
+            raise DecodeError(f"non-canonical encoding of the identity ({what})")
+        if not allow_identity:
+            raise DecodeError("the identity point is not allowed here")
+        return True
+    chunks = [int.from_bytes(data[i : i + POINT_BYTES], "big") for i in range(0, size, POINT_BYTES)]
+    if chunks[0] & _X_MASK >= P or any(c >= P for c in chunks[1:]):
+        raise DecodeError(f"{what} coordinate is not canonical (x >= p)")
+    return False
+
+
 def decode_point(data: bytes, *, allow_identity: bool = False) -> Point:
     """Decode untrusted bytes into a point of the prime-order subgroup, or raise DecodeError.
 
@@ -193,20 +214,9 @@ def decode_point(data: bytes, *, allow_identity: bool = False) -> Point:
     the subgroup, and bytes equal to the point's own re-encoding. The identity is accepted only
     with ``allow_identity`` and only in its one canonical form 0xc0 ‖ 0^47.
     """
-    if len(data) != POINT_BYTES:
-        raise DecodeError(f"a point is exactly {POINT_BYTES} bytes, got {len(data)}")
     data = bytes(data)
-    flags = data[0]
-    if not flags & 0x80:
-        raise DecodeError("point is not in compressed form (compression flag clear)")
-    if flags & 0x40:
-        if data != IDENTITY_ENCODING:
-            raise DecodeError("non-canonical encoding of the identity")
-        if not allow_identity:
-            raise DecodeError("the identity point is not allowed here")
+    if screen_compressed(data, POINT_BYTES, "point", allow_identity=allow_identity):
         return _active.identity()
-    if int.from_bytes(data, "big") & _X_MASK >= P:
-        raise DecodeError("point x-coordinate is not canonical (x >= p)")
     try:
         point = _active.decompress(data)
     except ValueError as exc:

@@ -102,9 +102,6 @@ class NativePairing:
     def g2_add(self, a: object, b: object) -> object:
         return cast(G2Point, a) + cast(G2Point, b)
 
-    def g2_neg(self, a: object) -> object:
-        return -cast(G2Point, a)
-
     def g2_mul(self, a: object, k: int) -> object:
         return cast(G2Point, a) * _scalar(k)
 
@@ -119,9 +116,6 @@ class NativePairing:
         if not point.is_in_subgroup():
             raise ValueError("not in the prime-order subgroup of G2")
         return point
-
-    def g2_eq(self, a: object, b: object) -> bool:
-        return bool(cast(G2Point, a) == cast(G2Point, b))
 
     def hash_to_g2(self, msg: bytes, dst: bytes) -> object:
         return G2Point.hash_to_curve(msg, dst)

@@ -154,9 +154,6 @@ class ReferencePairing:
     def g2_add(self, a: object, b: object) -> object:
         return add(cast(Any, a), cast(Any, b))
 
-    def g2_neg(self, a: object) -> object:
-        return neg(cast(Any, a))
-
     def g2_mul(self, a: object, k: int) -> object:
         return multiply(cast(Any, a), k % R)
 
@@ -171,9 +168,6 @@ class ReferencePairing:
         if not is_inf(multiply(pt, R)):
             raise ValueError("not in the prime-order subgroup of G2")
         return pt
-
-    def g2_eq(self, a: object, b: object) -> bool:
-        return bool(eq(cast(Any, a), cast(Any, b)))
 
     def hash_to_g2(self, msg: bytes, dst: bytes) -> object:
         return hash_to_G2(msg, dst, cast(Any, hashlib.sha256))

@@ -16,7 +16,14 @@ import numpy as np
 import numpy.typing as npt
 
 from ..formats.accounts import Account, load_accounts, write_accounts_json
-from ..formats.common import DECIMAL_PATTERN, EXACT, FormatError, check_account_id, to_units
+from ..formats.common import (
+    DECIMAL_PATTERN,
+    EXACT,
+    FormatError,
+    check_account_id,
+    to_units,
+    validation_error,
+)
 from ..formats.tidy import (
     KINDS,
     StrArray,
@@ -50,13 +57,7 @@ def _explain(
     except FormatError as exc:
         return exc
     except ValidationError as exc:
-        err = exc.errors()[0]
-        return FormatError(
-            err["msg"],
-            file=file,
-            record=f"account {doc['id']}",
-            field=".".join(str(p) for p in err["loc"]),
-        )
+        return validation_error(exc, file=file, record=f"account {doc['id']}")
     return FormatError(
         problem, file=file, record=f"row {row + 2} (account {doc['id']})", field=field
     )
@@ -420,11 +421,5 @@ def _accounts_from_tidy(cols: dict[str, StrArray], file: str = "accounts") -> li
         try:
             out.append(Account.model_validate(doc))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise FormatError(
-                err["msg"],
-                file=file,
-                record=f"account {doc.get('id')}",
-                field=".".join(str(p) for p in err["loc"]),
-            ) from None
+            raise validation_error(exc, file=file, record=f"account {doc.get('id')}") from None
     return out
