@@ -98,9 +98,18 @@ def venue_attest(
     out = Path(out_dir)
     seen: set[Path] = set()
     count = 0
+    # Every account's slots and file names first (no cryptography): an account that cannot be
+    # attested stops the run before any statement is written.
+    plans = []
     for acc in table.accounts():
         seed = stm.derive_decoy_seed(vk.master_secret, snap.epoch, acc.id)
-        slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed)
+        slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed, file=str(accounts))
+        st_path, op_path = statement_files(out, acc.id)
+        if st_path in seen:
+            raise FormatError(f"two accounts map to the file {st_path.name}", file=str(accounts))
+        seen.add(st_path)
+        plans.append((acc, slots, st_path, op_path))
+    for acc, slots, st_path, op_path in plans:
         st, op = stm.issue_statement(
             venue=vk.venue,
             epoch=snap.epoch,
@@ -111,10 +120,6 @@ def venue_attest(
             master=vk.master_secret,
             secret_key=vk.secret_key,
         )
-        st_path, op_path = statement_files(out, acc.id)
-        if st_path in seen:
-            raise FormatError(f"two accounts map to the file {st_path.name}", file=str(accounts))
-        seen.add(st_path)
         write_model(op_path, op, secret=True)
         write_model(st_path, st)
         count += 1

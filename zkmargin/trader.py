@@ -88,7 +88,9 @@ def _self_statement(
             f"{format_decimal(result.maintenance, mk.valuation_decimals)} {mk.valuation_symbol}"
         )
     master = master or secrets.token_bytes(32)
-    slots = account_slots(acc, mk, decoys=decoys, decoy_seed=secrets.token_bytes(16))
+    slots = account_slots(
+        acc, mk, decoys=decoys, decoy_seed=secrets.token_bytes(16), file=str(account)
+    )
     st, op = stm.issue_statement(
         venue=SELF_VENUE,
         epoch=epoch,

@@ -31,6 +31,7 @@ Soundness rules the compiler enforces, each with the reason:
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import math
@@ -165,11 +166,17 @@ SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
 MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
 
 
+@functools.cache
+def _shipped(name: str) -> Circuit:
+    """A shipped circuit, parsed once per process (circuits are immutable)."""
+    text = (resources.files("zkmargin") / "circuits" / f"{name}.toml").read_text()
+    return parse_circuit(text, f"circuit {name}")
+
+
 def load_circuit(name_or_path: str | Path) -> Circuit:
     """A shipped circuit by name, or a circuit file by path."""
     if isinstance(name_or_path, str) and name_or_path in SHIPPED:
-        text = (resources.files("zkmargin") / "circuits" / f"{name_or_path}.toml").read_text()
-        return parse_circuit(text, f"circuit {name_or_path}")
+        return _shipped(name_or_path)
     path = Path(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")

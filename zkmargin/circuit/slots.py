@@ -69,6 +69,7 @@ def account_slots(
     *,
     decoys: int = 0,
     decoy_seed: bytes = b"",
+    file: str = "",
 ) -> list[SlotValue]:
     """The statement's slots of ``account``, in market order, with ``decoys`` zero slots."""
     rec = f"account {account.id}"
@@ -77,7 +78,7 @@ def account_slots(
     for pos in account.positions:
         inst = market.instruments[pos.instrument]
         if inst.symbol in held:
-            raise FormatError(f"two positions in {inst.symbol}; merge them", record=rec)
+            raise FormatError(f"two positions in {inst.symbol}; merge them", file=file, record=rec)
         if inst.kind == "inverse":
             settle = market.assets[inst.settle_index]
             num = pos.size * inst.contract_value * 10**settle.decimals
@@ -116,6 +117,7 @@ def account_slots(
             where = f"{s.spec.name}[{s.spec.of}]" if s.spec.of else s.spec.name
             raise FormatError(
                 f"{where} = {s.value} units exceeds the statement's {s.spec.bits}-bit slot bound",
+                file=file,
                 record=rec,
             )
     return out
