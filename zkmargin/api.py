@@ -1,6 +1,6 @@
 """The functions a Python user calls, re-exported from one module per user story: the venue
-(:mod:`zkmargin.exchange`), the trader (:mod:`zkmargin.trader`) and the verifier
-(:mod:`zkmargin.auditor`). Every CLI command is a thin adapter over these.
+and exchange (:mod:`zkmargin.exchange`), the trader (:mod:`zkmargin.trader`) and the verifier
+or auditor (:mod:`zkmargin.auditor`). Every CLI command is a thin adapter over these.
 
 Range proofs (``prove_range`` / ``verify_range``) exchange bytes: 48-byte compressed
 commitments and the proof's canonical encoding, so what a user stores or sends is exactly what
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import group, margin
-from .auditor import Verdict, verify_margin_proofs
+from .auditor import AuditReport, Verdict, audit_publication, verify_margin_proofs
 from .bundles import (
     RangeProofBundle,
     batch_verify_range,
@@ -33,6 +33,9 @@ from .demo import DemoReport, demo_crypto, demo_margin, demo_trader
 from .errors import ZkMarginError
 from .exchange import (
     AttestResult,
+    PublishResult,
+    exchange_inclusion,
+    exchange_publish,
     load_statement,
     load_venue_public_key,
     venue_attest,
@@ -43,22 +46,28 @@ from .formats import tidy
 from .formats.common import format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
+from .liabilities.plan import CannotPublish
 from .margin import synthetic
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
-from .trader import NotHealthy, ProveResult, prove_margin
+from .trader import InclusionReport, NotHealthy, ProveResult, prove_margin, verify_inclusion
 
 __all__ = [
     "MODES",
     "AttestResult",
+    "AuditReport",
+    "CannotPublish",
     "DemoReport",
+    "InclusionReport",
     "MarginRun",
     "NotHealthy",
     "ProveResult",
+    "PublishResult",
     "RangeProofBundle",
     "Verdict",
     "ZkMarginError",
     "atomic_write_text",
+    "audit_publication",
     "available_backends",
     "batch_verify_range",
     "csv_text",
@@ -67,6 +76,8 @@ __all__ = [
     "demo_margin",
     "demo_trader",
     "equality_relation",
+    "exchange_inclusion",
+    "exchange_publish",
     "format_decimal",
     "format_units",
     "generate_examples",
@@ -82,6 +93,7 @@ __all__ = [
     "use_backend",
     "venue_attest",
     "venue_keygen",
+    "verify_inclusion",
     "verify_margin_proofs",
     "verify_range",
     "write_columns",

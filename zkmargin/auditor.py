@@ -1,10 +1,12 @@
-"""The verifier's story (a lender, a counterparty, an auditor): check margin proofs.
+"""The verifier's story (a lender, a counterparty, an auditor): check margin proofs, and audit
+an exchange's publication.
 
 Each proof is checked against the market snapshot the verifier trusts and, when given, the
-venue's public key: the statement must be signed by that key, made for that market, and the
-proof must bind that θ, epoch and context. Many proofs are batch-verified: one multi-scalar
-multiplication for every range proof, one batched Sigma check, one pairing product for every
-signature; if the batch fails, each proof is checked alone to name the bad ones.
+venue's public key: the statement must be vouched for by that key (signed, or included in a
+liabilities tree whose root that key signed), made for that market, and the proof must bind
+that θ, epoch and context. Many proofs are batch-verified: one multi-scalar multiplication for
+every range proof, one batched Sigma check, one pairing product for every signature; if the
+batch fails, each proof is checked alone to name the bad ones.
 """
 
 from __future__ import annotations
@@ -18,13 +20,23 @@ from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import MARGIN_CIRCUITS, Instance, compile_statement, load_circuit
+from .circuit.compiler import (
+    MARGIN_CIRCUITS,
+    Instance,
+    compile_instance,
+    load_circuit,
+    statement_slots,
+)
 from .circuit.lang import CircuitError
 from .errors import DecodeError
 from .formats.common import FormatError, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
-from .formats.market import market_digest
+from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
+from .liabilities.audit import AuditReport, audit
+from .liabilities.audit import Progress as AuditProgress
+from .liabilities.inclusion import NotIncluded, check_attestation
+from .liabilities.parallel import make_runner
 from .margin.market import Market, compile_market, load_snapshot
 
 
@@ -53,12 +65,14 @@ class _Checked:
     verdict: Verdict
     parts: tuple[Any, Any] | None = None
     signature: tuple[bytes, bytes, bytes] | None = None
+    leaf_parts: tuple[Any, Any] | None = None
 
 
 def _prepare(
     path: str,
     doc: MarginProofFile,
     mk: Market,
+    snap: MarketSnapshot,
     digest: bytes,
     venue_key: bytes | None,
     context: str | None,
@@ -100,7 +114,27 @@ def _prepare(
             raise _Invalid(f"it was made with another version of circuit {doc.circuit}")
         if st.mode not in circ.modes:
             raise _Invalid(f"circuit {circ.name} does not prove {st.mode}-margin accounts")
-        if st.signature is not None:
+        trusted = st.signature is not None
+        if doc.inclusion is not None:
+            if venue_key is None:
+                raise _Invalid(
+                    f"its commitments are vouched for by venue key "
+                    f"{str(doc.inclusion.root.venue_key)[:16]}… (a signed liabilities root), which "
+                    "you did not name: pass --venue-key with the venue's public key"
+                )
+            try:
+                att = check_attestation(st, doc.inclusion, mk, snap, venue_key)
+            except NotIncluded as exc:
+                raise _Invalid(f"its inclusion attestation fails: {exc}") from None
+            out.signature = att.signature
+            out.leaf_parts = att.parts
+            trusted = True
+            v.attested = True
+            v.notes.append(
+                f"attested by inclusion in the epoch {st.epoch} liabilities tree "
+                f"(root {str(doc.inclusion.root.root_hash)[:16]}…)"
+            )
+        elif st.signature is not None:
             if st.venue_key is None:
                 raise _Invalid("the statement has a signature but no venue key")
             if venue_key is None:
@@ -121,7 +155,9 @@ def _prepare(
                 raise _Invalid("its commitments are not attested by the venue (self-committed)")
             v.notes.append("commitments NOT attested by any venue (self-committed)")
         try:
-            inst: Instance = compile_statement(circ, mk, st, theta_ppm)
+            inst: Instance = compile_instance(
+                circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted
+            )
         except CircuitError as exc:
             raise _Invalid(f"the statement does not fit the circuit: {exc}") from None
         ctx = stm.proof_context(
@@ -145,8 +181,10 @@ def _prepare(
 
 
 def _crypto_ok(items: Sequence[_Checked]) -> bool:
-    rps = [c.parts[0] for c in items if c.parts is not None]
-    sigs = [c.parts[1] for c in items if c.parts is not None and c.parts[1] is not None]
+    parts = [c.parts for c in items if c.parts is not None]
+    parts += [c.leaf_parts for c in items if c.leaf_parts is not None]
+    rps = [p[0] for p in parts]
+    sigs = [p[1] for p in parts if p[1] is not None]
     atts = [c.signature for c in items if c.signature is not None]
     if rps and not rangeproof.batch_verify(rps):
         return False
@@ -174,7 +212,7 @@ def verify_margin_proofs(
         except (ValueError, ArithmeticError):
             raise FormatError(f"--min-threshold {min_threshold!r} is not a decimal") from None
     docs = [(str(p), read_model(p, MarginProofFile)) for p in paths]
-    checked = [_prepare(p, d, mk, digest, venue_key, context, min_ppm) for p, d in docs]
+    checked = [_prepare(p, d, mk, snap, digest, venue_key, context, min_ppm) for p, d in docs]
     ready = [c for c in checked if c.parts is not None]
     if ready and _crypto_ok(ready):
         for c in ready:
@@ -186,6 +224,28 @@ def verify_margin_proofs(
                 c.verdict.reason = (
                     "the venue's signature does not verify"
                     if c.signature is not None and not bls.verify(*c.signature)
+                    else "the leaf proof of its inclusion does not verify"
+                    if c.leaf_parts is not None
+                    and not _crypto_ok([_Checked(c.verdict, c.leaf_parts)])
                     else "the proof does not verify"
                 )
     return [c.verdict for c in checked]
+
+
+def audit_publication(
+    path: str | Path,
+    *,
+    venue_key: bytes | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: AuditProgress | None = None,
+) -> AuditReport:
+    """The full audit of an exchange's publication (every leaf, node, the root and its
+    signature, the reserves), batch-verified on a local pool or a Dask cluster. Unreadable
+    input raises :class:`FormatError` (exit 2); a failed check gives an invalid report naming
+    the first bad leaf or node (exit 1)."""
+    runner = make_runner(workers, scheduler)
+    try:
+        return audit(path, venue_key=venue_key, runner=runner, progress=progress)
+    finally:
+        runner.close()

@@ -1,9 +1,12 @@
-"""The exchange's (venue's) story: keep a key, attest each account's statement every epoch.
+"""The exchange's (venue's) story: keep a key, attest each account's statement every epoch,
+publish its liabilities and reserves.
 
 ``venue_keygen`` writes the secret key file (owner-only) and the public key verifiers trust;
 ``venue_attest`` commits every balance and position of every account with blindings from the
 KDF, signs each statement and writes it beside its openings (owner-only), for any number of
-accounts.
+accounts. ``exchange_publish`` builds the epoch's publication (:mod:`zkmargin.liabilities`):
+every account a leaf proven above maintenance, the Merkle sum tree, the signed root and the
+reserves proof; ``exchange_inclusion`` gives one user their file.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from pathlib import Path
 from .attest import statement as stm
 from .attest.keys import VenueKey, generate
 from .circuit.slots import account_slots
-from .formats.common import FormatError
-from .formats.jsonfile import read_model, write_model
-from .formats.market import market_digest
+from .errors import DecodeError
+from .formats.common import FormatError, to_units
+from .formats.jsonfile import parse_json, read_model, write_model
+from .formats.market import canonical_market, market_digest
+from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
-from .margin.market import compile_market, load_snapshot
+from .liabilities import vault
+from .liabilities.inclusion import make_inclusion_file
+from .liabilities.leaf import Columns, liability_columns
+from .liabilities.parallel import make_runner
+from .liabilities.plan import make_plan
+from .liabilities.publish import Progress, PublishResult, publish
+from .liabilities.store import Publication
+from .margin.market import compile_market, load_snapshot, snapshot_from_json
 from .margin.table_io import load_table
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
@@ -131,3 +143,120 @@ def venue_attest(
 def load_statement(path: str | Path) -> AccountStatement:
     """An account statement file."""
     return read_model(path, AccountStatement)
+
+
+# ----- the exchange's publication of liabilities and reserves ----------------------------------
+
+
+def load_reserves(path: str | Path, columns: Columns, *, venue: str, epoch: int) -> list[int]:
+    """The reserves file's amount for every column, in the column's units; refuse a file that
+    misses a column, names an unknown one, or states another venue or epoch."""
+    doc = read_model(path, ReservesFile)
+    file = str(path)
+    if doc.venue is not None and doc.venue != venue:
+        raise FormatError(f"states venue {doc.venue!r}, the key is {venue!r}'s", file=file)
+    if doc.epoch is not None and doc.epoch != epoch:
+        raise FormatError(f"states epoch {doc.epoch}, the publication is epoch {epoch}", file=file)
+    unknown = sorted(set(doc.reserves) - set(columns.symbols))
+    if unknown:
+        raise FormatError(f"names {', '.join(unknown)}, which the market does not list", file=file)
+    out = []
+    for symbol, decimals in zip(columns.symbols, columns.decimals, strict=True):
+        if symbol not in doc.reserves:
+            what = (
+                " (the accounts' cash, in valuation units)" if symbol == columns.symbols[-1] else ""
+            )
+            raise FormatError(f"has no amount for {symbol}{what}", file=file)
+        try:
+            out.append(to_units(doc.reserves[symbol], decimals, allow_negative=False))
+        except ValueError as exc:
+            raise FormatError(str(exc), file=file, field=f"reserves.{symbol}") from None
+    return out
+
+
+def exchange_publish(
+    *,
+    key: str | Path,
+    market: str | Path,
+    accounts: str | Path,
+    reserves: str | Path,
+    out: str | Path,
+    epoch: int | None = None,
+    secrets_out: str | Path | None = None,
+    pad_to: int | None = None,
+    decoys: int = 0,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> PublishResult:
+    """Publish the epoch's liabilities tree, signed root and reserves proof to ``out`` (SQLite);
+    the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
+    :class:`zkmargin.liabilities.plan.CannotPublish` when the books do not support it (nothing
+    is written)."""
+    vk = load_venue_key(key)
+    snap = load_snapshot(market)
+    mk = compile_market(snap, str(market))
+    if epoch is not None and epoch != snap.epoch:
+        raise FormatError(
+            f"the market snapshot is for epoch {snap.epoch}, not {epoch}", file=str(market)
+        )
+    columns = liability_columns(mk)
+    amounts = load_reserves(reserves, columns, venue=vk.venue, epoch=snap.epoch)
+    table = load_table(accounts, mk)
+    plan = make_plan(
+        key=vk,
+        market=mk,
+        market_text=canonical_market(snap),
+        market_digest=market_digest(snap),
+        epoch=snap.epoch,
+        accounts=list(table.accounts()),
+        reserves=amounts,
+        pad_to=pad_to,
+        decoys=decoys,
+        file=str(accounts),
+    )
+    out = Path(out)
+    secrets_path = (
+        Path(secrets_out) if secrets_out is not None else out.with_name(out.name + ".secrets")
+    )
+    runner = make_runner(workers, scheduler)
+    try:
+        return publish(
+            plan, vk, out=out, secrets_out=secrets_path, runner=runner, progress=progress
+        )
+    finally:
+        runner.close()
+
+
+def exchange_inclusion(
+    *, publication: str | Path, secrets: str | Path, account: str, out: str | Path
+) -> Path:
+    """Write ``account``'s inclusion file (owner-only): the market, their statement and
+    openings, their liabilities' openings and their path to the signed root."""
+    with Publication.open(publication) as pub:
+        header = pub.header()
+        found = vault.read_header(Path(secrets))
+        if (found.venue_key, found.epoch, found.market_digest) != (
+            header.venue_key,
+            header.epoch,
+            header.market_digest,
+        ):
+            raise FormatError("belongs to another publication", file=str(secrets))
+        secret = vault.account_secret(Path(secrets), account)
+        snap = snapshot_from_json(parse_json(pub.market_text(), str(publication)))
+        mk = compile_market(snap, str(publication))
+        try:
+            doc = make_inclusion_file(
+                pub,
+                mk,
+                snap,
+                account,
+                secret.position,
+                bytes.fromhex(secret.salt),
+                secret.openings,
+                [int(g, 16) for g in secret.aux_blindings],
+            )
+        except DecodeError as exc:
+            raise FormatError(str(exc), file=str(publication)) from None
+    write_model(out, doc, secret=True)
+    return Path(out)

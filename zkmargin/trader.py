@@ -8,20 +8,39 @@ writes a proof that would fail.
 
 from __future__ import annotations
 
+import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import rangeproof, sigma
+from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
-from .circuit.compiler import MARGIN_CIRCUITS, Circuit, compile_statement, load_circuit
+from .circuit.compiler import (
+    MARGIN_CIRCUITS,
+    Circuit,
+    compile_instance,
+    load_circuit,
+    statement_slots,
+)
 from .circuit.lang import CircuitError
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
 from .formats.common import FormatError, format_decimal, parse_threshold
 from .formats.jsonfile import read_model, write_model
 from .formats.market import market_digest
-from .formats.statement import AccountOpenings, AccountStatement, MarginProofFile
+from .formats.publication import InclusionFile
+from .formats.statement import (
+    AccountOpenings,
+    AccountStatement,
+    InclusionAttestation,
+    MarginProofFile,
+    SignedRoot,
+)
+from .liabilities.inclusion import NotIncluded, check_attestation, check_liability_openings
+from .liabilities.leaf import liability_columns
+from .liabilities.store import Publication
 from .margin.market import Market, compile_market, load_snapshot
 from .margin.scalar import evaluate
 from .margin.table_io import load_table
@@ -112,6 +131,7 @@ def prove_margin(
     statement: str | Path | None = None,
     openings: str | Path | None = None,
     account: str | Path | None = None,
+    inclusion: str | Path | None = None,
     circuit: str = "auto",
     threshold: str = "1",
     context: str = "",
@@ -121,16 +141,35 @@ def prove_margin(
     master: bytes | None = None,
 ) -> ProveResult:
     """Prove equity − θ·requirement ≥ 0 for an attested statement (``statement`` and
-    ``openings``) or a self-committed ``account``; write the proof file to ``out``."""
+    ``openings``; or ``inclusion``, a user's inclusion file from the exchange's publication) or
+    a self-committed ``account``; write the proof file to ``out``."""
     theta_ppm = parse_threshold(threshold)
     if len(context.encode()) > 1024:
         raise FormatError("the context string is longer than 1024 bytes")
     snap = load_snapshot(market)
     mk = compile_market(snap, str(market))
     digest = market_digest(snap)
-    if (statement is None) == (account is None):
-        raise FormatError("give either a statement with its openings, or an account")
-    if statement is not None:
+    attestation: InclusionAttestation | None = None
+    if sum(x is not None for x in (statement, account, inclusion)) != 1:
+        raise FormatError(
+            "give one of: a statement with its openings, an inclusion file, or an account"
+        )
+    if inclusion is not None:
+        if openings is not None or decoys:
+            raise FormatError(
+                "an inclusion file holds its openings; give neither --openings nor --decoys with it"
+            )
+        inc = read_model(inclusion, InclusionFile)
+        if market_digest(inc.market) != digest:
+            raise FormatError(
+                "the inclusion file was made for another market snapshot", file=str(inclusion)
+            )
+        report = check_inclusion(inc)
+        if not report.valid:
+            raise FormatError(f"not a valid inclusion: {report.reason}", file=str(inclusion))
+        st, attestation = inc.statement, inc.attestation
+        values, blindings = stm.check_openings(st, inc.openings)
+    elif statement is not None:
         if openings is None:
             raise FormatError("a statement needs its openings file (--openings)")
         if decoys:
@@ -155,8 +194,9 @@ def prove_margin(
         )
     theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
     circ = choose_circuit(circuit, st.mode)
+    trusted = st.signature is not None or attestation is not None
     try:
-        inst = compile_statement(circ, mk, st, theta_ppm)
+        inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted)
     except CircuitError as exc:
         raise FormatError(str(exc)) from None
     ctx = stm.proof_context(
@@ -181,8 +221,103 @@ def prove_margin(
         context=context,
         statement=st,
         proof=data.hex(),
+        inclusion=attestation,
     )
     write_model(out, doc)
-    return ProveResult(
-        Path(out), circ.name, st.signature is not None, len(data), len(inst.range_items), theta_text
+    return ProveResult(Path(out), circ.name, trusted, len(data), len(inst.range_items), theta_text)
+
+
+# ----- the user's check of their inclusion in the exchange's publication ----------------------
+
+
+@dataclass
+class InclusionReport:
+    """What one user learns from their inclusion file."""
+
+    valid: bool
+    reason: str = ""
+    account: str = ""
+    venue: str = ""
+    epoch: int = 0
+    root_hash: str = ""
+    key_given: bool = False
+    #: (column, decimals, committed liability in the column's units)
+    balances: list[tuple[str, int, int]] = field(default_factory=list)
+
+
+def check_inclusion(
+    doc: InclusionFile,
+    *,
+    venue_key: bytes | None = None,
+    root_hash: str | None = None,
+    root: SignedRoot | None = None,
+    account: str | None = None,
+    epoch: int | None = None,
+) -> InclusionReport:
+    """Check an inclusion file: the openings open the statement, which is ``account``'s; the
+    leaf proof verifies; the path leads to the signed root (the one named by ``root_hash`` or
+    ``root``), whose signature verifies under ``venue_key`` (else the root's own key)."""
+    st, att = doc.statement, doc.attestation
+    rep = InclusionReport(
+        False,
+        account=doc.openings.account,
+        venue=st.venue,
+        epoch=st.epoch,
+        root_hash=att.root.root_hash,
+        key_given=venue_key is not None,
+    )
+    try:
+        if account is not None and doc.openings.account != account:
+            raise NotIncluded(f"the file is account {doc.openings.account!r}'s, not {account!r}'s")
+        if epoch is not None and st.epoch != epoch:
+            raise NotIncluded(f"the file is for epoch {st.epoch}, not {epoch}")
+        if root_hash is not None and att.root.root_hash != root_hash.lower():
+            raise NotIncluded("its root is not the root you named")
+        if root is not None and att.root != root:
+            raise NotIncluded("its root is not the publication's root")
+        salt = bytes.fromhex(doc.openings.salt)
+        if st.account_tag != stm.account_tag(doc.openings.account, salt).hex():
+            raise NotIncluded("the statement is not this account's (account tag)")
+        try:
+            stm.check_openings(st, doc.openings)
+        except DecodeError as exc:
+            raise NotIncluded(str(exc)) from None
+        mk = compile_market(doc.market, "inclusion file (market)")
+        checked = check_attestation(st, att, mk, doc.market, venue_key)
+        if not bls.verify(*checked.signature):
+            raise NotIncluded("the root's signature does not verify")
+        rp, sg = checked.parts
+        if not rangeproof.verify(*rp) or (sg is not None and not sigma.verify_batchable(*sg)):
+            raise NotIncluded("the leaf proof does not verify")
+        balances = check_liability_openings(doc, checked.liabilities)
+        decimals = dict(zip(att.root.columns, liability_columns(mk).decimals, strict=True))
+        rep.balances = [(c, decimals[c], v) for c, v in balances]
+        rep.valid = True
+    except NotIncluded as exc:
+        rep.reason = str(exc)
+    return rep
+
+
+def verify_inclusion(
+    path: str | Path,
+    *,
+    root_hash: str | None = None,
+    publication: str | Path | None = None,
+    venue_key: bytes | None = None,
+    account: str | None = None,
+    epoch: int | None = None,
+) -> InclusionReport:
+    """Check ``path`` (a user's inclusion file) against a root hash the user trusts, or the
+    root of a publication file."""
+    if (root_hash is None) == (publication is None):
+        raise FormatError("give the root hash (--root) or the publication (--publication)")
+    if root_hash is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", root_hash):
+        raise FormatError("--root must be the 32-byte root hash in hexadecimal")
+    doc = read_model(path, InclusionFile)
+    root = None
+    if publication is not None:
+        with Publication.open(publication) as pub:
+            root = pub.root()
+    return check_inclusion(
+        doc, venue_key=venue_key, root_hash=root_hash, root=root, account=account, epoch=epoch
     )

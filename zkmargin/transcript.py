@@ -62,6 +62,10 @@ RANGEPROOF_BATCH_TAG = protocol_tag("rangeproof_batch_weights")
 HEDGED_RNG_TAG = protocol_tag("hedged_nonces")
 #: Seeded entropy source for reproducible tests and demos (never for production proofs).
 SEEDED_ENTROPY_TAG = protocol_tag("seeded_entropy_for_tests")
+#: Deterministic nonces of an exchange publication (keyed by the venue's master secret).
+DERIVED_NONCE_TAG = protocol_tag("derived_nonces")
+#: The context of a reserves proof: reserve − total ≥ 0 per column of a signed root.
+RESERVES_TAG = protocol_tag("reserves_proof")
 
 
 def sigma_tag(application: str, flavor: str) -> bytes:
@@ -344,6 +348,17 @@ def system_entropy(n: int) -> bytes:
     return secrets.token_bytes(n)
 
 
+def derived_rng(key: bytes, *parts: bytes) -> SpongeRng:
+    """Nonces derived from a secret ``key`` and everything proven (statement and witness), the way
+    deterministic signatures derive theirs (RFC 6979): the same proof of the same witness gives
+    the same bytes, and any change of statement or witness gives unrelated nonces."""
+    sponge = DuplexSponge(derive_session_id(DERIVED_NONCE_TAG))
+    sponge.absorb(serialize_varlen(key))
+    for part in parts:
+        sponge.absorb(serialize_varlen(part))
+    return SpongeRng(sponge)
+
+
 def hedged_rng(transcript: Transcript, witness: bytes, entropy: EntropySource | None) -> SpongeRng:
     """Nonces bound to the statement, the witness and 32 fresh bytes together.
 
@@ -359,9 +374,11 @@ def hedged_rng(transcript: Transcript, witness: bytes, entropy: EntropySource | 
 
 
 __all__ = [
+    "DERIVED_NONCE_TAG",
     "HEDGED_RNG_TAG",
     "RANGEPROOF_BATCH_TAG",
     "RANGEPROOF_TAG",
+    "RESERVES_TAG",
     "SESSION_ID_DOMAIN",
     "SIGMA_BATCH_TAG",
     "SIGMA_CIPHERSUITE",
@@ -374,6 +391,7 @@ __all__ = [
     "byte_length",
     "decode_uint",
     "derive_session_id",
+    "derived_rng",
     "deserialize_field",
     "deserialize_uint",
     "deserialize_varlen",

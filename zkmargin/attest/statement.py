@@ -68,6 +68,12 @@ def derive_decoy_seed(master: bytes, epoch: int, account_id: str) -> bytes:
     return h.digest()[:32]
 
 
+def derive_nonce_key(master: bytes, epoch: int) -> bytes:
+    """The key of an exchange publication's deterministic proof nonces for one epoch: it lets
+    proving workers derive nonces without holding the master secret."""
+    return hashlib.sha512(b"zkmargin-V01-kdf/nonces" + master + le(epoch, 8)).digest()[:32]
+
+
 def account_tag(account_id: str, salt: bytes) -> bytes:
     """H(account id, salt): names the account without revealing its id."""
     return hashlib.sha256(b"zkmargin-V01-account-tag" + _account_bytes(account_id) + salt).digest()
@@ -116,6 +122,40 @@ class SlotInput(Protocol):
     def value(self) -> int: ...
 
 
+def build_statement(
+    *,
+    venue: str,
+    epoch: int,
+    market_digest: bytes,
+    tag: bytes,
+    mode: str,
+    slots: Sequence[SlotInput],
+    blindings: Sequence[int],
+    venue_key: bytes | None,
+) -> AccountStatement:
+    """The (unsigned) statement committing each slot's value with its blinding:
+    C_j = v_j·G + γ_j·H."""
+    commitments = [commit(s.value, g) for s, g in zip(slots, blindings, strict=True)]
+    return AccountStatement(
+        venue=venue,
+        epoch=epoch,
+        market_digest=market_digest.hex(),
+        account_tag=tag.hex(),
+        mode=mode,  # type: ignore[arg-type]
+        slots=[
+            Slot(
+                name=s.name,  # type: ignore[arg-type]
+                of=s.of,
+                bits=s.bits,
+                signed=s.signed,
+                commitment=group.encode_point(c).hex(),
+            )
+            for s, c in zip(slots, commitments, strict=True)
+        ],
+        venue_key=venue_key.hex() if venue_key is not None else None,
+    )
+
+
 def issue_statement(
     *,
     venue: str,
@@ -130,24 +170,15 @@ def issue_statement(
     """Commit every slot with KDF blindings and sign (``secret_key`` None: self-committed)."""
     salt = derive_salt(master, epoch, account_id)
     blindings = [derive_blinding(master, epoch, account_id, j) for j in range(len(slots))]
-    commitments = [commit(s.value, g) for s, g in zip(slots, blindings, strict=True)]
-    st = AccountStatement(
+    st = build_statement(
         venue=venue,
         epoch=epoch,
-        market_digest=market_digest.hex(),
-        account_tag=account_tag(account_id, salt).hex(),
-        mode=mode,  # type: ignore[arg-type]
-        slots=[
-            Slot(
-                name=s.name,  # type: ignore[arg-type]
-                of=s.of,
-                bits=s.bits,
-                signed=s.signed,
-                commitment=group.encode_point(c).hex(),
-            )
-            for s, c in zip(slots, commitments, strict=True)
-        ],
-        venue_key=bls.sk_to_pk(secret_key).hex() if secret_key is not None else None,
+        market_digest=market_digest,
+        tag=account_tag(account_id, salt),
+        mode=mode,
+        slots=slots,
+        blindings=blindings,
+        venue_key=bls.sk_to_pk(secret_key) if secret_key is not None else None,
     )
     if secret_key is not None:
         st = st.model_copy(update={"signature": bls.sign(secret_key, statement_message(st)).hex()})

@@ -20,13 +20,15 @@ notional[i]        settle units of notional per size unit
 flat_rate[i]       maintenance rate of a one-piece schedule
 rate[i][t], cum[i][t]  the pieces MM(N) = max_t (N·rate_t − cum_t) (cum in settle units)
 risk[i][s]         loss-array entry: valuation units of P&L per size unit in scenario s
+settle_offset      2^63: a signed 64-bit value v is committed as the unsigned v + 2^63
 borrow_in_equity   1 if borrows reduce equity, else 0
 borrow_in_requirement  1 if borrows add to the requirement (Drift), else 0
 ================== ==========================================================================
 
 Index sets: ``assets`` and ``positions`` (what the statement holds slots for, market order),
 ``flat_assets``, ``amount_tiered_assets``, ``value_tiered_assets``, ``flat_positions``,
-``tiered_positions``, ``scenarios``; functions ``tiers(a)`` and ``pieces(i)``.
+``tiered_positions``, ``scenarios``, ``settle_assets`` (the assets the held positions settle in);
+functions ``tiers(a)``, ``pieces(i)`` and ``settled_by(s)`` (the held positions settling in s).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def build(
         },
         "borrow_in_equity": 1 if market.liabilities == "equity" else 0,
         "borrow_in_requirement": 0 if market.liabilities == "equity" else 1,
+        "settle_offset": 1 << 63,
     }
     tier_weight: dict[str, list[Fraction]] = {}
     tier_lower: dict[str, list[int]] = {}
@@ -149,6 +152,10 @@ def build(
         flat_rate=flat_rate,
         risk=risk,
     )
+    settled_by: dict[str, list[str]] = {}
+    for symbol in positions:
+        s_sym = market.assets[by_symbol[symbol].settle_index].symbol
+        settled_by.setdefault(s_sym, []).append(symbol)
     asset_specs = {a.symbol: a for a in market.assets}
     sets: dict[str, list[Any]] = {
         "assets": list(assets),
@@ -163,9 +170,11 @@ def build(
         "flat_positions": flat_positions,
         "tiered_positions": tiered_positions,
         "scenarios": list(range(market.scenario_count)),
+        "settle_assets": [a.symbol for a in market.assets if a.symbol in settled_by],
     }
     functions: dict[str, Callable[..., Sequence[Any]]] = {
         "tiers": lambda a: list(range(len(tier_weight[a]))),
         "pieces": lambda i: list(range(len(rate.get(i, [])))),
+        "settled_by": lambda a: list(settled_by.get(a, [])),
     }
     return Parameters(p, sets, functions)

@@ -169,11 +169,14 @@ def prove(
     *,
     rng: Rng | None = None,
     entropy: EntropySource | None = None,
+    aux_blindings: Sequence[int] | None = None,
     _unsafe_values: dict[VarKey, int] | None = None,
 ) -> CircuitProof:
     """Prove the instance for the statement's openings; refuse (ProvingError) a witness that
-    fails any check, naming it. ``_unsafe_values`` (soundness tests only) overrides witness values
-    and skips every honest check, to play a cheating prover."""
+    fails any check, naming it. ``aux_blindings`` fixes the blindings of the auxiliary values
+    (the exchange derives them from its KDF, so a user can be given their openings); by default
+    they are nonces. ``_unsafe_values`` (soundness tests only) overrides witness values and skips
+    every honest check, to play a cheating prover."""
     if len(slot_values) != len(instance.slots) or len(slot_blindings) != len(instance.slots):
         raise ProvingError("one opening per slot is needed")
     values = auxiliary_values(instance, [_signed(v) for v in slot_values])
@@ -194,6 +197,10 @@ def prove(
     nonce_rng = rng or hedged_rng(transcript, witness, entropy)
     aux_values = [values[k] % R for k, _, _ in instance.aux]
     aux_blind = nonce_rng.random_scalars(len(aux_values))
+    if aux_blindings is not None:
+        if len(aux_blindings) != len(aux_values) or not all(0 < g < R for g in aux_blindings):
+            raise ProvingError(f"{len(aux_values)} auxiliary blindings in [1, r) are needed")
+        aux_blind = list(aux_blindings)
     limb_values = []
     for fi, j in instance.limbs:
         v = evaluate_form(instance.forms[fi], values) % R

@@ -16,6 +16,8 @@ from ..api import ZkMarginError
 from .auditor import verify
 from .demo import demo
 from .examples import examples
+from .exchange import exchange
+from .inclusion import inclusion
 from .margin import margin
 from .trader import prove
 from .venue import venue
@@ -96,3 +98,5 @@ main.add_command(prove)
 main.add_command(verify)
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
+main.add_command(exchange)
+main.add_command(inclusion)

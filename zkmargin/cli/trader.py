@@ -16,6 +16,12 @@ from .. import api
     "--openings", type=click.Path(dir_okay=False), default=None, help="The statement's openings."
 )
 @click.option(
+    "--inclusion",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Your inclusion file from the exchange's publication (attests the statement).",
+)
+@click.option(
     "--account",
     type=click.Path(dir_okay=False),
     default=None,
@@ -43,6 +49,7 @@ def prove(
     market: str,
     statement: str | None,
     openings: str | None,
+    inclusion: str | None,
     account: str | None,
     circuit: str,
     threshold: str,
@@ -57,6 +64,7 @@ def prove(
             market=market,
             statement=statement,
             openings=openings,
+            inclusion=inclusion,
             account=account,
             circuit=circuit,
             threshold=threshold,

@@ -220,8 +220,13 @@ class MarketSnapshot(BaseModel):
     portfolio: Portfolio | None = None
 
 
-def market_digest(snapshot: MarketSnapshot) -> bytes:
-    """SHA-256 of the snapshot's canonical JSON (sorted keys, no spaces): the same for every
-    spelling of the same market, different for any change of a public parameter."""
+def canonical_market(snapshot: MarketSnapshot) -> bytes:
+    """The snapshot's canonical JSON: sorted keys, no spaces, UTF-8."""
     text = json.dumps(snapshot.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(b"zkmargin-V01-market\x00" + text.encode()).digest()
+    return text.encode()
+
+
+def market_digest(snapshot: MarketSnapshot) -> bytes:
+    """SHA-256 of the snapshot's canonical JSON (:func:`canonical_market`): the same for every
+    spelling of the same market, different for any change of a public parameter."""
+    return hashlib.sha256(b"zkmargin-V01-market\x00" + canonical_market(snapshot)).digest()

@@ -29,6 +29,10 @@ SlotName = Literal[
     "balance_pos", "balance_neg", "long", "short", "quote", "isolated_margin", "cash"
 ]
 Symbol = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+VenueName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+#: A liabilities tree of more than 2^40 leaves is refused (it also keeps every total far below
+#: r/2).
+MAX_HEIGHT = 40
 
 
 class Slot(BaseModel):
@@ -98,6 +102,44 @@ class VenuePublicKey(BaseModel):
     public_key: Hex48  # type: ignore[valid-type]
 
 
+class SignedRoot(BaseModel):
+    """Format ``zkmargin/liabilities-root/1``: the tree's root: per-column total commitments,
+    the root hash, epoch, market digest and height, BLS-signed by the venue key."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/liabilities-root/1"] = "zkmargin/liabilities-root/1"
+    venue: VenueName
+    venue_key: Hex48  # type: ignore[valid-type]
+    epoch: int = Field(ge=0, lt=1 << 63)
+    market_digest: Hex32  # type: ignore[valid-type]
+    height: int = Field(ge=1, le=MAX_HEIGHT)
+    columns: list[Symbol] = Field(min_length=1, max_length=4096)
+    totals: list[Hex48] = Field(min_length=1, max_length=4096)  # type: ignore[valid-type]
+    root_hash: Hex32  # type: ignore[valid-type]
+    signature: Hex96  # type: ignore[valid-type]
+
+
+class PathStep(BaseModel):
+    """One level of an inclusion path: the sibling's per-column sums and hash."""
+
+    model_config = STRICT
+    sums: list[Hex48] = Field(min_length=1, max_length=4096)  # type: ignore[valid-type]
+    hash: Hex32  # type: ignore[valid-type]
+
+
+class InclusionAttestation(BaseModel):
+    """Format ``zkmargin/inclusion-attestation/1``: a statement's leaf in a signed liabilities
+    tree (its position, its leaf proof, which range-proves every slot, and the path of
+    siblings up to the signed root). Public: it holds no opening."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/inclusion-attestation/1"] = "zkmargin/inclusion-attestation/1"
+    position: int = Field(ge=0, lt=1 << MAX_HEIGHT)
+    leaf_proof: HexBytes = Field(max_length=1 << 20)
+    path: list[PathStep] = Field(min_length=1, max_length=MAX_HEIGHT)
+    root: SignedRoot
+
+
 class MarginProofFile(BaseModel):
     """Format ``zkmargin/margin-proof/1``: equity − θ·requirement ≥ 0 for a statement's account.
 
@@ -116,3 +158,6 @@ class MarginProofFile(BaseModel):
     context: Annotated[str, StringConstraints(max_length=1024)]
     statement: AccountStatement
     proof: HexBytes = Field(max_length=1 << 20)
+    #: Present when the statement is attested by inclusion in a signed liabilities tree
+    #: (a :class:`zkmargin.formats.publication.InclusionAttestation`) rather than signed.
+    inclusion: InclusionAttestation | None = None

@@ -275,3 +275,120 @@ def synthetic_accounts(market: Market, n: int, seed: int = 7) -> AccountTable:
     )
     table.balances = bal
     return table
+
+
+def exchange_market_document(epoch: int = 1) -> dict[str, Any]:
+    """A small cross-margin venue for the exchange's publication: USDT (settlement), USDC, BTC
+    and ETH as collateral (flat haircuts), BTC and ETH linear perpetuals (flat maintenance)."""
+    return {
+        "format": "zkmargin.market",
+        "version": 1,
+        "venue": "zkmargin example exchange",
+        "epoch": epoch,
+        "valuation": {"symbol": "USD", "decimals": 6},
+        "assets": [
+            {"symbol": "USDT", "decimals": 6, "price": "1", "price_decimals": 0},
+            {
+                "symbol": "USDC",
+                "decimals": 6,
+                "price": "0.9999",
+                "price_decimals": 4,
+                "haircut": {"weight": "0.99", "liability_weight": "1.02"},
+            },
+            {
+                "symbol": "BTC",
+                "decimals": 8,
+                "price": f"{BTC:.2f}",
+                "price_decimals": 2,
+                "haircut": {"weight": "0.95", "liability_weight": "1.05"},
+            },
+            {
+                "symbol": "ETH",
+                "decimals": 8,
+                "price": f"{ETH:.2f}",
+                "price_decimals": 2,
+                "haircut": {"weight": "0.9", "liability_weight": "1.1"},
+            },
+        ],
+        "instruments": [
+            {
+                "symbol": "BTCUSDT",
+                "kind": "linear",
+                "base": "BTC",
+                "settle": "USDT",
+                "size_decimals": 3,
+                "mark_price": f"{BTC:.1f}",
+                "price_decimals": 1,
+                "maintenance": {"type": "flat", "rate": "0.005"},
+                "initial": {"rate": "0.01"},
+            },
+            {
+                "symbol": "ETHUSDT",
+                "kind": "linear",
+                "base": "ETH",
+                "settle": "USDT",
+                "size_decimals": 2,
+                "mark_price": f"{ETH:.2f}",
+                "price_decimals": 2,
+                "maintenance": {"type": "flat", "rate": "0.01"},
+                "initial": {"rate": "0.02"},
+            },
+        ],
+    }
+
+
+def exchange_market(epoch: int = 1) -> Market:
+    return compile_market(MarketSnapshot.model_validate(exchange_market_document(epoch)))
+
+
+def exchange_accounts(market: Market, n: int, seed: int = 11) -> AccountTable:
+    """n cross-margin accounts of :func:`exchange_market`, every one above maintenance (an
+    exchange publishes after liquidating the rest): USDT always, BTC, ETH or USDC often, a few
+    USDC borrows, a few cash balances, and none, one or two perpetual positions."""
+    rng = np.random.default_rng(seed)
+    idx = {a.symbol: a.index for a in market.assets}
+    bal = np.zeros((n, len(market.assets)), dtype=np.int64)
+    bal[:, idx["BTC"]] = (rng.lognormal(-2.5, 1.2, n) * 1e8).astype(np.int64) * (
+        rng.random(n) < 0.4
+    )
+    bal[:, idx["ETH"]] = (rng.lognormal(0.0, 1.0, n) * 1e8).astype(np.int64) * (rng.random(n) < 0.3)
+    usdc = rng.random(n)
+    bal[:, idx["USDC"]] = (rng.lognormal(7.5, 1.0, n) * 1e6).astype(np.int64) * (usdc < 0.2)
+    borrow = usdc > 0.97
+    bal[borrow, idx["USDC"]] = -(rng.lognormal(6.0, 1.0, int(borrow.sum())) * 1e6).astype(np.int64)
+    cash = np.where(rng.random(n) < 0.05, (rng.lognormal(3, 1, n) * 1e6).astype(np.int64), 0)
+    held = rng.random((n, 2)) < np.array([0.45, 0.3])
+    acct, inst_k, size, quote = [], [], [], []
+    for k in range(n):
+        for j, inst in enumerate(market.instruments):
+            if not held[k, j]:
+                continue
+            mark = inst.mark / 10**inst.price_decimals
+            units = max(1, int(rng.lognormal(8.5, 1.2) / mark * 10**inst.size_decimals))
+            s = units if rng.random() < 0.5 else -units
+            entry = int(mark * (1 + rng.normal(0, 0.03)) * 10**inst.price_decimals)
+            acct.append(k)
+            inst_k.append(inst.index)
+            size.append(s)
+            quote.append(-s * entry)
+    table = AccountTable(
+        ids=[f"user-{seed:x}-{k:06d}" for k in range(n)],
+        mode=np.zeros(n, dtype=np.int8),
+        cash=cash.astype(np.int64),
+        balances=bal,
+        pos_account=np.array(acct, dtype=np.int64),
+        pos_instrument=np.array(inst_k, dtype=np.int64),
+        pos_size=np.array(size, dtype=np.int64),
+        pos_quote=np.array(quote, dtype=np.int64),
+        pos_isolated=np.zeros(len(acct), dtype=np.int64),
+    )
+    # USDT: enough that equity ≥ 1.2 × maintenance (plus a cushion for accounts without any).
+    report = evaluate_table(market, table)
+    mm = np.asarray(report.maintenance, dtype=np.float64)
+    eq = np.asarray(report.equity, dtype=np.float64)
+    target = rng.lognormal(0.8, 0.5, n) + 1.2
+    floor = (rng.lognormal(6.5, 1.0, n) * 1e6).astype(np.int64)
+    need = np.ceil(np.maximum(target * mm - eq, 0)).astype(np.int64)
+    bal[:, idx["USDT"]] = need + floor
+    table.balances = bal
+    return table

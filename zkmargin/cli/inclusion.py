@@ -1,0 +1,67 @@
+"""``zkmargin inclusion verify``: what one user runs on their inclusion file."""
+
+from __future__ import annotations
+
+import click
+
+from .. import api
+
+
+@click.group()
+def inclusion() -> None:
+    """A user's check that their account is in the exchange's publication."""
+
+
+@inclusion.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--root", "root_hash", default=None, help="The signed root hash you trust (hex).")
+@click.option(
+    "--publication",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The publication whose root to check against.",
+)
+@click.option(
+    "--venue-key",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The venue's public key file; without it the root's own key is used.",
+)
+@click.option("--account", default=None, help="Require the file to be this account's.")
+@click.option("--epoch", type=click.IntRange(0), default=None, help="Require this epoch.")
+def verify(
+    file: str,
+    root_hash: str | None,
+    publication: str | None,
+    venue_key: str | None,
+    account: str | None,
+    epoch: int | None,
+) -> None:
+    """Exit 0 if your account is included under the signed root, 1 if not, 2 on bad input."""
+    pk = api.load_venue_public_key(venue_key) if venue_key else None
+    rep = api.verify_inclusion(
+        file,
+        root_hash=root_hash,
+        publication=publication,
+        venue_key=pk,
+        account=account,
+        epoch=epoch,
+    )
+    click.echo(
+        f"warning: {file} is private (your balances and openings): do not share it", err=True
+    )
+    if not rep.valid:
+        click.echo(f"{file}: NOT INCLUDED: {rep.reason}")
+        raise SystemExit(1)
+    click.echo(
+        f"{file}: INCLUDED: account {rep.account!r} is a leaf of venue {rep.venue}'s epoch "
+        f"{rep.epoch} liabilities tree (root {rep.root_hash}), proven above maintenance"
+    )
+    click.echo("your balances as committed:")
+    for column, decimals, value in rep.balances:
+        click.echo(f"  {column:>8}: {api.format_decimal(value, decimals)}")
+    if not rep.key_given:
+        click.echo(
+            "note: the root's signature was checked against the key inside the file; "
+            "pass --venue-key to check it is the venue's"
+        )

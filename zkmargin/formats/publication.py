@@ -1,0 +1,120 @@
+"""Files of the exchange's publication: reserves, the signed root, reserve proofs, the header of
+the SQLite publication, and a user's inclusion file.
+
+Commitments are 48-byte compressed G1 points in lowercase hexadecimal; a liabilities *column* is
+one asset of the market (in that asset's units) or the valuation currency (the accounts' cash,
+in valuation units). Amounts are decimal integer strings in a column's units, except in the
+reserves file, which states human decimals.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .common import STRICT, DecimalText
+from .market import MarketSnapshot
+from .statement import (
+    MAX_HEIGHT,
+    AccountOpenings,
+    AccountStatement,
+    Hex32,
+    Hex48,
+    HexBytes,
+    InclusionAttestation,
+    IntText,
+    SlotOpening,
+    Symbol,
+    VenueName,
+)
+
+#: The format version of a publication this zkmargin writes and reads.
+PUBLICATION_VERSION = 1
+
+
+class ReservesFile(BaseModel):
+    """Format ``zkmargin/reserves/1``: what the exchange holds, per column, in human decimals
+    (``"1250000.5"`` USDT). Every column of the market must be named, the valuation currency
+    (the accounts' cash) included."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/reserves/1"] = "zkmargin/reserves/1"
+    venue: VenueName | None = None
+    epoch: int | None = Field(default=None, ge=0, lt=1 << 63)
+    reserves: dict[Symbol, DecimalText] = Field(min_length=1, max_length=4096)
+
+
+class PublicationHeader(BaseModel):
+    """Format ``zkmargin/publication/1``: what a publication is about. Every field is bound by
+    the signed root (``columns``, ``decimals``: the liabilities columns in order and their
+    decimals)."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/publication/1"] = "zkmargin/publication/1"
+    venue: VenueName
+    venue_key: Hex48  # type: ignore[valid-type]
+    epoch: int = Field(ge=0, lt=1 << 63)
+    market_digest: Hex32  # type: ignore[valid-type]
+    height: int = Field(ge=1, le=MAX_HEIGHT)
+    columns: list[Symbol] = Field(min_length=1, max_length=4096)
+    decimals: list[int] = Field(min_length=1, max_length=4096)
+
+
+class ReserveProof(BaseModel):
+    """Format ``zkmargin/reserve-proof/1``: per column, ``reserve − total ≥ 0`` over the root's
+    total commitments: the limbs the prover commits (the top limb of each column is derived by
+    the verifier) and one aggregated 64-bit Bulletproof."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/reserve-proof/1"] = "zkmargin/reserve-proof/1"
+    reserves: list[IntText] = Field(min_length=1, max_length=4096)
+    limbs: list[int] = Field(min_length=1, max_length=4096)
+    limb_commitments: list[Hex48] = Field(max_length=8192)  # type: ignore[valid-type]
+    proof: HexBytes = Field(max_length=1 << 20)
+
+
+class ColumnOpening(BaseModel):
+    model_config = STRICT
+    column: Symbol
+    value: IntText
+    blinding: Hex32  # type: ignore[valid-type]
+
+
+class InclusionFile(BaseModel):
+    """Format ``zkmargin/inclusion/1``: one user's private file: the market snapshot, their
+    statement, its openings, the openings of their leaf's liabilities and the inclusion
+    attestation. Owner-only."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/inclusion/1"] = "zkmargin/inclusion/1"
+    market: MarketSnapshot
+    statement: AccountStatement
+    openings: AccountOpenings
+    liabilities: list[ColumnOpening] = Field(min_length=1, max_length=4096)
+    attestation: InclusionAttestation
+
+
+class SecretsHeader(BaseModel):
+    """Format ``zkmargin/publication-secrets/1``: which publication a secrets file belongs to
+    (venue key, epoch, market, and the digest of the whole plan)."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/publication-secrets/1"] = "zkmargin/publication-secrets/1"
+    venue: VenueName
+    venue_key: Hex48  # type: ignore[valid-type]
+    epoch: int = Field(ge=0, lt=1 << 63)
+    market_digest: Hex32  # type: ignore[valid-type]
+    plan: Hex32  # type: ignore[valid-type]
+
+
+class AccountSecret(BaseModel):
+    """One account's secrets in a secrets file: its leaf position, its salt, the openings of its
+    statement's slots and the blindings of its leaf proof's auxiliary commitments."""
+
+    model_config = STRICT
+    account: VenueName
+    position: int = Field(ge=0, lt=1 << MAX_HEIGHT)
+    salt: Hex32  # type: ignore[valid-type]
+    openings: list[SlotOpening] = Field(min_length=1, max_length=4096)
+    aux_blindings: list[Hex32] = Field(max_length=4096)  # type: ignore[valid-type]

@@ -1,0 +1,238 @@
+"""The full audit of a publication, which anyone can run: every stored value is checked.
+
+1. The file: a zkmargin publication of a version this zkmargin reads, undamaged.
+2. The header and the market snapshot: stored in canonical form, the snapshot's digest is the
+   header's, the columns and decimals are the market's.
+3. Every leaf (batch-verified, in parallel): its statement belongs to this venue, epoch and
+   market; its proof verifies with every slot range-proven; its liabilities and hash are
+   recomputed. No two leaves share an account tag. Exactly 2^h leaves, at positions 0 … 2^h − 1.
+4. Every node (in parallel subtrees): recomputed from its children; exactly 2^h − 1 nodes.
+5. The root: its fields are the header's, its totals and hash the top node's, and its signature
+   verifies under the venue key (the one given, else the publication's own, which is said).
+6. The reserves: the proof of R_c − t_c ≥ 0 verifies against the root's totals for every column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import group
+from ..attest import bls
+from ..errors import DecodeError
+from ..formats.common import FormatError
+from ..formats.jsonfile import parse_json
+from ..formats.market import canonical_market, market_digest
+from ..formats.publication import ReserveProof
+from ..margin.market import compile_market, snapshot_from_json
+from . import leaf as lf
+from . import reserves as rsv
+from .parallel import Runner
+from .root import root_message, signature_item
+from .store import Publication
+from .tree import Node, build_levels
+from .work import check_leaves, subtree_nodes
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ColumnSummary:
+    symbol: str
+    decimals: int
+    reserve: int
+
+
+@dataclass
+class AuditReport:
+    """The audit's verdict: valid, or the first failure (``reason``, naming the leaf or node)."""
+
+    path: str
+    valid: bool = False
+    reason: str = ""
+    venue: str = ""
+    venue_key: str = ""
+    key_given: bool = False
+    epoch: int = 0
+    height: int = 0
+    leaves: int = 0
+    bad_leaves: int = 0
+    columns: list[ColumnSummary] = field(default_factory=list)
+
+
+class _Invalid(Exception):
+    pass
+
+
+def audit(
+    path: str | Path,
+    *,
+    venue_key: bytes | None,
+    runner: Runner,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Run checks 1–6; unreadable input raises :class:`FormatError` (exit 2), a failed check
+    gives an invalid report naming it (exit 1)."""
+    report = progress or (lambda *_: None)
+    pub = Publication.open(path)
+    rep = AuditReport(str(path))
+    try:
+        _audit(pub, rep, venue_key, runner, report)
+        rep.valid = True
+    except _Invalid as exc:
+        rep.reason = str(exc)
+    finally:
+        pub.close()
+    return rep
+
+
+def _audit(
+    pub: Publication, rep: AuditReport, venue_key: bytes | None, runner: Runner, report: Progress
+) -> None:
+    file = str(pub.path)
+    header = pub.header()
+    rep.venue, rep.venue_key, rep.epoch, rep.height = (
+        header.venue,
+        header.venue_key,
+        header.epoch,
+        header.height,
+    )
+    rep.key_given = venue_key is not None
+    if venue_key is not None and bytes.fromhex(header.venue_key) != venue_key:
+        raise _Invalid("the publication is signed by another venue key than the one given")
+    if not bls.key_validate(bytes.fromhex(header.venue_key)):
+        raise _Invalid("the publication's venue key is not a valid BLS public key")
+    header_json = header.model_dump_json()
+    market_text = pub.market_text()
+    snapshot = snapshot_from_json(parse_json(market_text, f"{file} (market)"), f"{file} (market)")
+    if canonical_market(snapshot) != market_text:
+        raise _Invalid("the stored market snapshot is not in canonical form")
+    if market_digest(snapshot).hex() != header.market_digest:
+        raise _Invalid("the stored market snapshot is not the one the header names")
+    market = compile_market(snapshot, f"{file} (market)")
+    columns = lf.liability_columns(market)
+    if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
+        raise _Invalid("the header's columns are not the market's")
+    size = 1 << header.height
+    positions = pub.leaf_positions()
+    if positions != set(range(size)):
+        raise _Invalid(
+            f"holds {len(positions)} leaves; a tree of height {header.height} has {size}"
+        )
+    rep.leaves = size
+    backend = group.backend().name
+
+    # 3. Leaves.
+    per = max(1, min(64, math.ceil(size / (4 * runner.workers))))
+    tasks = [
+        (backend, market_text, header_json, pub.leaves(lo, lo + per)) for lo in range(0, size, per)
+    ]
+    bad: list[tuple[int, str]] = []
+    tags: dict[bytes, int] = {}
+    dup: list[tuple[int, str]] = []
+    done = 0
+    report("leaves", 0, size)
+    for verdict in runner.run(check_leaves, tasks):
+        bad += verdict.bad
+        for position, tag in verdict.tags:
+            if tag in tags:
+                first, second = sorted((tags[tag], position))
+                dup.append((second, f"leaf {second} repeats the account of leaf {first}"))
+            else:
+                tags[tag] = position
+        done += len(verdict.tags) + len(verdict.bad)
+        report("leaves", done, size)
+    if bad:
+        rep.bad_leaves = len(bad)
+        position, why = min(bad)
+        more = f" ({len(bad) - 1} more bad leaves)" if len(bad) > 1 else ""
+        raise _Invalid(f"leaf {position}: {why}{more}")
+    if dup:
+        raise _Invalid(min(dup)[1])
+
+    # 4. Nodes.
+    if pub.node_count() != size - 1:
+        raise _Invalid(f"holds {pub.node_count()} nodes; a tree of {size} leaves has {size - 1}")
+    split = 0 if runner.workers == 1 else math.ceil(math.log2(4 * runner.workers))
+    split = max(0, min(split, header.height - 1))
+    k = header.height - split
+    ncol = len(columns)
+    node_tasks = [
+        (backend, ncol, j << k, [(r[3], r[4]) for r in pub.leaves(j << k, (j + 1) << k)], k)
+        for j in range(1 << split)
+    ]
+    report("nodes", 0, 1 << split)
+    for done, rows in enumerate(runner.run(subtree_nodes, node_tasks), start=1):
+        for level, idx, sums, hash_ in rows:
+            _same_node(pub, level, idx, sums, hash_)
+        report("nodes", done, 1 << split)
+    try:
+        tops = [Node.decode(r[2], r[3], ncol) for r in pub.nodes(k)]
+    except DecodeError as exc:
+        raise _Invalid(f"a node of level {k}: {exc}") from None
+    top = tops[0]
+    for level, layer in enumerate(build_levels(tops, split), start=k + 1):
+        for idx, n in enumerate(layer):
+            _same_node(pub, level, idx, n.sums_bytes(), n.hash)
+        top = layer[0]
+
+    # 5. Root.
+    root = pub.root()
+    if (root.venue, root.venue_key, root.epoch, root.market_digest, root.height, root.columns) != (
+        header.venue,
+        header.venue_key,
+        header.epoch,
+        header.market_digest,
+        header.height,
+        header.columns,
+    ):
+        raise _Invalid("the root's fields are not the header's")
+    if root.root_hash != top.hash.hex() or root.totals != [
+        t.hex() for t in _split(top.sums_bytes(), ncol)
+    ]:
+        raise _Invalid("the root is not the top of the tree")
+    try:
+        signed = bls.verify(*signature_item(root))
+    except DecodeError:
+        signed = False
+    if not signed:
+        raise _Invalid("the root's signature does not verify")
+
+    # 6. Reserves.
+    proof: ReserveProof = pub.reserves()
+    if not rsv.verify_reserves(proof, list(top.sums), header.height, root_message(root)):
+        raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
+    rep.columns = [
+        ColumnSummary(sym, dec, int(r))
+        for sym, dec, r in zip(columns.symbols, columns.decimals, proof.reserves, strict=True)
+    ]
+    for table, doc in (("header", header_json), ("root", root.model_dump_json())):
+        _canonical(pub, table, doc)
+    _canonical(pub, "reserves", proof.model_dump_json())
+
+
+def _split(data: bytes, n: int) -> list[bytes]:
+    return [data[i * 48 : (i + 1) * 48] for i in range(n)]
+
+
+def _same_node(pub: Publication, level: int, idx: int, sums: bytes, hash_: bytes) -> None:
+    rows = pub.nodes(level, idx, idx + 1)
+    if not rows:
+        raise _Invalid(f"node {level}/{idx} is missing")
+    _, _, s, h = rows[0]
+    if s != sums:
+        raise _Invalid(f"node {level}/{idx}: its sums are not its children's sums")
+    if h != hash_:
+        raise _Invalid(f"node {level}/{idx}: its hash is not the hash of its children")
+
+
+def _canonical(pub: Publication, table: str, doc: str) -> None:
+    row = pub.conn.execute(f"SELECT doc FROM {table}").fetchone()
+    stored = row[0].encode() if isinstance(row[0], str) else bytes(row[0])
+    if stored != doc.encode():
+        raise _Invalid(f"the stored {table} is not in canonical form")
+
+
+__all__ = ["AuditReport", "ColumnSummary", "FormatError", "audit"]

@@ -1,0 +1,226 @@
+"""Inclusion: a user's leaf and its path of siblings up to the signed root.
+
+An :class:`InclusionAttestation` (position, leaf proof, path, signed root) makes a statement
+attested: the venue signed a root that the statement's leaf reaches, and the leaf proof
+range-proves every slot of the statement, so a margin proof may rely on the slots' bounds. The
+user's :class:`InclusionFile` adds the openings, so that they can see what was committed for them.
+
+Checks of an attestation, in order (:func:`check_attestation`):
+
+1. the root names the statement's venue, venue key, epoch and market, and is signed by that key
+   (the caller decides whether that key is the venue's: it must be given, or be the
+   publication's);
+2. the statement is a leaf statement (unsigned, the leaf circuit's mode) and the market gives
+   the root's columns;
+3. the leaf proof verifies over the statement (every slot range-proven, every debt covered);
+4. the liabilities are derived from the statement and the proof, the leaf hashed, and the path
+   climbed: each parent's sums are its children's sums, its hash binds both children's sums and
+   hashes; the top must be the root's totals and root hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import group
+from ..attest import statement as stm
+from ..circuit import proof as cproof
+from ..circuit.compiler import SlotSpec
+from ..errors import DecodeError
+from ..formats.market import MarketSnapshot, market_digest
+from ..formats.publication import ColumnOpening, InclusionFile
+from ..formats.statement import (
+    AccountOpenings,
+    AccountStatement,
+    InclusionAttestation,
+    PathStep,
+    SignedRoot,
+    SlotOpening,
+)
+from ..margin.market import Market
+from ..pedersen import commit
+from . import leaf as lf
+from .root import signature_item
+from .store import Publication
+from .tree import Node, root_from_path, sibling_index
+
+
+class NotIncluded(Exception):
+    """The attestation does not place the statement under the signed root (the reason)."""
+
+
+@dataclass
+class CheckedAttestation:
+    """What a checked attestation gives a verifier to batch: the leaf proof's items, the root's
+    signature item, and the leaf's liabilities commitments."""
+
+    parts: tuple[Any, Any]
+    signature: tuple[bytes, bytes, bytes]
+    liabilities: list[group.Point]
+
+
+def check_attestation(
+    st: AccountStatement,
+    att: InclusionAttestation,
+    market: Market,
+    snapshot: MarketSnapshot,
+    venue_key: bytes | None,
+) -> CheckedAttestation:
+    """Checks 1–4 of the module docstring except the root's signature and the leaf proof's
+    final check, returned as batchable items; raise :class:`NotIncluded` naming the failure."""
+    root = att.root
+    if venue_key is not None and bytes.fromhex(root.venue_key) != venue_key:
+        raise NotIncluded("the root is signed by another venue key")
+    if st.venue != root.venue or st.venue_key != root.venue_key:
+        raise NotIncluded("the statement names another venue or venue key than the root")
+    if st.epoch != root.epoch:
+        raise NotIncluded(f"the statement is for epoch {st.epoch}, the root for {root.epoch}")
+    digest = market_digest(snapshot).hex()
+    if st.market_digest != digest or root.market_digest != digest:
+        raise NotIncluded("the statement or the root was made for another market snapshot")
+    why = lf.check_leaf_statement(
+        st,
+        venue=root.venue,
+        venue_key=root.venue_key,
+        epoch=root.epoch,
+        market_digest=root.market_digest,
+    )
+    if why:
+        raise NotIncluded(why)
+    columns = lf.liability_columns(market)
+    if list(columns.symbols) != list(root.columns):
+        raise NotIncluded("the root's columns are not the market's")
+    if len(att.path) != root.height or att.position >= 1 << root.height:
+        raise NotIncluded("the path does not have the root's height")
+    specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
+    try:
+        inst = lf.leaf_instance(market, specs)
+        points = stm.statement_points(st)
+        proof = cproof.CircuitProof.from_bytes(bytes.fromhex(att.leaf_proof), inst)
+        parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st))
+        liabilities = lf.liability_points(lf.liability_terms(inst, columns), points, proof.aux)
+        siblings = [
+            Node.decode(
+                b"".join(bytes.fromhex(h) for h in step.sums),
+                bytes.fromhex(step.hash),
+                len(columns),
+            )
+            for step in att.path
+        ]
+        totals = lf.decode_sums(b"".join(bytes.fromhex(h) for h in root.totals), len(columns))
+    except (DecodeError, ValueError) as exc:
+        raise NotIncluded(f"malformed attestation: {exc}") from None
+    if any(group.is_identity(d) for d in parts[0][1]):
+        raise NotIncluded("the leaf proof does not verify")
+    sums = lf.encode_sums(liabilities)
+    leaf = Node(tuple(liabilities), lf.leaf_hash(st, bytes.fromhex(att.leaf_proof), sums))
+    top = root_from_path(leaf, att.position, siblings)
+    if top.hash.hex() != root.root_hash or list(top.sums) != totals:
+        raise NotIncluded("the path does not lead to the signed root")
+    return CheckedAttestation(parts, signature_item(root), liabilities)
+
+
+def attestation_of(
+    pub: Publication, position: int
+) -> tuple[AccountStatement, InclusionAttestation]:
+    """The leaf at ``position`` and its attestation, read from a publication."""
+    header = pub.header()
+    _, st_bytes, proof, _, _ = pub.leaf(position)
+    st = AccountStatement.model_validate_json(st_bytes)
+    path = []
+    for level in range(header.height):
+        idx = sibling_index(position, level)
+        if level == 0:
+            _, _, _, sums, hash_ = pub.leaf(idx)
+        else:
+            rows = pub.nodes(level, idx, idx + 1)
+            if not rows:
+                raise DecodeError(f"the publication has no node {level}/{idx}")
+            _, _, sums, hash_ = rows[0]
+        n = len(header.columns)
+        path.append(
+            PathStep(
+                sums=[sums[i * 48 : (i + 1) * 48].hex() for i in range(n)],
+                hash=hash_.hex(),
+            )
+        )
+    root = pub.root()
+    att = InclusionAttestation(position=position, leaf_proof=proof.hex(), path=path, root=root)
+    return st, att
+
+
+def liability_openings_of(
+    market: Market,
+    st: AccountStatement,
+    values: list[int],
+    blindings: list[int],
+    aux_blindings: list[int],
+) -> list[ColumnOpening]:
+    """The openings of a leaf's liabilities, from its slot openings and auxiliary blindings."""
+    specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
+    inst = lf.leaf_instance(market, specs)
+    all_values = cproof.auxiliary_values(inst, values)
+    aux_values = [all_values[k] for k, _, _ in inst.aux]
+    columns = lf.liability_columns(market)
+    openings = lf.liability_openings(
+        lf.liability_terms(inst, columns), values, blindings, aux_values, aux_blindings
+    )
+    return [
+        ColumnOpening(column=sym, value=str(v), blinding=f"{g:064x}")
+        for sym, (v, g) in zip(columns.symbols, openings, strict=True)
+    ]
+
+
+def make_inclusion_file(
+    pub: Publication,
+    market: Market,
+    snapshot: MarketSnapshot,
+    account: str,
+    position: int,
+    salt: bytes,
+    openings: list[SlotOpening],
+    aux_blindings: list[int],
+) -> InclusionFile:
+    """The user's file: statement, openings (checked), liabilities openings, attestation."""
+    st, att = attestation_of(pub, position)
+    if st.account_tag != stm.account_tag(account, salt).hex():
+        raise DecodeError(f"the leaf at position {position} is not account {account!r}'s")
+    doc = AccountOpenings(
+        account=account,
+        epoch=st.epoch,
+        salt=salt.hex(),
+        statement_digest=stm.statement_digest(st).hex(),
+        openings=openings,
+    )
+    values, blindings = stm.check_openings(st, doc)
+    liabilities = liability_openings_of(market, st, values, blindings, aux_blindings)
+    return InclusionFile(
+        market=snapshot, statement=st, openings=doc, liabilities=liabilities, attestation=att
+    )
+
+
+def check_liability_openings(
+    doc: InclusionFile, liabilities: list[group.Point]
+) -> list[tuple[str, int]]:
+    """Each column's committed liability, checked to open the leaf's derived commitment."""
+    if [c.column for c in doc.liabilities] != list(doc.attestation.root.columns):
+        raise NotIncluded("the liabilities' columns are not the root's")
+    out = []
+    for c, point in zip(doc.liabilities, liabilities, strict=True):
+        v, g = int(c.value), int(c.blinding, 16)
+        if g >= group.R or commit(v, g) != point:
+            raise NotIncluded(f"the opening of your {c.column} liability does not open it")
+        out.append((c.column, v))
+    return out
+
+
+__all__ = [
+    "CheckedAttestation",
+    "NotIncluded",
+    "SignedRoot",
+    "attestation_of",
+    "check_attestation",
+    "check_liability_openings",
+    "make_inclusion_file",
+]

@@ -1,0 +1,218 @@
+"""A leaf of the liabilities tree: an account's statement, its ``liability_leaf`` proof and its
+per-column liabilities, derived by anyone from the two.
+
+Columns: every asset of the market, in market order, then the valuation currency (the accounts'
+cash, in valuation units). The liability of account A in column c is
+
+    L_c = b⁺_c − b⁻_c + [c settles positions] (u_c − 2^63)        (an asset c)
+    L_cash = cash                                                  (the valuation currency)
+
+where b⁺, b⁻ and cash are slots of A's statement and u_c the proof's auxiliary commitment to the
+value at mark of A's positions settling in c, offset by 2^63 and rounded up. Their commitments
+are the same linear combinations of the statement's and the proof's commitments:
+C(L_c) = C(b⁺_c) − C(b⁻_c) + C(u_c) − 2^63·G, so nothing the prover states stands for them.
+
+Bound: every slot and u_c is range-proven to 64 bits by the leaf proof, so |L_c| < 2^66 and a
+sum of 2^h leaves stays below 2^(h+66), far from r/2 for h ≤ 40: no total wraps.
+
+The leaf hash binds the whole statement (its account tag H(account id, salt) included), the
+proof and the liabilities:
+
+    leaf_hash = SHA-256("zkmargin-V01-liabilities-leaf" ‖ SHA-256(statement) ‖ SHA-256(proof)
+                        ‖ C(L_1) ‖ … ‖ C(L_k))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .. import group
+from ..attest import statement as stm
+from ..circuit.compiler import Circuit, Instance, Ref, SlotSpec, compile_instance, load_circuit
+from ..circuit.lang import CircuitError
+from ..errors import DecodeError
+from ..formats.common import PPM, FormatError
+from ..formats.statement import AccountStatement
+from ..generators import pedersen_bases
+from ..group import POINT_BYTES, Point, R
+from ..margin.market import Market
+
+LEAF_CIRCUIT = "liability_leaf"
+#: The context string of every leaf proof.
+LEAF_CONTEXT = "zkmargin liabilities tree leaf"
+#: |L_c| < 2^LEAF_BITS for every leaf and column.
+LEAF_BITS = 66
+SETTLE_OFFSET = 1 << 63
+LEAF_DOMAIN = b"zkmargin-V01-liabilities-leaf"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The liabilities columns of a market: its assets, then the valuation currency."""
+
+    symbols: tuple[str, ...]
+    decimals: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.symbols)
+
+    @property
+    def cash(self) -> int:
+        """The index of the valuation currency's column (the accounts' cash)."""
+        return len(self.symbols) - 1
+
+
+def liability_columns(market: Market) -> Columns:
+    """The columns of ``market``; refused if the valuation currency is also an asset (cash and
+    that asset, in different units, could not be told apart)."""
+    symbols = [a.symbol for a in market.assets]
+    if market.valuation_symbol in symbols:
+        raise FormatError(
+            f"the valuation currency {market.valuation_symbol} is also an asset: the accounts' "
+            "cash could not be told apart from that asset in the liabilities"
+        )
+    return Columns(
+        (*symbols, market.valuation_symbol),
+        (*(a.decimals for a in market.assets), market.valuation_decimals),
+    )
+
+
+def leaf_circuit() -> Circuit:
+    return load_circuit(LEAF_CIRCUIT)
+
+
+_INSTANCES: dict[tuple[int, tuple[SlotSpec, ...]], tuple[Market, Instance]] = {}
+
+
+def leaf_instance(market: Market, slots: tuple[SlotSpec, ...]) -> Instance:
+    """``liability_leaf`` compiled for a statement's slot layout, every slot range-proven
+    (cached per market object and layout: a tree has few layouts)."""
+    key = (id(market), slots)
+    hit = _INSTANCES.get(key)
+    if hit is not None and hit[0] is market:
+        return hit[1]
+    try:
+        inst = compile_instance(leaf_circuit(), market, slots, PPM, trusted_slots=False)
+    except CircuitError as exc:
+        raise FormatError(f"the statement does not fit the leaf circuit: {exc}") from None
+    if len(_INSTANCES) > 4096:
+        _INSTANCES.clear()
+    _INSTANCES[key] = (market, inst)
+    return inst
+
+
+#: A column's liability as Σ k·(committed value) + k₀.
+Terms = tuple[tuple[tuple[Ref, int], ...], int]
+
+
+def liability_terms(instance: Instance, columns: Columns) -> list[Terms]:
+    """L_c of every column as a linear combination of the instance's slots and aux values."""
+    out: list[Terms] = []
+    for c, symbol in enumerate(columns.symbols):
+        refs: list[tuple[Ref, int]] = []
+        const = 0
+        if c == columns.cash:
+            refs.append((instance.ref_of(("cash", None)), 1))
+        else:
+            for name, k in (("balance_pos", 1), ("balance_neg", -1)):
+                with contextlib.suppress(KeyError):
+                    refs.append((instance.ref_of((name, symbol)), k))
+            try:
+                refs.append((instance.ref_of(("settled", symbol)), 1))
+                const = -SETTLE_OFFSET
+            except KeyError:
+                pass
+        out.append((tuple(refs), const))
+    return out
+
+
+def liability_points(
+    terms: Sequence[Terms], slot_points: Sequence[Point], aux_points: Sequence[Point]
+) -> list[Point]:
+    """C(L_c) for every column, computed from the commitments alone."""
+    G, _ = pedersen_bases()
+    table = {"slot": slot_points, "aux": aux_points}
+    out = []
+    for refs, const in terms:
+        acc = group.identity()
+        for (kind, i), k in refs:
+            acc = acc + table[kind][i] if k == 1 else acc - table[kind][i]
+        if const:
+            acc = acc + group.mul(G, const % R)
+        out.append(acc)
+    return out
+
+
+def liability_openings(
+    terms: Sequence[Terms],
+    slot_values: Sequence[int],
+    slot_blindings: Sequence[int],
+    aux_values: Sequence[int],
+    aux_blindings: Sequence[int],
+) -> list[tuple[int, int]]:
+    """(L_c, its blinding mod r) for every column, from the openings."""
+    values = {"slot": slot_values, "aux": aux_values}
+    blinds = {"slot": slot_blindings, "aux": aux_blindings}
+    out = []
+    for refs, const in terms:
+        v = sum(k * values[kind][i] for (kind, i), k in refs) + const
+        g = sum(k * blinds[kind][i] for (kind, i), k in refs) % R
+        out.append((v, g))
+    return out
+
+
+def encode_sums(points: Sequence[Point]) -> bytes:
+    return b"".join(group.encode_point(p) for p in points)
+
+
+def decode_sums(data: bytes, count: int) -> list[Point]:
+    """Per-column commitments (the identity allowed: a column the leaf holds nothing in), or
+    raise :class:`DecodeError`."""
+    if len(data) != POINT_BYTES * count:
+        raise DecodeError(f"{count} column commitments take {POINT_BYTES * count} bytes")
+    return group.decode_points(data, count, allow_identity=True)
+
+
+def leaf_context(statement: AccountStatement) -> bytes:
+    """What a leaf proof's transcripts absorb first: the leaf circuit, the market, θ = 1, the
+    epoch, the leaf context string and the whole statement."""
+    return stm.proof_context(
+        circuit_digest=leaf_circuit().digest,
+        market_digest=bytes.fromhex(statement.market_digest),
+        theta_ppm=PPM,
+        epoch=statement.epoch,
+        context=LEAF_CONTEXT,
+        statement=statement,
+    )
+
+
+def statement_bytes(statement: AccountStatement) -> bytes:
+    """The statement as stored in a publication: compact JSON."""
+    return statement.model_dump_json(exclude_none=True).encode()
+
+
+def leaf_hash(statement: AccountStatement, proof: bytes, sums: bytes) -> bytes:
+    """SHA-256(domain ‖ SHA-256(statement) ‖ SHA-256(proof) ‖ liabilities)."""
+    return hashlib.sha256(
+        LEAF_DOMAIN + stm.statement_digest(statement) + hashlib.sha256(proof).digest() + sums
+    ).digest()
+
+
+def check_leaf_statement(
+    st: AccountStatement, *, venue: str, venue_key: str, epoch: int, market_digest: str
+) -> str | None:
+    """Why a statement cannot be a leaf of this publication, or None."""
+    if st.venue != venue or st.venue_key != venue_key:
+        return "its statement names another venue or venue key"
+    if st.epoch != epoch:
+        return f"its statement is for epoch {st.epoch}, not {epoch}"
+    if st.market_digest != market_digest:
+        return "its statement was issued for another market snapshot"
+    if st.signature is not None:
+        return "its statement carries a signature (a leaf is vouched for by the signed root)"
+    if st.mode not in leaf_circuit().modes:
+        return f"a {st.mode}-margin statement is not a liabilities leaf"
+    return None

@@ -1,0 +1,214 @@
+"""Build a publication from a plan: secrets first, then the leaves (in parallel batches), the
+nodes (in parallel subtrees), the signed root and the reserves proof, each stored as it finishes;
+then the final file. A run stopped at any moment resumes where it stopped and ends with the same
+bytes (see :mod:`.store`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import group
+from ..attest.keys import VenueKey
+from ..fileio import OutputError
+from ..formats.common import FormatError
+from ..formats.publication import AccountSecret, SecretsHeader
+from ..formats.statement import SignedRoot, SlotOpening
+from ..pedersen import commit
+from ..transcript import derived_rng
+from . import leaf as lf
+from . import reserves as rsv
+from . import vault
+from .parallel import Runner
+from .plan import Plan
+from .root import root_message, sign_root
+from .store import Publication
+from .tree import Node, build_levels
+from .work import prove_leaves, subtree_nodes
+
+#: progress(phase, done, total)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class PublishResult:
+    out: Path
+    secrets: Path
+    accounts: int
+    leaves: int
+    height: int
+    columns: list[str]
+    resumed: bool
+    where: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _secrets(plan: Plan, path: Path) -> None:
+    """Write the secrets file, or check that the one at ``path`` is this plan's."""
+    header = SecretsHeader(
+        venue=plan.header.venue,
+        venue_key=plan.header.venue_key,
+        epoch=plan.header.epoch,
+        market_digest=plan.header.market_digest,
+        plan=plan.digest.hex(),
+    )
+    if path.exists():
+        found = vault.read_header(path)
+        found_key, found_plan = str(found.venue_key), str(found.plan)
+        if found_key != str(header.venue_key) or found.epoch != header.epoch:
+            raise OutputError(
+                f"{path}: holds the secrets of another publication (epoch {found.epoch}, venue "
+                f"key {found_key[:16]}…); refusing to overwrite it"
+            )
+        if found_plan != str(header.plan):
+            raise OutputError(
+                f"{path}: holds the secrets of epoch {found.epoch} made from other inputs "
+                "(accounts, market, reserves or padding); refusing to overwrite it"
+            )
+        return
+    rows = []
+    for a in plan.accounts:
+        task = plan.tasks[a.position]
+        doc = AccountSecret(
+            account=a.account,
+            position=a.position,
+            salt=a.salt.hex(),
+            openings=[SlotOpening(value=str(v), blinding=f"{g:064x}") for v, g in a.openings],
+            aux_blindings=[f"{g:064x}" for g in a.aux_blindings],
+        )
+        assert task[0] == a.position
+        rows.append((a.account, doc))
+    vault.write_secrets(path, header, rows)
+
+
+def _batches(positions: list[int], size: int) -> list[list[int]]:
+    return [positions[i : i + size] for i in range(0, len(positions), size)]
+
+
+def publish(
+    plan: Plan,
+    key: VenueKey,
+    *,
+    out: Path,
+    secrets_out: Path,
+    runner: Runner,
+    progress: Progress | None = None,
+    batch: int | None = None,
+) -> PublishResult:
+    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring."""
+    seconds: dict[str, float] = {}
+    report = progress or (lambda *_: None)
+    if out.resolve() == secrets_out.resolve():
+        raise FormatError("the publication and its secrets need two different paths")
+    t0 = time.perf_counter()
+    _secrets(plan, secrets_out)
+    seconds["secrets"] = time.perf_counter() - t0
+    backend = group.backend().name
+    header_json = plan.header.model_dump_json()
+    columns = len(plan.header.columns)
+    height = plan.header.height
+    size = 1 << height
+    pub, resumed = Publication.open_work(out, plan.digest)
+    try:
+        if not resumed or not pub.has("header"):
+            pub.put_one("market", plan.market_text)
+            pub.put_one("header", header_json)
+
+        # Leaves: batches of positions, in position order, skipping finished ones.
+        t0 = time.perf_counter()
+        done = pub.leaf_positions()
+        todo = [p for p in range(size) if p not in done]
+        per = batch or max(1, min(16, math.ceil(len(todo) / (4 * runner.workers)) or 1))
+        tasks = [
+            (backend, plan.market_text, header_json, plan.nonce_key, [plan.tasks[p] for p in b])
+            for b in _batches(todo, per)
+        ]
+        count = len(done)
+        report("leaves", count, size)
+        for rows in runner.run(prove_leaves, tasks):
+            pub.put_leaves(rows)
+            count += len(rows)
+            report("leaves", count, size)
+        seconds["leaves"] = time.perf_counter() - t0
+
+        # Nodes: subtrees of 2^k leaves (one per task), then the top levels here.
+        t0 = time.perf_counter()
+        split = 0 if runner.workers == 1 else math.ceil(math.log2(4 * runner.workers))
+        split = max(0, min(split, height - 1))
+        k = height - split
+        node_tasks = []
+        for j in range(1 << split):
+            if pub.has_node(k, j):
+                continue
+            rows_ = pub.leaves(j << k, (j + 1) << k)
+            node_tasks.append((backend, columns, j << k, [(r[3], r[4]) for r in rows_], k))
+        finished = (1 << split) - len(node_tasks)
+        report("nodes", finished, 1 << split)
+        for nodes in runner.run(subtree_nodes, node_tasks):
+            pub.put_nodes(nodes)
+            finished += 1
+            report("nodes", finished, 1 << split)
+        if not pub.has_node(height, 0):
+            tops = [Node.decode(r[2], r[3], columns) for r in pub.nodes(k)]
+            rows2 = []
+            for level, layer in enumerate(build_levels(tops, split), start=k + 1):
+                rows2 += [(level, i, n.sums_bytes(), n.hash) for i, n in enumerate(layer)]
+            pub.put_nodes(rows2)
+        seconds["nodes"] = time.perf_counter() - t0
+
+        # Root: the totals must open to the plan's sums (a check against a damaged work file).
+        t0 = time.perf_counter()
+        ((_, _, sums, root_hash),) = pub.nodes(height)
+        totals = Node.decode(sums, root_hash, columns).sums
+        for c, (t, (v, g)) in enumerate(zip(totals, plan.totals, strict=True)):
+            if commit(v, g) != t:
+                raise OutputError(
+                    f"{pub.path}: column {plan.header.columns[c]}'s total is not the plan's "
+                    "(a damaged partial publication); remove it to start over"
+                )
+        unsigned = SignedRoot(
+            venue=plan.header.venue,
+            venue_key=plan.header.venue_key,
+            epoch=plan.header.epoch,
+            market_digest=plan.header.market_digest,
+            height=height,
+            columns=plan.header.columns,
+            totals=[group.encode_point(t).hex() for t in totals],
+            root_hash=root_hash.hex(),
+            signature="00" * 96,
+        )
+        root = sign_root(unsigned, key.secret_key)
+        pub.put_one("root", root.model_dump_json())
+        seconds["root"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        message = root_message(root)
+        witness = repr(plan.totals).encode()
+        rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
+        proof = rsv.prove_reserves(totals, plan.totals, plan.reserves, height, message, rng)
+        pub.put_one("reserves", proof.model_dump_json())
+        seconds["reserves"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        pub.finalize(out)
+        seconds["finalize"] = time.perf_counter() - t0
+    finally:
+        pub.close()
+    return PublishResult(
+        out,
+        secrets_out,
+        len(plan.accounts),
+        size,
+        height,
+        list(plan.header.columns),
+        resumed,
+        runner.where,
+        seconds,
+    )
+
+
+__all__ = ["Progress", "PublishResult", "lf", "publish"]
