@@ -21,6 +21,7 @@ STORY_LAYERS = {
     "fileio",
     "attest",
     "circuit",
+    "liabilities",
 }
 
 #: What each layer may import from zkmargin (besides itself). errors and fileio are leaves.
@@ -46,6 +47,20 @@ ALLOWED = {
         "margin",
         "formats",
         "errors",
+    },
+    "liabilities": {
+        "group",
+        "transcript",
+        "generators",
+        "pedersen",
+        "sigma",
+        "rangeproof",
+        "margin",
+        "formats",
+        "errors",
+        "fileio",
+        "attest",
+        "circuit",
     },
     "exchange": STORY_LAYERS,
     "trader": STORY_LAYERS,

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import group, margin
-from .auditor import AuditReport, Verdict, audit_publication, verify_margin_proofs
+from .auditor import Verdict, audit_publication, verify_margin_proofs
 from .bundles import (
     RangeProofBundle,
     batch_verify_range,
@@ -29,11 +29,10 @@ from .bundles import (
     prove_range,
     verify_range,
 )
-from .demo import DemoReport, demo_crypto, demo_margin, demo_trader
+from .demo import DemoReport, demo_crypto, demo_exchange, demo_margin, demo_trader
 from .errors import ZkMarginError
 from .exchange import (
     AttestResult,
-    PublishResult,
     exchange_inclusion,
     exchange_publish,
     load_statement,
@@ -46,7 +45,9 @@ from .formats import tidy
 from .formats.common import format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
+from .liabilities.audit import AuditReport
 from .liabilities.plan import CannotPublish
+from .liabilities.publish import PublishResult
 from .margin import synthetic
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
@@ -73,6 +74,7 @@ __all__ = [
     "csv_text",
     "decode_bundle",
     "demo_crypto",
+    "demo_exchange",
     "demo_margin",
     "demo_trader",
     "equality_relation",

@@ -4,6 +4,8 @@
 * the trader's story on the peer's K=4, P=4 account (``examples/trader/k4p4``): the venue
   attests, the trader proves θ = 1.25 to a lender, the lender verifies, and what the lender did
   and did not learn; then attempts to cheat;
+* the exchange's story on ``examples/exchange``: publish liabilities and reserves, audit them,
+  one user's inclusion and a margin proof attested by it; then a tampered publication;
 * the crypto core: an aggregated range proof and Sigma proofs, and attempts to cheat them.
 """
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import group, margin, pedersen, rangeproof, sigma
-from .auditor import verify_margin_proofs
+from .auditor import audit_publication, verify_margin_proofs
 from .bundles import (
     RangeProofBundle,
     batch_verify_range,
@@ -29,10 +33,19 @@ from .bundles import (
     verify_range,
 )
 from .errors import DecodeError
-from .exchange import load_venue_public_key, venue_attest, venue_keygen
+from .exchange import (
+    exchange_inclusion,
+    exchange_publish,
+    load_venue_public_key,
+    venue_attest,
+    venue_keygen,
+)
+from .formats.accounts import load_accounts
+from .formats.common import format_decimal
 from .group import R
+from .liabilities.publish import Progress
 from .margin import synthetic
-from .trader import NotHealthy, prove_margin
+from .trader import NotHealthy, prove_margin, verify_inclusion
 from .transcript import sigma_tag
 
 #: The bundled examples, beside the package in a checkout.
@@ -223,4 +236,94 @@ def demo_trader(report: DemoReport | None = None, examples: Path = EXAMPLES) -> 
             words=("refused, no proof written", "proof written"),
         )
         rep.ok &= not (d / "no.json").exists()
+    return rep
+
+
+def demo_exchange(
+    report: DemoReport | None = None,
+    examples: Path = EXAMPLES,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> DemoReport:
+    """The exchange publishes its liabilities and reserves for the bundled accounts, anyone
+    audits it, one user checks their inclusion and proves their margin with it to a lender."""
+    rep = report or DemoReport()
+    data = examples / "exchange"
+    market, accounts, reserves = (
+        data / "market.json",
+        data / "accounts.csv",
+        data / "reserves.json",
+    )
+    if not accounts.exists():
+        rep.say(f"exchange's story skipped: {data} is not here (run from a checkout)")
+        return rep
+    with tempfile.TemporaryDirectory(prefix="zkmargin-demo-") as tmp:
+        d = Path(tmp)
+        key, pub = venue_keygen(d / "venue.key", "Example Exchange")
+        pk = load_venue_public_key(pub)
+        rep.say("exchange's story (examples/exchange: proof of liabilities and reserves):")
+        t0 = time.perf_counter()
+        res = exchange_publish(
+            key=key,
+            market=market,
+            accounts=accounts,
+            reserves=reserves,
+            out=d / "pub.sqlite",
+            workers=workers,
+            progress=progress,
+        )
+        dt = time.perf_counter() - t0
+        rep.say(
+            f"  published {res.accounts} accounts as {res.leaves} leaves (height {res.height}, "
+            f"padding hides the count), each proven above maintenance: {dt:.0f} s on "
+            f"{res.where}, {res.accounts / dt:.1f} accounts/s"
+        )
+        rep.say(
+            f"  one file holds it all: {(d / 'pub.sqlite').stat().st_size // 1024} KiB; the "
+            "secrets went to an owner-only file"
+        )
+        t0 = time.perf_counter()
+        audit = audit_publication(
+            d / "pub.sqlite", venue_key=pk, workers=workers, progress=progress
+        )
+        rep.check(
+            f"anyone audits every leaf, node, the signed root and the reserves "
+            f"({time.perf_counter() - t0:.1f} s)",
+            audit.valid,
+        )
+        user = next(a.id for a in load_accounts(accounts))
+        inclusion = exchange_inclusion(
+            publication=d / "pub.sqlite", secrets=res.secrets, account=user, out=d / "mine.json"
+        )
+        mine = verify_inclusion(inclusion, publication=d / "pub.sqlite", venue_key=pk, account=user)
+        rep.check(f"user {user} finds their account under the signed root", mine.valid)
+        shown = [f"{format_decimal(v, dec)} {c}" for c, dec, v in mine.balances if v]
+        rep.say(f"    their balances as committed: {', '.join(shown)}")
+        proof = prove_margin(
+            market=market,
+            inclusion=inclusion,
+            threshold="1.1",
+            context="lender=Acme",
+            out=d / "p.json",
+        )
+        [v] = verify_margin_proofs(
+            [d / "p.json"], market=market, venue_key=pk, context="lender=Acme"
+        )
+        rep.check(
+            f"they prove equity ≥ 1.1 × maintenance to a lender, attested by that inclusion "
+            f"({proof.proof_bytes} B)",
+            v.valid,
+        )
+        bad = d / "bad.sqlite"
+        shutil.copy(d / "pub.sqlite", bad)
+        with sqlite3.connect(bad) as conn:
+            (a,), (b,) = conn.execute("SELECT sums FROM leaves WHERE position < 2").fetchall()
+            conn.execute("UPDATE leaves SET sums = ? WHERE position = 0", (b,))
+            conn.execute("UPDATE leaves SET sums = ? WHERE position = 1", (a,))
+        tampered = audit_publication(bad, venue_key=pk, workers=1)
+        rep.check("a publication with two leaves' liabilities swapped", tampered.valid, False)
+        rep.say(f"    the audit says: {tampered.reason}")
+        other = verify_inclusion(inclusion, root_hash="00" * 32, venue_key=pk)
+        rep.check("the user's file checked against another root", other.valid, expected=False)
     return rep

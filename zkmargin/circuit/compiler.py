@@ -26,6 +26,11 @@ Soundness rules the compiler enforces, each with the reason:
    2^{64−b}·v < 2^64, which does not bound v: see :func:`_bound_items`).
 5. A ``>=`` form whose lower bound is already ≥ 0 (for example the width check of an unbounded
    last tier) follows from the other range proofs and needs none of its own.
+6. A check may declare ``honest_below = "expr"``: an honest prover's value of the form is below
+   that public bound (a rounding remainder below 1, say). Its limbs are then counted from that
+   bound instead of the form's worst case. Soundness is unchanged: by rule 2 the form cannot
+   wrap, so F mod r ∈ [0, 2^{64L}) still gives F ≥ 0 for any L ≥ 1; only a prover whose value
+   exceeds the declared bound can no longer prove (and is told so).
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class CheckDef:
     kind: str
     lhs: ast.expr
     rhs: ast.expr
+    honest_below: ast.expr | None = None
 
 
 @dataclass(frozen=True)
@@ -137,11 +143,18 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     for i, c in enumerate(doc.get("check", [])):
         cname = c.get("name", f"check{i}") if isinstance(c, dict) else f"check{i}"
         where = f"{source}: check {cname}"
-        if not isinstance(c, dict) or set(c) - {"name", "forall", "check"}:
-            raise CircuitError(f"{where}: takes name, forall and check")
+        if not isinstance(c, dict) or set(c) - {"name", "forall", "check", "honest_below"}:
+            raise CircuitError(f"{where}: takes name, forall, check and honest_below")
         kind, lhs, rhs = lang.comparison(lang.parse(c.get("check", ""), where), where)
+        below = None
+        if "honest_below" in c:
+            if kind != ">=":
+                raise CircuitError(f"{where}: honest_below applies to a >= check")
+            below = lang.parse(c["honest_below"], f"{where} honest_below")
         checks.append(
-            CheckDef(cname, lang.parse_quantifier(c.get("forall", ""), where), kind, lhs, rhs)
+            CheckDef(
+                cname, lang.parse_quantifier(c.get("forall", ""), where), kind, lhs, rhs, below
+            )
         )
     if not checks:
         raise CircuitError(f"{source}: a circuit needs at least one check")
@@ -308,13 +321,15 @@ def _collect_keys(clauses: list[ast.comprehension], scope: Scope, where: str) ->
     return keys
 
 
-def _scaled(form: Linear) -> tuple[dict[VarKey, int], int]:
-    """Multiply by the positive lcm of the denominators: integer coefficients, same sign."""
+def _scaled(form: Linear) -> tuple[dict[VarKey, int], int, int]:
+    """Multiply by the positive lcm of the denominators: integer coefficients, same sign; also
+    return that scale."""
     dens = [c.denominator for c in form.terms.values()] + [form.const.denominator]
     scale = math.lcm(*dens)
     return (
         {k: int(c * scale) for k, c in form.terms.items()},
         int(form.const * scale),
+        scale,
     )
 
 
@@ -369,8 +384,14 @@ def compile_instance(
                 label += "[" + ",".join(str(scope.bound[n]) for n in names) + "]"
             lhs = Linear.of(lang.evaluate(chk.lhs, scope, where))
             rhs = Linear.of(lang.evaluate(chk.rhs, scope, where))
-            coeffs, const = _scaled(lhs + rhs.scale(Fraction(-1)))
-            inst.forms.append(_bound_form(label, chk.kind, coeffs, const, bounds))
+            coeffs, const, scale = _scaled(lhs + rhs.scale(Fraction(-1)))
+            honest = None
+            if chk.honest_below is not None:
+                bound = lang.evaluate(chk.honest_below, scope, f"{where} honest_below")
+                if not isinstance(bound, (int, Fraction)) or bound <= 0:
+                    raise CircuitError(f"{where}: honest_below must be a positive constant")
+                honest = math.ceil(bound * scale)
+            inst.forms.append(_bound_form(label, chk.kind, coeffs, const, bounds, honest))
     _range_items(inst)
     return inst
 
@@ -381,8 +402,10 @@ def _bound_form(
     coeffs: dict[VarKey, int],
     const: int,
     bounds: dict[VarKey, tuple[int, int]],
+    honest: int | None = None,
 ) -> Form:
-    """Bound a form over the box of its variables' bounds; refuse one that could wrap mod r."""
+    """Bound a form over the box of its variables' bounds; refuse one that could wrap mod r.
+    ``honest``: the honest prover's value is below it (rule 6), which sets the limb count."""
     if not coeffs:
         raise CircuitError(f"form {label} uses no committed value (it is a constant)")
     lo = hi = const
@@ -399,7 +422,8 @@ def _bound_form(
         )
     limbs = 0
     if kind == ">=":
-        limbs = max(1, -(-max(hi, 0).bit_length() // LIMB_BITS))
+        top = max(hi, 0) if honest is None else min(max(hi, 0), honest - 1)
+        limbs = max(1, -(-top.bit_length() // LIMB_BITS))
         if limbs > MAX_LIMBS or (1 << (LIMB_BITS * limbs)) > R + lo:
             raise CircuitError(f"form {label} is too wide to range-prove without wrapping")
     return Form(label, kind, coeffs, const, lo, hi, limbs)

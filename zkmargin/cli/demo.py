@@ -5,14 +5,24 @@ from __future__ import annotations
 import click
 
 from .. import api
+from .exchange import phase_bars
 
 
 @click.command()
-def demo() -> None:
-    """Margin figures of a synthetic exchange, the trader's proof to a lender, then range and
-    Sigma proofs and attempts to cheat them, saying what happened."""
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Local worker processes for the exchange's story (default: one per CPU).",
+)
+def demo(workers: int | None) -> None:
+    """Margin figures of a synthetic exchange, the trader's proof to a lender, the exchange's
+    proof of liabilities and reserves, then range and Sigma proofs and attempts to cheat them,
+    saying what happened."""
     report = api.demo_margin()
     api.demo_trader(report)
+    with phase_bars() as progress:
+        api.demo_exchange(report, workers=workers, progress=progress)
     crypto = api.demo_crypto()
     report.lines.extend(crypto.lines)
     report.ok &= crypto.ok

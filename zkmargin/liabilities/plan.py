@@ -245,7 +245,8 @@ def make_plan(
     )
     h = hashlib.sha256(b"zkmargin-V01-publication-plan")
     h.update(hashlib.sha256(b"zkmargin-V01-plan-key" + key.master_secret).digest())
-    h.update(header.model_dump_json().encode() + b"\x00" + market_text + b"\x00")
+    h.update(lf.leaf_circuit().digest + header.model_dump_json().encode() + b"\x00")
+    h.update(market_text + b"\x00")
     h.update(",".join(map(str, reserves)).encode() + b"\x00")
     done: list[LeafTask] = []
     for t in tasks:
