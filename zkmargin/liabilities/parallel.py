@@ -77,7 +77,7 @@ class DaskCluster:
             raise FormatError("--scheduler needs the 'distributed' package") from None
         try:
             self._client = Client(  # type: ignore[no-untyped-call]
-                address, timeout="20s", set_as_default=False
+                address, timeout="20s", set_as_default=True
             )
         except (OSError, TimeoutError, ValueError) as exc:
             raise FormatError(f"cannot reach the Dask scheduler at {address}: {exc}") from None

@@ -1,0 +1,849 @@
+"""The exchange's publication of liabilities and reserves: publish, audit, inclusion, the
+attacks a dishonest exchange could try (each must be caught), bit flips in every stored blob,
+bad inputs, determinism, a run killed part-way and resumed, and a Dask cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from zkmargin import api, group
+from zkmargin.attest import statement as stm
+from zkmargin.circuit import proof as cproof
+from zkmargin.circuit.compiler import SlotSpec
+from zkmargin.cli import main
+from zkmargin.errors import ProvingError
+from zkmargin.exchange import load_venue_key
+from zkmargin.formats.common import FormatError
+from zkmargin.formats.statement import SignedRoot
+from zkmargin.liabilities import leaf as lf
+from zkmargin.liabilities import reserves as rsv
+from zkmargin.liabilities.audit import audit
+from zkmargin.liabilities.parallel import InProcess
+from zkmargin.liabilities.root import root_message, sign_root
+from zkmargin.liabilities.store import APPLICATION_ID
+from zkmargin.liabilities.tree import Node, build_levels
+from zkmargin.liabilities.work import load_market
+from zkmargin.margin.synthetic import exchange_accounts, exchange_market, exchange_market_document
+from zkmargin.margin.table_io import save_table
+from zkmargin.transcript import SpongeRng
+
+EPOCH = 3
+N_ACCOUNTS = 6
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _reserves(path: Path, scale: str = "1000000") -> None:
+    doc = {
+        "format": "zkmargin/reserves/1",
+        "reserves": {"USDT": scale, "USDC": scale, "BTC": "1000", "ETH": "10000", "USD": "100000"},
+    }
+    path.write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Six accounts, a venue key, and their publication (8 leaves, height 3)."""
+    d = tmp_path_factory.mktemp("exchange")
+    (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH)))
+    market = exchange_market(EPOCH)
+    save_table(exchange_accounts(market, N_ACCOUNTS, seed=5), market, d / "accounts.csv")
+    _reserves(d / "reserves.json")
+    assert run("venue", "keygen", "--out", d / "venue.key", "--venue", "X").exit_code == 0
+    assert run("venue", "keygen", "--out", d / "other.key", "--venue", "X").exit_code == 0
+    r = publish_cli(d, d / "pub.sqlite")
+    assert r.exit_code == 0, r.output
+    return {
+        "dir": d,
+        "pub": d / "pub.sqlite",
+        "secrets": d / "pub.sqlite.secrets",
+        "market": d / "market.json",
+        "accounts": d / "accounts.csv",
+        "key": d / "venue.key",
+        "pub_key": d / "venue.pub",
+        "other_pub": d / "other.pub",
+    }
+
+
+def publish_cli(d: Path, out: Path, *extra: str | Path) -> Result:
+    return run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        d / "reserves.json",
+        "--key",
+        d / "venue.key",
+        "--out",
+        out,
+        "--workers",
+        "1",
+        *extra,
+    )
+
+
+def account_ids(world: dict[str, Path]) -> list[str]:
+    return sorted(
+        {line.split(",")[0].strip('"') for line in world["accounts"].read_text().splitlines()[1:]}
+    )
+
+
+def audit_of(path: Path, key: Path | None = None) -> api.AuditReport:
+    pk = api.load_venue_public_key(key) if key else None
+    return audit(path, venue_key=pk, runner=InProcess())
+
+
+def copy(world: dict[str, Path], tmp_path: Path, name: str = "t.sqlite") -> Path:
+    out = tmp_path / name
+    shutil.copy(world["pub"], out)
+    return out
+
+
+# ----- the honest path ---------------------------------------------------------------------
+
+
+def test_publication_audits_and_every_user_is_included(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    r = run("exchange", "verify", world["pub"], "--venue-key", world["pub_key"], "--workers", "1")
+    assert r.exit_code == 0, r.output
+    assert "VALID" in r.output and "8 leaves" in r.output
+    market = exchange_market(EPOCH)
+    table = exchange_accounts(market, N_ACCOUNTS, seed=5)
+    for k, account in enumerate(table.ids):
+        mine = tmp_path / f"{k}.json"
+        r = run(
+            "exchange",
+            "inclusion",
+            "--publication",
+            world["pub"],
+            "--secrets",
+            world["secrets"],
+            "--account",
+            account,
+            "--out",
+            mine,
+        )
+        assert r.exit_code == 0, r.output
+        assert stat.S_IMODE(mine.stat().st_mode) == 0o600
+        r = run(
+            "inclusion",
+            "verify",
+            mine,
+            "--publication",
+            world["pub"],
+            "--venue-key",
+            world["pub_key"],
+            "--account",
+            account,
+            "--epoch",
+            str(EPOCH),
+        )
+        assert r.exit_code == 0, r.output
+        assert "INCLUDED" in r.output and "private" in r.output
+        rep = api.verify_inclusion(mine, publication=world["pub"])
+        committed = {c: v for c, _, v in rep.balances}
+        for j, asset in enumerate(market.assets):
+            if asset.symbol != "USDT":  # USDT also holds the positions' value at mark
+                assert committed[asset.symbol] == int(table.balances[k, j])
+        assert committed["USD"] == int(table.cash[k])
+
+
+def test_secrets_are_owner_only_and_absent_from_the_publication(world: dict[str, Path]) -> None:
+    assert stat.S_IMODE(world["secrets"].stat().st_mode) == 0o600
+    data = world["pub"].read_bytes()
+    with sqlite3.connect(world["secrets"]) as conn:
+        docs = [json.loads(d) for (d,) in conn.execute("SELECT doc FROM accounts")]
+    assert len(docs) == N_ACCOUNTS
+    for doc in docs:
+        for o in doc["openings"]:
+            assert o["blinding"].encode() not in data
+            assert bytes.fromhex(o["blinding"]) not in data
+        assert doc["account"].encode() not in data
+        assert bytes.fromhex(doc["salt"]) not in data and doc["salt"].encode() not in data
+
+
+def test_margin_proof_attested_by_inclusion(world: dict[str, Path], tmp_path: Path) -> None:
+    account = account_ids(world)[0]
+    mine = tmp_path / "mine.json"
+    api.exchange_inclusion(
+        publication=world["pub"], secrets=world["secrets"], account=account, out=mine
+    )
+    r = run("prove", "--market", world["market"], "--inclusion", mine, "--out", tmp_path / "p.json")
+    assert r.exit_code == 0, r.output
+    ok = run(
+        "verify", tmp_path / "p.json", "--market", world["market"], "--venue-key", world["pub_key"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert "inclusion" in ok.output
+    # no key named, another key, a tampered path: refused
+    assert run("verify", tmp_path / "p.json", "--market", world["market"]).exit_code == 1
+    other = run(
+        "verify",
+        tmp_path / "p.json",
+        "--market",
+        world["market"],
+        "--venue-key",
+        world["other_pub"],
+    )
+    assert other.exit_code == 1
+    doc = json.loads((tmp_path / "p.json").read_text())
+    doc["inclusion"]["path"][0]["hash"] = "00" * 32
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    bad = run(
+        "verify",
+        tmp_path / "bad.json",
+        "--market",
+        world["market"],
+        "--venue-key",
+        world["pub_key"],
+    )
+    assert bad.exit_code == 1 and "inclusion" in bad.output
+
+
+# ----- a dishonest exchange ----------------------------------------------------------------
+
+
+def _rebuild(
+    db: Path, key_path: Path, *, node_hook: Callable[[list[list[Node]]], None] | None = None
+) -> None:
+    """Recompute every leaf hash, node and the signed root from the stored leaves, as an
+    exchange holding the venue key could after changing them."""
+    key = load_venue_key(key_path)
+    conn = sqlite3.connect(db)
+    header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+    ncol = len(header["columns"])
+    leaves = []
+    for pos, st_bytes, proof, sums in conn.execute(
+        "SELECT position, statement, proof, sums FROM leaves ORDER BY position"
+    ):
+        st = api_statement(st_bytes)
+        h = lf.leaf_hash(st, proof, sums)
+        conn.execute("UPDATE leaves SET hash = ? WHERE position = ?", (h, pos))
+        leaves.append(Node.decode(sums, h, ncol))
+    levels = build_levels(leaves, header["height"])
+    if node_hook is not None:
+        node_hook(levels)
+    for level, layer in enumerate(levels, start=1):
+        for i, n in enumerate(layer):
+            conn.execute(
+                "UPDATE nodes SET sums = ?, hash = ? WHERE level = ? AND idx = ?",
+                (n.sums_bytes(), n.hash, level, i),
+            )
+    top = levels[-1][0]
+    root = SignedRoot.model_validate_json(conn.execute("SELECT doc FROM root").fetchone()[0])
+    root = sign_root(
+        root.model_copy(
+            update={
+                "totals": [group.encode_point(p).hex() for p in top.sums],
+                "root_hash": top.hash.hex(),
+            }
+        ),
+        key.secret_key,
+    )
+    conn.execute("UPDATE root SET doc = ?", (root.model_dump_json(),))
+    conn.commit()
+    conn.close()
+
+
+def api_statement(data: bytes) -> Any:
+    from zkmargin.formats.statement import AccountStatement
+
+    return AccountStatement.model_validate_json(data)
+
+
+def _forge_leaf(db: Path, position: int, slots: list[tuple[str, str, int, bool, int]]) -> None:
+    """Put at ``position`` a leaf of the given slots (name, of, bits, signed, value), proven by a
+    cheating prover that skips every check."""
+    conn = sqlite3.connect(db)
+    header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+    market = load_market(conn.execute("SELECT snapshot FROM market").fetchone()[0])
+    specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in slots)
+    values = [v for *_, v in slots]
+    blindings = [1000 + j for j in range(len(slots))]
+    from zkmargin.circuit.slots import SlotValue
+
+    st = stm.build_statement(
+        venue=header["venue"],
+        epoch=header["epoch"],
+        market_digest=bytes.fromhex(header["market_digest"]),
+        tag=os.urandom(32),
+        mode="cross",
+        slots=[SlotValue(s, v) for s, v in zip(specs, values, strict=True)],
+        blindings=blindings,
+        venue_key=bytes.fromhex(header["venue_key"]),
+    )
+    inst = lf.leaf_instance(market, specs)
+    with pytest.raises(ProvingError):
+        cproof.prove(inst, values, blindings, lf.leaf_context(st))
+    vals = cproof.auxiliary_values(inst, values)
+    proof = cproof.prove(inst, values, blindings, lf.leaf_context(st), _unsafe_values=vals)
+    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
+    sums = lf.encode_sums(
+        lf.liability_points(lf.liability_terms(inst, columns), stm.statement_points(st), proof.aux)
+    )
+    data = proof.to_bytes()
+    conn.execute(
+        "UPDATE leaves SET statement = ?, proof = ?, sums = ? WHERE position = ?",
+        (lf.statement_bytes(st), data, sums, position),
+    )
+    conn.commit()
+    conn.close()
+
+
+def _padding_position(world: dict[str, Path]) -> int:
+    """A position no account's secrets name (a padding leaf)."""
+    with sqlite3.connect(world["secrets"]) as conn:
+        used = {json.loads(d)["position"] for (d,) in conn.execute("SELECT doc FROM accounts")}
+    return min(set(range(8)) - used)
+
+
+def _expect_invalid(db: Path, world: dict[str, Path], words: str) -> None:
+    rep = audit_of(db, world["pub_key"])
+    assert not rep.valid
+    assert words in rep.reason, rep.reason
+    r = run("exchange", "verify", db, "--workers", "1")
+    assert r.exit_code == 1, r.output
+
+
+def test_uncovered_negative_balance_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    _forge_leaf(
+        db,
+        pos,
+        [
+            ("balance_pos", "USDT", 64, False, 0),
+            ("balance_neg", "USDT", 64, False, 10**12),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}: its proof does not verify")
+
+
+def test_dummy_account_with_uncovered_debt_is_caught(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A dummy with a BTC debt backed by too little USDT: it would lower the BTC total."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    _forge_leaf(
+        db,
+        pos,
+        [
+            ("balance_pos", "USDT", 64, False, 1_000_000),
+            ("balance_neg", "USDT", 64, False, 0),
+            ("balance_pos", "BTC", 64, False, 0),
+            ("balance_neg", "BTC", 64, False, 10**8),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_a_value_out_of_its_slot_bound_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    """A wrapped 'balance' (r − 1, a negative number) in a padding leaf."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    _forge_leaf(
+        db,
+        pos,
+        [
+            ("balance_pos", "USDT", 64, False, group.R - 10**9),
+            ("balance_neg", "USDT", 64, False, 0),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_duplicated_account_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    db = copy(world, tmp_path)
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT statement, proof, sums, hash FROM leaves WHERE position = 0"
+        ).fetchone()
+        conn.execute(
+            "UPDATE leaves SET statement = ?, proof = ?, sums = ?, hash = ? WHERE position = 5", row
+        )
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, "leaf 5 repeats the account of leaf 0")
+
+
+def test_leaf_proof_moved_to_another_leaf_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    db = copy(world, tmp_path)
+    with sqlite3.connect(db) as conn:
+        p0 = conn.execute("SELECT proof FROM leaves WHERE position = 0").fetchone()[0]
+        p1 = conn.execute("SELECT proof FROM leaves WHERE position = 1").fetchone()[0]
+        conn.execute("UPDATE leaves SET proof = ? WHERE position = 0", (p1,))
+        conn.execute("UPDATE leaves SET proof = ? WHERE position = 1", (p0,))
+    _rebuild(db, world["key"])
+    rep = audit_of(db, world["pub_key"])
+    assert not rep.valid and rep.reason.startswith("leaf 0")
+
+
+def test_node_hash_omitting_a_childs_sum_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    """The max attack: node hashes that bind only the left child's sums."""
+    import hashlib
+
+    def omit(levels: list[list[Node]]) -> None:
+        for layer_index, layer in enumerate(levels):
+            below = levels[layer_index - 1] if layer_index else None
+            if below is None:
+                continue
+            for i, n in enumerate(layer):
+                left, right = below[2 * i], below[2 * i + 1]
+                h = hashlib.sha256(b"x" + left.sums_bytes() + left.hash + right.hash).digest()
+                layer[i] = Node(n.sums, h)
+
+    db = copy(world, tmp_path)
+    _rebuild(db, world["key"], node_hook=omit)
+    _expect_invalid(db, world, "its hash is not the hash of its children")
+
+
+def test_node_sum_not_its_childrens_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    G, _ = group.generator(), None
+
+    def lower(levels: list[list[Node]]) -> None:
+        n = levels[0][0]
+        sums = (n.sums[0] - group.mul(G, 10**9), *n.sums[1:])
+        levels[0][0] = Node(sums, n.hash)
+        for k in range(1, len(levels)):
+            a, b = levels[k - 1][0], levels[k - 1][1]
+            from zkmargin.liabilities.tree import parent
+
+            levels[k][0] = parent(a, b)
+
+    db = copy(world, tmp_path)
+    _rebuild(db, world["key"], node_hook=lower)
+    _expect_invalid(db, world, "node 1/0: its sums are not its children's sums")
+
+
+@pytest.mark.parametrize(
+    "what", ["leaf statement", "leaf sums", "node", "root signature", "root total", "reserve"]
+)
+def test_changed_values_are_caught(world: dict[str, Path], tmp_path: Path, what: str) -> None:
+    db = copy(world, tmp_path)
+    conn = sqlite3.connect(db)
+    if what == "leaf statement":
+        st = json.loads(
+            conn.execute("SELECT statement FROM leaves WHERE position = 2").fetchone()[0]
+        )
+        st["slots"][0]["commitment"], st["slots"][-1]["commitment"] = (
+            st["slots"][-1]["commitment"],
+            st["slots"][0]["commitment"],
+        )
+        conn.execute(
+            "UPDATE leaves SET statement = ? WHERE position = 2",
+            (json.dumps(st, separators=(",", ":")).encode(),),
+        )
+    elif what == "leaf sums":
+        s = conn.execute("SELECT sums FROM leaves WHERE position = 3").fetchone()[0]
+        conn.execute("UPDATE leaves SET sums = ? WHERE position = 3", (s[48:96] + s[:48] + s[96:],))
+    elif what == "node":
+        s = conn.execute("SELECT sums FROM nodes WHERE level = 2 AND idx = 1").fetchone()[0]
+        conn.execute(
+            "UPDATE nodes SET sums = ? WHERE level = 2 AND idx = 1", (s[48:96] + s[:48] + s[96:],)
+        )
+    elif what.startswith("root"):
+        root = json.loads(conn.execute("SELECT doc FROM root").fetchone()[0])
+        if what == "root signature":
+            other = load_venue_key(world["dir"] / "other.key")
+            root = sign_root(SignedRoot.model_validate(root), other.secret_key).model_dump()
+            root["venue_key"] = json.loads(world["pub_key"].read_text())["public_key"]
+        else:
+            root["totals"][0], root["totals"][1] = root["totals"][1], root["totals"][0]
+        conn.execute("UPDATE root SET doc = ?", (json.dumps(root, separators=(",", ":")),))
+    else:
+        doc = json.loads(conn.execute("SELECT doc FROM reserves").fetchone()[0])
+        doc["reserves"][0] = str(int(doc["reserves"][0]) - 1)
+        conn.execute("UPDATE reserves SET doc = ?", (json.dumps(doc, separators=(",", ":")),))
+    conn.commit()
+    conn.close()
+    rep = audit_of(db, world["pub_key"])
+    assert not rep.valid, what
+
+
+def test_totals_above_reserves(world: dict[str, Path], tmp_path: Path) -> None:
+    """The honest exchange refuses (exit 1, nothing written); a forged reserve proof for a
+    reserve below the total does not verify."""
+    d = world["dir"]
+    bad = tmp_path / "short.json"
+    _reserves(bad, scale="1")
+    out = tmp_path / "short.sqlite"
+    r = run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        bad,
+        "--key",
+        d / "venue.key",
+        "--out",
+        out,
+        "--workers",
+        "1",
+    )
+    assert r.exit_code == 1 and "reserves fall short" in r.output
+    assert not out.exists() and not Path(str(out) + ".secrets").exists()
+    # the cheat: claim USDT reserve 1 unit, prove with the range check skipped
+    db = copy(world, tmp_path)
+    with sqlite3.connect(db) as conn:
+        root = SignedRoot.model_validate_json(conn.execute("SELECT doc FROM root").fetchone()[0])
+        doc = json.loads(conn.execute("SELECT doc FROM reserves").fetchone()[0])
+    totals = lf.decode_sums(b"".join(bytes.fromhex(t) for t in root.totals), len(root.totals))
+    reserves = [int(x) for x in doc["reserves"]]
+    reserves[0] = 1
+    limbs = [rsv.reserve_limbs(x, root.height) for x in reserves]
+    # the cheating prover does not know the openings; it tries random limbs with a skipped check
+    values = [7] * sum(limbs)
+    blinds = [5] * sum(limbs)
+    context = rsv.reserves_context(root_message(root), reserves, limbs)
+    from zkmargin import rangeproof
+
+    proof, _ = rangeproof.prove(
+        values, blinds, 64, context, rng=SpongeRng.from_tag(b"t"), _unsafe_skip_range_check=True
+    )
+    forged = rsv.ReserveProof(
+        reserves=[str(x) for x in reserves],
+        limbs=limbs,
+        limb_commitments=doc["limb_commitments"][: sum(limbs) - len(limbs)],
+        proof=proof.to_bytes().hex(),
+    )
+    assert not rsv.verify_reserves(forged, totals, root.height, root_message(root))
+
+
+def test_every_stored_blob_is_covered(world: dict[str, Path], tmp_path: Path) -> None:
+    """A bit flipped in any stored value of any table: invalid (exit 1) or unreadable (2)."""
+    conn = sqlite3.connect(world["pub"])
+    cells: list[tuple[str, str, str, Any, int]] = []
+    for table, key in (
+        ("header", "id"),
+        ("market", "id"),
+        ("leaves", "position"),
+        ("nodes", "rowid"),
+        ("root", "id"),
+        ("reserves", "id"),
+    ):
+        cols = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
+        keycol = "level * 1000 + idx" if table == "nodes" else key
+        for k, *vals in conn.execute(f"SELECT {keycol}, {', '.join(cols)} FROM {table} LIMIT 2"):
+            for col, v in zip(cols, vals, strict=True):
+                if isinstance(v, (bytes, str)):
+                    n = len(v.encode() if isinstance(v, str) else v)
+                    for bit in (0, n * 8 // 2 + 3, n * 8 - 1):
+                        cells.append((table, col, keycol, k, bit))
+    conn.close()
+    assert len(cells) >= 40
+    for table, col, keycol, k, bit in cells:
+        db = tmp_path / "flip.sqlite"
+        shutil.copy(world["pub"], db)
+        with sqlite3.connect(db) as c:
+            v = c.execute(f"SELECT {col} FROM {table} WHERE {keycol} = ?", (k,)).fetchone()[0]
+            data = bytearray(v.encode() if isinstance(v, str) else v)
+            data[bit // 8] ^= 1 << (bit % 8)
+            new: Any = bytes(data)
+            if isinstance(v, str):
+                try:
+                    new = bytes(data).decode()
+                except UnicodeDecodeError:
+                    new = bytes(data)
+            c.execute(f"UPDATE {table} SET {col} = ? WHERE {keycol} = ?", (new, k))
+        try:
+            rep = audit_of(db)
+            assert not rep.valid, (table, col, k, bit)
+        except FormatError:
+            pass
+
+
+# ----- the user's checks -------------------------------------------------------------------
+
+
+def test_inclusion_against_another_user_epoch_or_root(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    a, b = account_ids(world)[:2]
+    mine = tmp_path / "a.json"
+    api.exchange_inclusion(publication=world["pub"], secrets=world["secrets"], account=a, out=mine)
+    base = ("inclusion", "verify", mine, "--venue-key", world["pub_key"])
+    assert run(*base, "--publication", world["pub"]).exit_code == 0
+    assert run(*base, "--publication", world["pub"], "--account", b).exit_code == 1
+    assert run(*base, "--publication", world["pub"], "--epoch", str(EPOCH + 1)).exit_code == 1
+    assert run(*base, "--root", "11" * 32).exit_code == 1
+    root = json.loads(mine.read_text())["attestation"]["root"]["root_hash"]
+    assert run(*base, "--root", root).exit_code == 0
+    other = run("inclusion", "verify", mine, "--root", root, "--venue-key", world["other_pub"])
+    assert other.exit_code == 1
+    # a sibling's sums changed with its hash kept (the max attack on a path)
+    doc = json.loads(mine.read_text())
+    step = doc["attestation"]["path"][1]
+    step["sums"][0], step["sums"][1] = step["sums"][1], step["sums"][0]
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    assert run("inclusion", "verify", tmp_path / "m.json", "--root", root).exit_code == 1
+    # the openings of another user's file
+    api.exchange_inclusion(
+        publication=world["pub"], secrets=world["secrets"], account=b, out=tmp_path / "b.json"
+    )
+    doc_b = json.loads((tmp_path / "b.json").read_text())
+    doc["attestation"] = doc_b["attestation"]
+    doc["statement"] = doc_b["statement"]
+    (tmp_path / "mix.json").write_text(json.dumps(doc))
+    assert run("inclusion", "verify", tmp_path / "mix.json", "--root", root).exit_code in (1, 2)
+
+
+# ----- bad input ---------------------------------------------------------------------------
+
+
+def test_bad_inputs_exit_2_and_write_nothing(world: dict[str, Path], tmp_path: Path) -> None:
+    d = world["dir"]
+    out = tmp_path / "o.sqlite"
+
+    def publish(**over: Path) -> Result:
+        args = {
+            "market": d / "market.json",
+            "accounts": d / "accounts.csv",
+            "reserves": d / "reserves.json",
+            "key": d / "venue.key",
+        }
+        args.update(over)
+        flat: list[str | Path] = ["exchange", "publish", "--out", out, "--workers", "1"]
+        for k, v in args.items():
+            flat += [f"--{k}", v]
+        return run(*flat)
+
+    bad_rows = tmp_path / "bad.csv"
+    lines = (d / "accounts.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[4], '"12.3.4"')
+    bad_rows.write_text("\n".join(lines) + "\n")
+    missing = tmp_path / "missing.json"
+    missing.write_text(json.dumps({"format": "zkmargin/reserves/1", "reserves": {"USDT": "1"}}))
+    for r in (publish(accounts=bad_rows), publish(reserves=missing), publish(key=d / "venue.pub")):
+        assert r.exit_code == 2, r.output
+        assert "Traceback" not in r.output
+        assert not out.exists() and not Path(str(out) + ".secrets").exists()
+        assert not Path(str(out) + ".partial").exists()
+    assert "USDC" in publish(reserves=missing).output
+    # a publication that is garbage, truncated, or from a newer version
+    garbage = tmp_path / "g.sqlite"
+    garbage.write_bytes(b"not a database" * 100)
+    trunc = tmp_path / "tr.sqlite"
+    trunc.write_bytes(world["pub"].read_bytes()[:5000])
+    newer = tmp_path / "n.sqlite"
+    shutil.copy(world["pub"], newer)
+    with sqlite3.connect(newer) as c:
+        c.execute("PRAGMA user_version = 2")
+    for f, words in ((garbage, "not a"), (trunc, ""), (newer, "newer")):
+        r = run("exchange", "verify", f, "--workers", "1")
+        assert r.exit_code == 2, (f, r.output)
+        assert words in r.output and "Traceback" not in r.output
+    other_app = tmp_path / "a.sqlite"
+    shutil.copy(world["pub"], other_app)
+    with sqlite3.connect(other_app) as c:
+        c.execute("PRAGMA application_id = 1")
+    assert "not a zkmargin publication" in run("exchange", "verify", other_app).output
+    assert APPLICATION_ID != 1
+    # the wrong venue key: the audit fails (exit 1), naming it
+    r = run("exchange", "verify", world["pub"], "--venue-key", world["other_pub"], "--workers", "1")
+    assert r.exit_code == 1 and "another venue key" in r.output
+
+
+def test_secrets_of_another_publication_are_not_overwritten(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    d = world["dir"]
+    secrets = tmp_path / "s.secrets"
+    shutil.copy(world["secrets"], secrets)
+    before = secrets.read_bytes()
+    _reserves(tmp_path / "r.json", scale="2000000")  # other inputs, same key and epoch
+    r = run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        tmp_path / "r.json",
+        "--key",
+        d / "venue.key",
+        "--out",
+        tmp_path / "o.sqlite",
+        "--secrets-out",
+        secrets,
+        "--workers",
+        "1",
+    )
+    assert r.exit_code == 2 and "refusing to overwrite" in r.output
+    assert secrets.read_bytes() == before
+    assert not (tmp_path / "o.sqlite").exists()
+
+
+# ----- determinism, resumption, clusters ---------------------------------------------------
+
+
+def test_publication_is_a_function_of_key_and_inputs(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Another run, with the accounts file in another order, gives the same bytes."""
+    d = tmp_path
+    for name in ("market.json", "reserves.json", "venue.key", "venue.pub"):
+        shutil.copy(world["dir"] / name, d / name)
+    lines = world["accounts"].read_text().splitlines()
+    head, rows = lines[0], lines[1:]
+    (d / "accounts.csv").write_text("\n".join([head, *reversed(rows)]) + "\n")
+    r = publish_cli(d, d / "again.sqlite")
+    assert r.exit_code == 0, r.output
+    assert (d / "again.sqlite").read_bytes() == world["pub"].read_bytes()
+
+
+def _partial_leaves(path: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.05) as c:
+            return int(c.execute("SELECT count(*) FROM leaves").fetchone()[0])
+    except sqlite3.Error:
+        return -1
+
+
+@pytest.mark.slow
+def test_killed_publish_resumes_to_the_same_bytes(world: dict[str, Path], tmp_path: Path) -> None:
+    """Kill ``exchange publish`` (SIGKILL to the real process) after 1, 3 and 6 of the 8 leaves
+    are stored, restart it each time, and compare the result with the uninterrupted run."""
+    d = tmp_path
+    for name in ("market.json", "accounts.csv", "reserves.json", "venue.key", "venue.pub"):
+        shutil.copy(world["dir"] / name, d / name)
+    out = d / "pub.sqlite"
+    partial = Path(str(out) + ".partial")
+    cmd = [
+        sys.executable,
+        "-m",
+        "zkmargin",
+        "exchange",
+        "publish",
+        "--market",
+        str(d / "market.json"),
+        "--accounts",
+        str(d / "accounts.csv"),
+        "--reserves",
+        str(d / "reserves.json"),
+        "--key",
+        str(d / "venue.key"),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+    ]
+    killed_at = []
+    for target in (1, 3, 6):
+        p = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and p.poll() is None:
+            if partial.exists() and _partial_leaves(partial) >= target:
+                os.killpg(p.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        p.wait()
+        assert p.returncode == -signal.SIGKILL, p.stderr.read() if p.stderr else ""
+        killed_at.append(_partial_leaves(partial))
+        assert not out.exists()
+    assert killed_at[0] >= 1 and killed_at == sorted(killed_at)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "resumed" in done.stdout
+    assert not partial.exists()
+    assert out.read_bytes() == world["pub"].read_bytes()
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_same_publication_and_audit(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
+    try:
+        d = tmp_path
+        for name in ("market.json", "accounts.csv", "reserves.json", "venue.key", "venue.pub"):
+            shutil.copy(world["dir"] / name, d / name)
+        out = d / "dask.sqlite"
+        r = run(
+            "exchange",
+            "publish",
+            "--market",
+            d / "market.json",
+            "--accounts",
+            d / "accounts.csv",
+            "--reserves",
+            d / "reserves.json",
+            "--key",
+            d / "venue.key",
+            "--out",
+            out,
+            "--scheduler",
+            cluster.scheduler_address,
+        )
+        assert r.exit_code == 0, r.output
+        assert "Dask cluster" in r.output
+        assert out.read_bytes() == world["pub"].read_bytes()
+        v = run(
+            "exchange",
+            "verify",
+            out,
+            "--venue-key",
+            d / "venue.pub",
+            "--scheduler",
+            cluster.scheduler_address,
+        )
+        assert v.exit_code == 0, v.output
+        # and the same on a local pool of two processes
+        r2 = run(
+            "exchange",
+            "publish",
+            "--market",
+            d / "market.json",
+            "--accounts",
+            d / "accounts.csv",
+            "--reserves",
+            d / "reserves.json",
+            "--key",
+            d / "venue.key",
+            "--out",
+            d / "pool.sqlite",
+            "--secrets-out",
+            d / "pool.secrets",
+            "--workers",
+            "2",
+        )
+        assert r2.exit_code == 0, r2.output
+        assert (d / "pool.sqlite").read_bytes() == world["pub"].read_bytes()
+        v2 = run("exchange", "verify", d / "pool.sqlite", "--workers", "2")
+        assert v2.exit_code == 0, v2.output
+    finally:
+        cluster.close()
