@@ -125,6 +125,35 @@ def circuit_toml(data: bytes) -> None:
     )
 
 
+EXCHANGE = ROOT / "examples" / "exchange"
+EXCHANGE_MARKET = compile_market(
+    snapshot_from_json(parse_json((EXCHANGE / "market.json").read_bytes(), "m"), "m")
+)
+
+
+def reserves_json(data: bytes) -> None:
+    from zkmargin.exchange import load_reserves
+    from zkmargin.liabilities.leaf import liability_columns
+
+    columns = liability_columns(EXCHANGE_MARKET)
+    load_reserves(_file(data, ".json"), columns, venue="fuzz", epoch=7)
+
+
+def inclusion_json(data: bytes) -> None:
+    from zkmargin.trader import verify_inclusion
+
+    rep = verify_inclusion(_file(data, ".json"), root_hash="00" * 32)
+    assert isinstance(rep.valid, bool)
+
+
+def publication_sqlite(data: bytes) -> None:
+    from zkmargin.liabilities.audit import audit
+    from zkmargin.liabilities.parallel import InProcess
+
+    rep = audit(_file(data, ".sqlite"), venue_key=None, runner=InProcess())
+    assert isinstance(rep.valid, bool)
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "point": point,
     "scalar": scalar,
@@ -141,6 +170,9 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "openings_json": openings_json,
     "margin_proof_json": margin_proof_json,
     "circuit_toml": circuit_toml,
+    "reserves_json": reserves_json,
+    "inclusion_json": inclusion_json,
+    "publication_sqlite": publication_sqlite,
 }
 
 
@@ -181,6 +213,7 @@ def seeds() -> dict[str, list[bytes]]:
     b.equation([(1, e)], [(1, x, 0)])
     rel = b.build().serialize()
     rel = rel + bytes((-len(rel)) % 4)
+    pub = _tiny_publication(d)
     return {
         "point": [encode_point(g), encode_point(group.identity())],
         "scalar": [encode_scalar(5)],
@@ -197,4 +230,33 @@ def seeds() -> dict[str, list[bytes]]:
         "openings_json": [(d / "alice.openings.json").read_bytes()],
         "margin_proof_json": [(d / "proof.json").read_bytes()],
         "circuit_toml": [(ROOT / "zkmargin" / "circuits" / "cross.toml").read_bytes()],
+        "reserves_json": [(EXCHANGE / "reserves.json").read_bytes()],
+        "inclusion_json": [(d / "mine.json").read_bytes()],
+        "publication_sqlite": [pub.read_bytes()],
     }
+
+
+def _tiny_publication(d: Path) -> Path:
+    """A publication of two example accounts (two leaves) and one user's inclusion file."""
+    from zkmargin.exchange import exchange_inclusion, exchange_publish, venue_keygen
+
+    lines = (EXCHANGE / "accounts.csv").read_text().splitlines()
+    first_two = sorted({line.split(",")[0] for line in lines[1:]})[:2]
+    rows = [lines[0]] + [line for line in lines[1:] if line.split(",")[0] in first_two]
+    (d / "x.csv").write_text("\n".join(rows) + "\n")
+    key, _ = venue_keygen(d / "x.key", "fuzz")
+    exchange_publish(
+        key=key,
+        market=EXCHANGE / "market.json",
+        accounts=d / "x.csv",
+        reserves=EXCHANGE / "reserves.json",
+        out=d / "x.sqlite",
+        workers=1,
+    )
+    exchange_inclusion(
+        publication=d / "x.sqlite",
+        secrets=d / "x.sqlite.secrets",
+        account=first_two[0].strip('"'),
+        out=d / "mine.json",
+    )
+    return d / "x.sqlite"

@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 #: Targets whose single run costs milliseconds (a verification) get fewer examples.
-SLOW_TARGETS = {"margin_proof_json", "bls_signature", "range_proof", "accounts_parquet"}
+SLOW_TARGETS = {
+    "margin_proof_json",
+    "bls_signature",
+    "range_proof",
+    "accounts_parquet",
+    "inclusion_json",
+    "publication_sqlite",
+}
 
 
 @functools.cache

@@ -16,10 +16,20 @@ from pydantic import BaseModel
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
 from .market import MarketSnapshot
+from .publication import (
+    AccountSecret,
+    InclusionFile,
+    PublicationHeader,
+    ReserveProof,
+    ReservesFile,
+    SecretsHeader,
+)
 from .statement import (
     AccountOpenings,
     AccountStatement,
+    InclusionAttestation,
     MarginProofFile,
+    SignedRoot,
     VenueKeyFile,
     VenuePublicKey,
 )
@@ -32,6 +42,14 @@ MODELS: dict[str, type[BaseModel]] = {
     "venue-key.schema.json": VenueKeyFile,
     "venue-public-key.schema.json": VenuePublicKey,
     "margin-proof.schema.json": MarginProofFile,
+    "reserves.schema.json": ReservesFile,
+    "publication-header.schema.json": PublicationHeader,
+    "liabilities-root.schema.json": SignedRoot,
+    "reserve-proof.schema.json": ReserveProof,
+    "inclusion-attestation.schema.json": InclusionAttestation,
+    "inclusion.schema.json": InclusionFile,
+    "publication-secrets.schema.json": SecretsHeader,
+    "account-secret.schema.json": AccountSecret,
 }
 
 

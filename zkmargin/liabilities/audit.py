@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,8 @@ def audit(
         rep.valid = True
     except _Invalid as exc:
         rep.reason = str(exc)
+    except sqlite3.DatabaseError as exc:
+        raise FormatError(f"damaged publication (SQLite: {exc})", file=str(path)) from None
     finally:
         pub.close()
     return rep
