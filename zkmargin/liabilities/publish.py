@@ -20,7 +20,6 @@ from ..formats.publication import AccountSecret, SecretsHeader
 from ..formats.statement import SignedRoot, SlotOpening
 from ..pedersen import commit
 from ..transcript import derived_rng
-from . import leaf as lf
 from . import reserves as rsv
 from . import vault
 from .parallel import Runner
@@ -209,6 +208,3 @@ def publish(
         runner.where,
         seconds,
     )
-
-
-__all__ = ["Progress", "PublishResult", "lf", "publish"]

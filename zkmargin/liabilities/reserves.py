@@ -19,7 +19,7 @@ from .. import group, rangeproof
 from ..errors import DecodeError, ProvingError
 from ..formats.publication import ReserveProof
 from ..generators import pedersen_bases
-from ..group import POINT_BYTES, Point, R
+from ..group import Point, R
 from ..pedersen import commit
 from ..transcript import RESERVES_TAG, Rng, Transcript
 from .leaf import LEAF_BITS
@@ -124,7 +124,6 @@ def reserve_parts(
     lower_all = group.decode_points(
         b"".join(bytes.fromhex(h) for h in doc.limb_commitments), n_lower
     )
-    assert len(lower_all) * POINT_BYTES == n_lower * POINT_BYTES
     derived: list[Point] = []
     at = 0
     for total, reserve, n in zip(totals, reserves, limbs, strict=True):

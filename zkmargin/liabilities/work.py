@@ -7,7 +7,6 @@ it is given and compiles the market snapshot once per process.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -189,7 +188,3 @@ def check_leaves(
                 bad.append((position, "its proof does not verify"))
     bad.sort()
     return LeafVerdict(bad, tags)
-
-
-def digest_of(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
