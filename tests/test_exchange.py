@@ -847,3 +847,43 @@ def test_dask_cluster_gives_the_same_publication_and_audit(
         assert v2.exit_code == 0, v2.output
     finally:
         cluster.close()
+
+
+def test_padding_leaf_holding_value_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    """A padding leaf made to hold a debt (negative cash) lowers the USD total: no proof."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    _forge_leaf(db, pos, [("cash", "", 64, True, -(10**12))])
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_padding_looks_like_accounts_and_positions_are_shuffled(world: dict[str, Path]) -> None:
+    with sqlite3.connect(world["secrets"]) as conn:
+        real = {json.loads(d)["position"] for (d,) in conn.execute("SELECT doc FROM accounts")}
+    with sqlite3.connect(world["pub"]) as conn:
+        rows = conn.execute("SELECT position, statement FROM leaves").fetchall()
+    layouts = {p: tuple((s["name"], s["of"]) for s in json.loads(st)["slots"]) for p, st in rows}
+    assert len(real) == N_ACCOUNTS and real != set(range(N_ACCOUNTS))
+    padding = set(layouts) - real
+    assert padding and all(layouts[p] in {layouts[q] for q in real} for p in padding)
+
+
+def test_leaves_are_unlinkable_across_epochs(world: dict[str, Path], tmp_path: Path) -> None:
+    """The same accounts published for the next epoch share no tag and no commitment."""
+    d = tmp_path
+    (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH + 1)))
+    for name in ("accounts.csv", "reserves.json", "venue.key", "venue.pub"):
+        shutil.copy(world["dir"] / name, d / name)
+    assert publish_cli(d, d / "next.sqlite").exit_code == 0
+
+    def public_values(db: Path) -> set[str]:
+        with sqlite3.connect(db) as conn:
+            out = set()
+            for (st,) in conn.execute("SELECT statement FROM leaves"):
+                doc = json.loads(st)
+                out.add(doc["account_tag"])
+                out |= {s["commitment"] for s in doc["slots"]}
+            return out
+
+    assert not public_values(world["pub"]) & public_values(d / "next.sqlite")
