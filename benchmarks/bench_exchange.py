@@ -13,6 +13,11 @@ worker, and ``audit_accounts_per_s_2_workers``); ``phase_share`` (each phase's s
 root) ``inclusion_bytes_per_asset`` (÷ the columns), that size extrapolated to a tree of height
 32 (``inclusion_bytes_per_asset_h32``: one level's bytes per extra level), the user's JSON file
 size, and ``inclusion_verify_ms`` (the user's whole check of their file, median).
+
+The floor: ``leaf_prove_ms`` (one typical leaf, statement to stored row, median) against
+``range_floor_ms``, an unprepared aggregated range proof of as many 64-bit values as that leaf's
+proof pads to, timed in the same run: ``leaf_over_range_floor`` says how much of a leaf is the
+Bulletproof.
 """
 
 from __future__ import annotations
@@ -27,9 +32,13 @@ from typing import Any
 
 from bench_rangeproof import median_ms
 
-from zkmargin import api
+from zkmargin import api, rangeproof
+from zkmargin.circuit.compiler import SlotSpec
 from zkmargin.formats.jsonfile import read_model
 from zkmargin.formats.publication import InclusionFile
+from zkmargin.liabilities.leaf import leaf_instance
+from zkmargin.liabilities.plan import Plan
+from zkmargin.liabilities.work import load_market, prove_leaves
 from zkmargin.margin.synthetic import exchange_accounts, exchange_market, exchange_market_document
 from zkmargin.margin.table_io import save_table
 
@@ -44,6 +53,34 @@ def _attestation_bytes(doc: InclusionFile) -> tuple[int, int]:
     level = 48 * len(att.path[0].sums) + 32
     root = 48 * len(att.root.totals) + 32 + 96 + 48
     return statement + proof + level * len(att.path) + root, level
+
+
+def _floor(plan: Plan) -> dict[str, Any]:
+    """One typical leaf (the most common slot layout) against the range prover it pads to."""
+    layouts: dict[Any, int] = {}
+    for task in plan.tasks:
+        layouts[task[2]] = layouts.get(task[2], 0) + 1
+    common = max(layouts, key=lambda k: layouts[k])
+    task = next(t for t in plan.tasks if t[2] == common)
+    market = load_market(plan.market_text)
+    items = len(leaf_instance(market, tuple(SlotSpec(*s) for s in common)).range_items)
+    m = rangeproof.padded_count(items)
+    header = plan.header.model_dump_json()
+
+    def leaf() -> None:
+        prove_leaves("native", plan.market_text, header, plan.nonce_key, [task])
+
+    def floor() -> None:
+        rangeproof.prove([1] * m, [1] * m, 64, b"floor")
+
+    leaf_ms, floor_ms = median_ms(leaf, 5), median_ms(floor, 5)
+    return {
+        "leaf_range_items": items,
+        "leaf_range_items_padded": m,
+        "leaf_prove_ms": round(leaf_ms, 1),
+        "range_floor_ms": round(floor_ms, 1),
+        "leaf_over_range_floor": round(leaf_ms / floor_ms, 3),
+    }
 
 
 def run(n: int) -> dict[str, Any]:
@@ -103,6 +140,7 @@ def run(n: int) -> dict[str, Any]:
 
         verify_ms = median_ms(check, 5)
         total = sum(phases.values())
+        floor = _floor(_plan(d))
         return {
             "accounts": n,
             "assets": columns,
@@ -118,7 +156,34 @@ def run(n: int) -> dict[str, Any]:
             "inclusion_file_bytes": mine.stat().st_size,
             "inclusion_verify_ms": round(verify_ms, 2),
             "phase_share": {k: round(v / total, 4) for k, v in phases.items()},
+            **floor,
         }
+
+
+def _plan(d: Path) -> Plan:
+    from zkmargin.exchange import load_reserves, load_venue_key
+    from zkmargin.formats.market import canonical_market, market_digest
+    from zkmargin.liabilities.leaf import liability_columns
+    from zkmargin.liabilities.plan import make_plan
+    from zkmargin.margin.market import compile_market, load_snapshot
+    from zkmargin.margin.table_io import load_table
+
+    key = load_venue_key(d / "venue.key")
+    snap = load_snapshot(d / "market.json")
+    market = compile_market(snap)
+    columns = liability_columns(market)
+    return make_plan(
+        key=key,
+        market=market,
+        market_text=canonical_market(snap),
+        market_digest=market_digest(snap),
+        epoch=snap.epoch,
+        accounts=list(load_table(d / "accounts.csv", market).accounts()),
+        reserves=load_reserves(d / "reserves.json", columns, venue=key.venue, epoch=snap.epoch),
+        pad_to=None,
+        decoys=0,
+        file="accounts.csv",
+    )
 
 
 def main() -> None:
