@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rangeproof.py
 	$(BIN)/python benchmarks/bench_margin.py
 	$(BIN)/python benchmarks/bench_circuits.py
+	$(BIN)/python benchmarks/bench_exchange.py --quick
 
 # Coverage-guided fuzzing (atheris) of every decoder and reader: at least 10^6 inputs in all.
 fuzz: $(FUZZ_STAMP)
