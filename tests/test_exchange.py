@@ -887,3 +887,17 @@ def test_leaves_are_unlinkable_across_epochs(world: dict[str, Path], tmp_path: P
             return out
 
     assert not public_values(world["pub"]) & public_values(d / "next.sqlite")
+
+
+def test_a_header_claiming_a_huge_tree_is_refused_at_once(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A hostile header (height 40 over 8 leaves) is invalid without the auditor enumerating
+    2^40 positions."""
+    db = copy(world, tmp_path)
+    with sqlite3.connect(db) as conn:
+        header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+        header["height"] = 40
+        conn.execute("UPDATE header SET doc = ?", (json.dumps(header, separators=(",", ":")),))
+    rep = audit_of(db)
+    assert not rep.valid and "a tree of height 40" in rep.reason

@@ -119,11 +119,12 @@ def _audit(
     if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
         raise _Invalid("the header's columns are not the market's")
     size = 1 << header.height
-    positions = pub.leaf_positions()
-    if positions != set(range(size)):
-        raise _Invalid(
-            f"holds {len(positions)} leaves; a tree of height {header.height} has {size}"
-        )
+    count, first, last = pub.conn.execute(
+        "SELECT count(*), min(position), max(position) FROM leaves"
+    ).fetchone()
+    # positions are unique integers: their count, min and max fix them as 0 … 2^h − 1
+    if (count, first, last) != (size, 0, size - 1):
+        raise _Invalid(f"holds {count} leaves; a tree of height {header.height} has {size}")
     rep.leaves = size
     backend = group.backend().name
 
