@@ -220,7 +220,12 @@ def make_plan(
         task, *_, liabilities, _salt, failed = _leaf(
             market, columns, key, epoch, pad_id, specs, [0] * len(specs)
         )
-        assert not failed, failed
+        if failed:
+            raise FormatError(
+                "an empty account fails the leaf circuit in this market ("
+                + ", ".join(failed)
+                + "): padding leaves cannot be proven"
+            )
         add(task, perm[len(by_id) + k], liabilities)
     totals = [(t, b % R) for t, b in totals]
     if len(reserves) != len(columns):
