@@ -515,3 +515,64 @@ def test_a_self_committed_narrow_slot_is_bounded_on_both_sides() -> None:
         assert not cp.verify(inst, [commit(cash, g)], forged, b"n"), cash
     ok = cp.prove(inst, [(1 << 31) - 1], [g], b"n")
     assert cp.verify(inst, [commit((1 << 31) - 1, g)], ok, b"n")
+
+
+HONEST_BELOW = """
+name = "rounded"
+modes = ["cross"]
+[slots]
+cash = "account"
+[aux.u]
+over = ""
+bits = 64
+hint = "cash + 5"
+[[check]]
+name = "u_rounds_cash_up"
+check = "u - cash >= 0"
+honest_below = "{below}"
+"""
+
+
+def test_honest_below_sets_the_limbs_and_keeps_the_check_sound() -> None:
+    """``honest_below`` (rule 6) makes a form that could be 65 bits wide one limb. A value that
+    one limb cannot hold is refused by name (two limbs take it), and a cheat (u below cash: the
+    form is −1, r − 1 mod r) still fails to verify: no form wraps, so one limb shows F ≥ 0."""
+    spec = (SlotSpec("cash", "", 64, True),)
+    wide = compile_instance(
+        parse_circuit(HONEST_BELOW.replace('honest_below = "{below}"\n', "")),
+        MARKET,
+        spec,
+        PPM,
+        trusted_slots=False,
+    )
+    inst = compile_instance(
+        parse_circuit(HONEST_BELOW.format(below=str(1 << 60))),
+        MARKET,
+        spec,
+        PPM,
+        trusted_slots=False,
+    )
+    assert wide.forms[0].limbs == 2 and inst.forms[0].limbs == 1
+    g = secrets.randbelow(R - 1) + 1
+    point = commit(10**6, g)
+    assert cp.verify(inst, [point], cp.prove(inst, [10**6], [g], b"h"), b"h")
+    big_u = {("u", None): (1 << 64) - 1}  # with cash = −2^62, F = u − cash ≥ 2^64
+    low = -(1 << 62)
+    with pytest.raises(ProvingError, match="u_rounds_cash_up"):
+        _prove_checked(inst, [low], [g], big_u)  # one limb: refused, naming the check
+    assert _prove_checked(wide, [low], [g], big_u) is not None
+    forged = cp.prove(inst, [10**6], [g], b"h", _unsafe_values={("u", None): 10**6 - 1})
+    assert not cp.verify(inst, [point], forged, b"h")
+    with pytest.raises(CircuitError, match="honest_below"):
+        parse_circuit(HONEST_BELOW.format(below="1").replace(">= 0", "== 0"))
+
+
+def _prove_checked(
+    inst: Instance, values: list[int], blindings: list[int], aux: dict[tuple[str, object], int]
+) -> cp.CircuitProof:
+    """Prove with the auxiliary values ``aux`` in place of the hints, every check still made."""
+    full = cp.auxiliary_values(inst, values) | aux
+    failed = cp.check_witness(inst, full)
+    if failed:
+        raise ProvingError("the committed values fail the check(s) " + ", ".join(failed))
+    return cp.prove(inst, values, blindings, b"h", _unsafe_values=full)

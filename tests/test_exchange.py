@@ -81,24 +81,42 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
-def publish_cli(d: Path, out: Path, *extra: str | Path) -> Result:
-    return run(
-        "exchange",
-        "publish",
-        "--market",
-        d / "market.json",
-        "--accounts",
-        d / "accounts.csv",
-        "--reserves",
-        d / "reserves.json",
-        "--key",
-        d / "venue.key",
-        "--out",
-        out,
-        "--workers",
-        "1",
-        *extra,
-    )
+INPUTS = ("market.json", "accounts.csv", "reserves.json", "venue.key", "venue.pub")
+
+
+def publish_args(
+    d: Path,
+    out: Path,
+    *extra: str | Path,
+    runner: tuple[str, ...] = ("--workers", "1"),
+    **files: Path,
+) -> list[str | Path]:
+    """``exchange publish`` over the inputs in ``d`` (``files`` replaces any: reserves=…)."""
+    inputs = {
+        "market": d / "market.json",
+        "accounts": d / "accounts.csv",
+        "reserves": d / "reserves.json",
+        "key": d / "venue.key",
+    } | files
+    args: list[str | Path] = ["exchange", "publish", "--out", out, *runner, *extra]
+    for name, path in inputs.items():
+        args += [f"--{name}", path]
+    return args
+
+
+def publish_cli(
+    d: Path,
+    out: Path,
+    *extra: str | Path,
+    runner: tuple[str, ...] = ("--workers", "1"),
+    **files: Path,
+) -> Result:
+    return run(*publish_args(d, out, *extra, runner=runner, **files))
+
+
+def copy_inputs(world: dict[str, Path], d: Path, names: tuple[str, ...] = INPUTS) -> None:
+    for name in names:
+        shutil.copy(world["dir"] / name, d / name)
 
 
 def account_ids(world: dict[str, Path]) -> list[str]:
@@ -271,9 +289,14 @@ def api_statement(data: bytes) -> Any:
     return AccountStatement.model_validate_json(data)
 
 
-def _forge_leaf(db: Path, position: int, slots: list[tuple[str, str, int, bool, int]]) -> None:
+def _forge_leaf(
+    db: Path,
+    position: int,
+    slots: list[tuple[str, str, int, bool, int]],
+    aux: dict[tuple[str, Any], int] | None = None,
+) -> None:
     """Put at ``position`` a leaf of the given slots (name, of, bits, signed, value), proven by a
-    cheating prover that skips every check."""
+    cheating prover that skips every check (``aux`` replaces auxiliary values of the hints)."""
     conn = sqlite3.connect(db)
     header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
     market = load_market(conn.execute("SELECT snapshot FROM market").fetchone()[0])
@@ -293,9 +316,13 @@ def _forge_leaf(db: Path, position: int, slots: list[tuple[str, str, int, bool, 
         venue_key=bytes.fromhex(header["venue_key"]),
     )
     inst = lf.leaf_instance(market, specs)
-    with pytest.raises(ProvingError):
-        cproof.prove(inst, values, blindings, lf.leaf_context(st))
     vals = cproof.auxiliary_values(inst, values)
+    if aux is None:
+        with pytest.raises(ProvingError):
+            cproof.prove(inst, values, blindings, lf.leaf_context(st))
+    else:
+        vals |= aux
+        assert cproof.check_witness(inst, vals)  # the honest prover would refuse it
     proof = cproof.prove(inst, values, blindings, lf.leaf_context(st), _unsafe_values=vals)
     columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
     sums = lf.encode_sums(
@@ -493,22 +520,7 @@ def test_totals_above_reserves(world: dict[str, Path], tmp_path: Path) -> None:
     bad = tmp_path / "short.json"
     _reserves(bad, scale="1")
     out = tmp_path / "short.sqlite"
-    r = run(
-        "exchange",
-        "publish",
-        "--market",
-        d / "market.json",
-        "--accounts",
-        d / "accounts.csv",
-        "--reserves",
-        bad,
-        "--key",
-        d / "venue.key",
-        "--out",
-        out,
-        "--workers",
-        "1",
-    )
+    r = publish_cli(d, out, reserves=bad)
     assert r.exit_code == 1 and "reserves fall short" in r.output
     assert not out.exists() and not Path(str(out) + ".secrets").exists()
     # the cheat: claim USDT reserve 1 unit, prove with the range check skipped
@@ -624,17 +636,7 @@ def test_bad_inputs_exit_2_and_write_nothing(world: dict[str, Path], tmp_path: P
     out = tmp_path / "o.sqlite"
 
     def publish(**over: Path) -> Result:
-        args = {
-            "market": d / "market.json",
-            "accounts": d / "accounts.csv",
-            "reserves": d / "reserves.json",
-            "key": d / "venue.key",
-        }
-        args.update(over)
-        flat: list[str | Path] = ["exchange", "publish", "--out", out, "--workers", "1"]
-        for k, v in args.items():
-            flat += [f"--{k}", v]
-        return run(*flat)
+        return publish_cli(d, out, **over)
 
     bad_rows = tmp_path / "bad.csv"
     lines = (d / "accounts.csv").read_text().splitlines()
@@ -680,23 +682,8 @@ def test_secrets_of_another_publication_are_not_overwritten(
     shutil.copy(world["secrets"], secrets)
     before = secrets.read_bytes()
     _reserves(tmp_path / "r.json", scale="2000000")  # other inputs, same key and epoch
-    r = run(
-        "exchange",
-        "publish",
-        "--market",
-        d / "market.json",
-        "--accounts",
-        d / "accounts.csv",
-        "--reserves",
-        tmp_path / "r.json",
-        "--key",
-        d / "venue.key",
-        "--out",
-        tmp_path / "o.sqlite",
-        "--secrets-out",
-        secrets,
-        "--workers",
-        "1",
+    r = publish_cli(
+        d, tmp_path / "o.sqlite", "--secrets-out", secrets, reserves=tmp_path / "r.json"
     )
     assert r.exit_code == 2 and "refusing to overwrite" in r.output
     assert secrets.read_bytes() == before
@@ -711,8 +698,7 @@ def test_publication_is_a_function_of_key_and_inputs(
 ) -> None:
     """Another run, with the accounts file in another order, gives the same bytes."""
     d = tmp_path
-    for name in ("market.json", "reserves.json", "venue.key", "venue.pub"):
-        shutil.copy(world["dir"] / name, d / name)
+    copy_inputs(world, d)
     lines = world["accounts"].read_text().splitlines()
     head, rows = lines[0], lines[1:]
     (d / "accounts.csv").write_text("\n".join([head, *reversed(rows)]) + "\n")
@@ -734,29 +720,10 @@ def test_killed_publish_resumes_to_the_same_bytes(world: dict[str, Path], tmp_pa
     """Kill ``exchange publish`` (SIGKILL to the real process) after 1, 3 and 6 of the 8 leaves
     are stored, restart it each time, and compare the result with the uninterrupted run."""
     d = tmp_path
-    for name in ("market.json", "accounts.csv", "reserves.json", "venue.key", "venue.pub"):
-        shutil.copy(world["dir"] / name, d / name)
+    copy_inputs(world, d)
     out = d / "pub.sqlite"
     partial = Path(str(out) + ".partial")
-    cmd = [
-        sys.executable,
-        "-m",
-        "zkmargin",
-        "exchange",
-        "publish",
-        "--market",
-        str(d / "market.json"),
-        "--accounts",
-        str(d / "accounts.csv"),
-        "--reserves",
-        str(d / "reserves.json"),
-        "--key",
-        str(d / "venue.key"),
-        "--out",
-        str(out),
-        "--workers",
-        "1",
-    ]
+    cmd = [sys.executable, "-m", "zkmargin", *map(str, publish_args(d, out))]
     killed_at = []
     for target in (1, 3, 6):
         p = subprocess.Popen(
@@ -790,25 +757,9 @@ def test_dask_cluster_gives_the_same_publication_and_audit(
     )
     try:
         d = tmp_path
-        for name in ("market.json", "accounts.csv", "reserves.json", "venue.key", "venue.pub"):
-            shutil.copy(world["dir"] / name, d / name)
+        copy_inputs(world, d)
         out = d / "dask.sqlite"
-        r = run(
-            "exchange",
-            "publish",
-            "--market",
-            d / "market.json",
-            "--accounts",
-            d / "accounts.csv",
-            "--reserves",
-            d / "reserves.json",
-            "--key",
-            d / "venue.key",
-            "--out",
-            out,
-            "--scheduler",
-            cluster.scheduler_address,
-        )
+        r = publish_cli(d, out, runner=("--scheduler", cluster.scheduler_address))
         assert r.exit_code == 0, r.output
         assert "Dask cluster" in r.output
         assert out.read_bytes() == world["pub"].read_bytes()
@@ -823,23 +774,8 @@ def test_dask_cluster_gives_the_same_publication_and_audit(
         )
         assert v.exit_code == 0, v.output
         # and the same on a local pool of two processes
-        r2 = run(
-            "exchange",
-            "publish",
-            "--market",
-            d / "market.json",
-            "--accounts",
-            d / "accounts.csv",
-            "--reserves",
-            d / "reserves.json",
-            "--key",
-            d / "venue.key",
-            "--out",
-            d / "pool.sqlite",
-            "--secrets-out",
-            d / "pool.secrets",
-            "--workers",
-            "2",
+        r2 = publish_cli(
+            d, d / "pool.sqlite", "--secrets-out", d / "pool.secrets", runner=("--workers", "2")
         )
         assert r2.exit_code == 0, r2.output
         assert (d / "pool.sqlite").read_bytes() == world["pub"].read_bytes()
@@ -869,13 +805,18 @@ def test_padding_looks_like_accounts_and_positions_are_shuffled(world: dict[str,
     assert padding and all(layouts[p] in {layouts[q] for q in real} for p in padding)
 
 
-def test_leaves_are_unlinkable_across_epochs(world: dict[str, Path], tmp_path: Path) -> None:
-    """The same accounts published for the next epoch share no tag and no commitment."""
-    d = tmp_path
+@pytest.fixture(scope="module")
+def next_epoch(world: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same accounts, key and reserves published for the next epoch."""
+    d = tmp_path_factory.mktemp("next-epoch")
+    copy_inputs(world, d)
     (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH + 1)))
-    for name in ("accounts.csv", "reserves.json", "venue.key", "venue.pub"):
-        shutil.copy(world["dir"] / name, d / name)
     assert publish_cli(d, d / "next.sqlite").exit_code == 0
+    return d / "next.sqlite"
+
+
+def test_leaves_are_unlinkable_across_epochs(world: dict[str, Path], next_epoch: Path) -> None:
+    """The same accounts published for the next epoch share no tag and no commitment."""
 
     def public_values(db: Path) -> set[str]:
         with sqlite3.connect(db) as conn:
@@ -886,7 +827,42 @@ def test_leaves_are_unlinkable_across_epochs(world: dict[str, Path], tmp_path: P
                 out |= {s["commitment"] for s in doc["slots"]}
             return out
 
-    assert not public_values(world["pub"]) & public_values(d / "next.sqlite")
+    assert not public_values(world["pub"]) & public_values(next_epoch)
+
+
+def test_a_leaf_replayed_from_another_epoch_is_caught(
+    world: dict[str, Path], next_epoch: Path, tmp_path: Path
+) -> None:
+    """A valid leaf of the next epoch's publication, moved into this one (hashes, nodes and the
+    root redone with the venue key): its statement names another epoch and market."""
+    db = copy(world, tmp_path)
+    with sqlite3.connect(next_epoch) as conn:
+        row = conn.execute(
+            "SELECT statement, proof, sums FROM leaves WHERE position = 4"
+        ).fetchone()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE leaves SET statement = ?, proof = ?, sums = ? WHERE position = 4", row)
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf 4: its statement is for epoch {EPOCH + 1}, not {EPOCH}")
+
+
+def test_understated_value_at_mark_is_caught(world: dict[str, Path], tmp_path: Path) -> None:
+    """An account long 1 BTC bought at 60,000 USDT, marked at 65,000: the exchange owes it the
+    5,000 USDT profit. Committing u = 2^63 (a value at mark of 0) would hide that debt."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    size, entry_ticks = 1000, 600_000  # 1.000 BTC at 60000.0
+    slots = [
+        ("balance_pos", "USDT", 64, False, 10**10),
+        ("balance_neg", "USDT", 64, False, 0),
+        ("long", "BTCUSDT", 64, False, size),
+        ("short", "BTCUSDT", 64, False, 0),
+        ("quote", "BTCUSDT", 64, True, -size * entry_ticks),
+        ("cash", "", 64, True, 0),
+    ]
+    _forge_leaf(db, pos, slots, aux={("settled", "USDT"): 1 << 63})
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}: its proof does not verify")
 
 
 def test_a_header_claiming_a_huge_tree_is_refused_at_once(

@@ -208,32 +208,23 @@ def test_public_outputs_follow_the_umask_and_secrets_are_owner_only(tmp_path: Pa
 
 
 def test_examples_generate_writes_both_files_or_neither(tmp_path: Path) -> None:
+    def generate(market_out: Path, accounts_out: str | Path) -> Result:
+        return run(
+            "examples",
+            "generate",
+            "--accounts",
+            "5",
+            "--market-out",
+            market_out,
+            "--accounts-out",
+            accounts_out,
+        )
+
     m = tmp_path / "m.json"
-    r = run(
-        "examples",
-        "generate",
-        "--accounts",
-        "5",
-        "--market-out",
-        m,
-        "--accounts-out",
-        "/proc/x.csv",
-    )
-    assert_bad_input(r, "/proc/x.csv")
+    assert_bad_input(generate(m, "/proc/x.csv"), "/proc/x.csv")
     assert not m.exists()
-    r = run("examples", "generate", "--accounts", "5", "--market-out", m, "--accounts-out", m)
-    assert_bad_input(r, "two different files")
-    r = run(
-        "examples",
-        "generate",
-        "--accounts",
-        "5",
-        "--market-out",
-        tmp_path / "no" / "dir" / "m.txt",
-        "--accounts-out",
-        tmp_path / "a.csv",
-    )
-    assert_bad_input(r, ".json")
+    assert_bad_input(generate(m, m), "two different files")
+    assert_bad_input(generate(tmp_path / "no" / "dir" / "m.txt", tmp_path / "a.csv"), ".json")
     assert not (tmp_path / "a.csv").exists()
 
 

@@ -70,6 +70,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+def prove_attested(world: dict[str, Path], out: Path, *extra: str) -> Result:
+    """``prove`` over alice's attested statement and openings."""
+    return run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        world["statement"],
+        "--openings",
+        world["openings"],
+        "--out",
+        out,
+        *extra,
+    )
+
+
 def verify(world: dict[str, Path], *proofs: Path, extra: tuple[str, ...] = ()) -> Result:
     return run(
         "verify",
@@ -239,19 +255,7 @@ def test_batch_names_the_bad_proof(world: dict[str, Path]) -> None:
 
 def test_unhealthy_account_is_refused_and_no_file_written(world: dict[str, Path]) -> None:
     out = world["dir"] / "never.json"
-    r = run(
-        "prove",
-        "--market",
-        MARKET,
-        "--statement",
-        world["statement"],
-        "--openings",
-        world["openings"],
-        "--threshold",
-        "50",
-        "--out",
-        out,
-    )
+    r = prove_attested(world, out, "--threshold", "50")
     assert r.exit_code == 1 and "refused" in r.output
     assert not out.exists()
 
@@ -461,21 +465,7 @@ def test_the_exchange_leaf_circuit_is_not_a_margin_proof(world: dict[str, Path])
     """liability_leaf proves θ = 1 whatever a file states: the trader refuses it and a verifier
     rejects a proof file naming it, so no proof can claim a θ its circuit did not check."""
     out = world["dir"] / "leaf.json"
-    r = run(
-        "prove",
-        "--market",
-        MARKET,
-        "--statement",
-        world["statement"],
-        "--openings",
-        world["openings"],
-        "--circuit",
-        "liability_leaf",
-        "--threshold",
-        "5",
-        "--out",
-        out,
-    )
+    r = prove_attested(world, out, "--circuit", "liability_leaf", "--threshold", "5")
     assert r.exit_code == 2 and not out.exists()
     leaf = rewrite(world, "leaf_named.json", lambda d: d.update(circuit="liability_leaf"))
     r = verify(world, leaf)

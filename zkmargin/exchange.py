@@ -23,7 +23,7 @@ from .circuit.slots import account_slots
 from .errors import DecodeError
 from .formats.common import FormatError, to_units
 from .formats.jsonfile import parse_json, read_model, write_model
-from .formats.market import canonical_market, market_digest
+from .formats.market import MarketSnapshot, canonical_market, market_digest
 from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
 from .liabilities import vault
@@ -33,7 +33,7 @@ from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
 from .liabilities.store import Publication
-from .margin.market import compile_market, load_snapshot, snapshot_from_json
+from .margin.market import Market, compile_market, load_snapshot, snapshot_from_json
 from .margin.table_io import load_table
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
@@ -80,6 +80,21 @@ def statement_files(out_dir: Path, account_id: str) -> tuple[Path, Path]:
     return out_dir / f"{stem}.statement.json", out_dir / f"{stem}.openings.json"
 
 
+def _key_and_market(
+    key: str | Path, market: str | Path, epoch: int | None
+) -> tuple[VenueKey, MarketSnapshot, Market]:
+    """The venue key, the market snapshot and its compiled form; ``epoch``, when given, must be
+    the snapshot's."""
+    vk = load_venue_key(key)
+    snap = load_snapshot(market)
+    mk = compile_market(snap, str(market))
+    if epoch is not None and epoch != snap.epoch:
+        raise FormatError(
+            f"the market snapshot is for epoch {snap.epoch}, not {epoch}", file=str(market)
+        )
+    return vk, snap, mk
+
+
 @dataclass(frozen=True)
 class AttestResult:
     accounts: int
@@ -98,13 +113,7 @@ def venue_attest(
 ) -> AttestResult:
     """Issue and sign every account's statement; write statements and openings to ``out_dir``.
     ``progress(done, total)`` is called after each account."""
-    vk = load_venue_key(key)
-    snap = load_snapshot(market)
-    mk = compile_market(snap, str(market))
-    if epoch is not None and epoch != snap.epoch:
-        raise FormatError(
-            f"the market snapshot is for epoch {snap.epoch}, not {epoch}", file=str(market)
-        )
+    vk, snap, mk = _key_and_market(key, market, epoch)
     digest = market_digest(snap)
     table = load_table(accounts, mk)
     out = Path(out_dir)
@@ -161,11 +170,9 @@ def load_reserves(path: str | Path, columns: Columns, *, venue: str, epoch: int)
     if unknown:
         raise FormatError(f"names {', '.join(unknown)}, which the market does not list", file=file)
     out = []
-    for symbol, decimals in zip(columns.symbols, columns.decimals, strict=True):
+    for c, (symbol, decimals) in enumerate(zip(columns.symbols, columns.decimals, strict=True)):
         if symbol not in doc.reserves:
-            what = (
-                " (the accounts' cash, in valuation units)" if symbol == columns.symbols[-1] else ""
-            )
+            what = " (the accounts' cash, in valuation units)" if c == columns.cash else ""
             raise FormatError(f"has no amount for {symbol}{what}", file=file)
         try:
             out.append(to_units(doc.reserves[symbol], decimals, allow_negative=False))
@@ -193,13 +200,7 @@ def exchange_publish(
     the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
     :class:`zkmargin.liabilities.plan.CannotPublish` when the books do not support it (nothing
     is written)."""
-    vk = load_venue_key(key)
-    snap = load_snapshot(market)
-    mk = compile_market(snap, str(market))
-    if epoch is not None and epoch != snap.epoch:
-        raise FormatError(
-            f"the market snapshot is for epoch {snap.epoch}, not {epoch}", file=str(market)
-        )
+    vk, snap, mk = _key_and_market(key, market, epoch)
     columns = liability_columns(mk)
     amounts = load_reserves(reserves, columns, venue=vk.venue, epoch=snap.epoch)
     table = load_table(accounts, mk)
@@ -236,11 +237,7 @@ def exchange_inclusion(
     with Publication.open(publication) as pub:
         header = pub.header()
         found = vault.read_header(Path(secrets))
-        if (found.venue_key, found.epoch, found.market_digest) != (
-            header.venue_key,
-            header.epoch,
-            header.market_digest,
-        ):
+        if not found.same_epoch(header):
             raise FormatError("belongs to another publication", file=str(secrets))
         secret = vault.account_secret(Path(secrets), account)
         snap = snapshot_from_json(parse_json(pub.market_text(), str(publication)))

@@ -24,6 +24,17 @@ def _umask() -> int:
     return mask
 
 
+def seal(path: Path, *, secret: bool = False) -> None:
+    """Give a file written by another writer (SQLite) its final permissions and flush it to
+    disk, before it is renamed into place."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fchmod(fd, 0o600 if secret else 0o666 & ~_umask())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, secret: bool = False) -> None:
     """Replace ``path`` by ``data`` atomically."""
     atomic_write(path, lambda f: f.write(data), secret=secret)

@@ -30,7 +30,7 @@ Soundness rules the compiler enforces, each with the reason:
    that public bound (a rounding remainder below 1, say). Its limbs are then counted from that
    bound instead of the form's worst case. Soundness is unchanged: by rule 2 the form cannot
    wrap, so F mod r ∈ [0, 2^{64L}) still gives F ≥ 0 for any L ≥ 1; only a prover whose value
-   exceeds the declared bound can no longer prove (and is told so).
+   the fewer limbs cannot hold can no longer prove (and is told which check).
 """
 
 from __future__ import annotations

@@ -24,8 +24,10 @@ from .statement import (
     HexBytes,
     InclusionAttestation,
     IntText,
+    LiabilitiesTree,
     SlotOpening,
     Symbol,
+    VenueEpoch,
     VenueName,
 )
 
@@ -45,19 +47,12 @@ class ReservesFile(BaseModel):
     reserves: dict[Symbol, DecimalText] = Field(min_length=1, max_length=4096)
 
 
-class PublicationHeader(BaseModel):
+class PublicationHeader(LiabilitiesTree):
     """Format ``zkmargin/publication/1``: what a publication is about. Every field is bound by
     the signed root (``columns``, ``decimals``: the liabilities columns in order and their
-    decimals)."""
+    decimals, fixed by the market)."""
 
-    model_config = STRICT
     format: Literal["zkmargin/publication/1"] = "zkmargin/publication/1"
-    venue: VenueName
-    venue_key: Hex48  # type: ignore[valid-type]
-    epoch: int = Field(ge=0, lt=1 << 63)
-    market_digest: Hex32  # type: ignore[valid-type]
-    height: int = Field(ge=1, le=MAX_HEIGHT)
-    columns: list[Symbol] = Field(min_length=1, max_length=4096)
     decimals: list[int] = Field(min_length=1, max_length=4096)
 
 
@@ -95,16 +90,11 @@ class InclusionFile(BaseModel):
     attestation: InclusionAttestation
 
 
-class SecretsHeader(BaseModel):
+class SecretsHeader(VenueEpoch):
     """Format ``zkmargin/publication-secrets/1``: which publication a secrets file belongs to
     (venue key, epoch, market, and the digest of the whole plan)."""
 
-    model_config = STRICT
     format: Literal["zkmargin/publication-secrets/1"] = "zkmargin/publication-secrets/1"
-    venue: VenueName
-    venue_key: Hex48  # type: ignore[valid-type]
-    epoch: int = Field(ge=0, lt=1 << 63)
-    market_digest: Hex32  # type: ignore[valid-type]
     plan: Hex32  # type: ignore[valid-type]
 
 

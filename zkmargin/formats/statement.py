@@ -102,18 +102,41 @@ class VenuePublicKey(BaseModel):
     public_key: Hex48  # type: ignore[valid-type]
 
 
-class SignedRoot(BaseModel):
-    """Format ``zkmargin/liabilities-root/1``: the tree's root: per-column total commitments,
-    the root hash, epoch, market digest and height, BLS-signed by the venue key."""
+class VenueEpoch(BaseModel):
+    """The fields naming one venue's epoch over one market snapshot, shared by the files of a
+    publication (each subclass fixes its ``format``)."""
 
     model_config = STRICT
-    format: Literal["zkmargin/liabilities-root/1"] = "zkmargin/liabilities-root/1"
+    format: str
     venue: VenueName
     venue_key: Hex48  # type: ignore[valid-type]
     epoch: int = Field(ge=0, lt=1 << 63)
     market_digest: Hex32  # type: ignore[valid-type]
+
+    def same_epoch(self, other: VenueEpoch) -> bool:
+        """Whether both name the same venue, venue key, epoch and market."""
+        fields = ("venue", "venue_key", "epoch", "market_digest")
+        return all(getattr(self, f) == getattr(other, f) for f in fields)
+
+
+class LiabilitiesTree(VenueEpoch):
+    """A liabilities tree: its height and its columns, in order."""
+
     height: int = Field(ge=1, le=MAX_HEIGHT)
     columns: list[Symbol] = Field(min_length=1, max_length=4096)
+
+    def same_tree(self, other: LiabilitiesTree) -> bool:
+        """Whether both name the same epoch's tree (height and columns too)."""
+        return (
+            self.same_epoch(other) and self.height == other.height and self.columns == other.columns
+        )
+
+
+class SignedRoot(LiabilitiesTree):
+    """Format ``zkmargin/liabilities-root/1``: the tree's root: per-column total commitments,
+    the root hash, epoch, market digest and height, BLS-signed by the venue key."""
+
+    format: Literal["zkmargin/liabilities-root/1"] = "zkmargin/liabilities-root/1"
     totals: list[Hex48] = Field(min_length=1, max_length=4096)  # type: ignore[valid-type]
     root_hash: Hex32  # type: ignore[valid-type]
     signature: Hex96  # type: ignore[valid-type]

@@ -33,7 +33,7 @@ from . import reserves as rsv
 from .parallel import Runner
 from .root import root_message, signature_item
 from .store import Publication
-from .tree import Node, build_levels
+from .tree import Node, build_levels, subtree_height
 from .work import check_leaves, subtree_nodes
 
 Progress = Callable[[str, int, int], None]
@@ -159,13 +159,11 @@ def _audit(
     # 4. Nodes.
     if pub.node_count() != size - 1:
         raise _Invalid(f"holds {pub.node_count()} nodes; a tree of {size} leaves has {size - 1}")
-    split = 0 if runner.workers == 1 else math.ceil(math.log2(4 * runner.workers))
-    split = max(0, min(split, header.height - 1))
-    k = header.height - split
+    k = subtree_height(header.height, runner.workers)
+    split = header.height - k
     ncol = len(columns)
     node_tasks = [
-        (backend, ncol, j << k, [(r[3], r[4]) for r in pub.leaves(j << k, (j + 1) << k)], k)
-        for j in range(1 << split)
+        (backend, ncol, j << k, pub.leaf_sums(j << k, (j + 1) << k), k) for j in range(1 << split)
     ]
     report("nodes", 0, 1 << split)
     for done, rows in enumerate(runner.run(subtree_nodes, node_tasks), start=1):
@@ -184,14 +182,7 @@ def _audit(
 
     # 5. Root.
     root = pub.root()
-    if (root.venue, root.venue_key, root.epoch, root.market_digest, root.height, root.columns) != (
-        header.venue,
-        header.venue_key,
-        header.epoch,
-        header.market_digest,
-        header.height,
-        header.columns,
-    ):
+    if not root.same_tree(header):
         raise _Invalid("the root's fields are not the header's")
     if root.root_hash != top.hash.hex() or root.totals != [
         t.hex() for t in _split(top.sums_bytes(), ncol)

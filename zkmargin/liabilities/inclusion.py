@@ -72,20 +72,9 @@ def check_attestation(
     root = att.root
     if venue_key is not None and bytes.fromhex(root.venue_key) != venue_key:
         raise NotIncluded("the root is signed by another venue key")
-    if st.venue != root.venue or st.venue_key != root.venue_key:
-        raise NotIncluded("the statement names another venue or venue key than the root")
-    if st.epoch != root.epoch:
-        raise NotIncluded(f"the statement is for epoch {st.epoch}, the root for {root.epoch}")
-    digest = market_digest(snapshot).hex()
-    if st.market_digest != digest or root.market_digest != digest:
-        raise NotIncluded("the statement or the root was made for another market snapshot")
-    why = lf.check_leaf_statement(
-        st,
-        venue=root.venue,
-        venue_key=root.venue_key,
-        epoch=root.epoch,
-        market_digest=root.market_digest,
-    )
+    if root.market_digest != market_digest(snapshot).hex():
+        raise NotIncluded("the root was made for another market snapshot")
+    why = lf.check_leaf_statement(st, root)
     if why:
         raise NotIncluded(why)
     columns = lf.liability_columns(market)

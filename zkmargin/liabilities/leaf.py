@@ -35,7 +35,7 @@ from ..circuit.compiler import Circuit, Instance, Ref, SlotSpec, compile_instanc
 from ..circuit.lang import CircuitError
 from ..errors import DecodeError
 from ..formats.common import PPM, FormatError
-from ..formats.statement import AccountStatement
+from ..formats.statement import AccountStatement, VenueEpoch
 from ..generators import pedersen_bases
 from ..group import POINT_BYTES, Point, R
 from ..margin.market import Market
@@ -201,15 +201,13 @@ def leaf_hash(statement: AccountStatement, proof: bytes, sums: bytes) -> bytes:
     ).digest()
 
 
-def check_leaf_statement(
-    st: AccountStatement, *, venue: str, venue_key: str, epoch: int, market_digest: str
-) -> str | None:
-    """Why a statement cannot be a leaf of this publication, or None."""
-    if st.venue != venue or st.venue_key != venue_key:
+def check_leaf_statement(st: AccountStatement, tree: VenueEpoch) -> str | None:
+    """Why a statement cannot be a leaf of ``tree`` (a publication's header or root), or None."""
+    if st.venue != tree.venue or st.venue_key != tree.venue_key:
         return "its statement names another venue or venue key"
-    if st.epoch != epoch:
-        return f"its statement is for epoch {st.epoch}, not {epoch}"
-    if st.market_digest != market_digest:
+    if st.epoch != tree.epoch:
+        return f"its statement is for epoch {st.epoch}, not {tree.epoch}"
+    if st.market_digest != str(tree.market_digest):
         return "its statement was issued for another market snapshot"
     if st.signature is not None:
         return "its statement carries a signature (a leaf is vouched for by the signed root)"

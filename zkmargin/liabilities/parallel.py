@@ -7,6 +7,7 @@ as they finish, and the caller stores each one before asking for more.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -118,8 +119,6 @@ def make_runner(workers: int | None = None, scheduler: str | None = None) -> Run
 
 def default_workers() -> int:
     """The CPUs this process may run on."""
-    import os
-
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

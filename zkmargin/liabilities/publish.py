@@ -17,7 +17,7 @@ from ..attest.keys import VenueKey
 from ..fileio import OutputError
 from ..formats.common import FormatError
 from ..formats.publication import AccountSecret, SecretsHeader
-from ..formats.statement import SignedRoot, SlotOpening
+from ..formats.statement import LiabilitiesTree, SignedRoot, SlotOpening, VenueEpoch
 from ..pedersen import commit
 from ..transcript import derived_rng
 from . import reserves as rsv
@@ -26,7 +26,7 @@ from .parallel import Runner
 from .plan import Plan
 from .root import root_message, sign_root
 from .store import Publication
-from .tree import Node, build_levels
+from .tree import Node, build_levels, subtree_height
 from .work import prove_leaves, subtree_nodes
 
 #: progress(phase, done, total)
@@ -46,24 +46,24 @@ class PublishResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def _fields(model: type[VenueEpoch]) -> set[str]:
+    """The fields ``model`` shares with every file of a publication (``format`` aside)."""
+    return set(model.model_fields) - {"format"}
+
+
 def _secrets(plan: Plan, path: Path) -> None:
     """Write the secrets file, or check that the one at ``path`` is this plan's."""
     header = SecretsHeader(
-        venue=plan.header.venue,
-        venue_key=plan.header.venue_key,
-        epoch=plan.header.epoch,
-        market_digest=plan.header.market_digest,
-        plan=plan.digest.hex(),
+        **plan.header.model_dump(include=_fields(VenueEpoch)), plan=plan.digest.hex()
     )
     if path.exists():
         found = vault.read_header(path)
-        found_key, found_plan = str(found.venue_key), str(found.plan)
-        if found_key != str(header.venue_key) or found.epoch != header.epoch:
+        if not found.same_epoch(header):
             raise OutputError(
                 f"{path}: holds the secrets of another publication (epoch {found.epoch}, venue "
-                f"key {found_key[:16]}…); refusing to overwrite it"
+                f"key {str(found.venue_key)[:16]}…); refusing to overwrite it"
             )
-        if found_plan != str(header.plan):
+        if str(found.plan) != str(header.plan):
             raise OutputError(
                 f"{path}: holds the secrets of epoch {found.epoch} made from other inputs "
                 "(accounts, market, reserves or padding); refusing to overwrite it"
@@ -71,7 +71,6 @@ def _secrets(plan: Plan, path: Path) -> None:
         return
     rows = []
     for a in plan.accounts:
-        task = plan.tasks[a.position]
         doc = AccountSecret(
             account=a.account,
             position=a.position,
@@ -79,7 +78,6 @@ def _secrets(plan: Plan, path: Path) -> None:
             openings=[SlotOpening(value=str(v), blinding=f"{g:064x}") for v, g in a.openings],
             aux_blindings=[f"{g:064x}" for g in a.aux_blindings],
         )
-        assert task[0] == a.position
         rows.append((a.account, doc))
     vault.write_secrets(path, header, rows)
 
@@ -136,15 +134,13 @@ def publish(
 
         # Nodes: subtrees of 2^k leaves (one per task), then the top levels here.
         t0 = time.perf_counter()
-        split = 0 if runner.workers == 1 else math.ceil(math.log2(4 * runner.workers))
-        split = max(0, min(split, height - 1))
-        k = height - split
-        node_tasks = []
-        for j in range(1 << split):
-            if pub.has_node(k, j):
-                continue
-            rows_ = pub.leaves(j << k, (j + 1) << k)
-            node_tasks.append((backend, columns, j << k, [(r[3], r[4]) for r in rows_], k))
+        k = subtree_height(height, runner.workers)
+        split = height - k
+        node_tasks = [
+            (backend, columns, j << k, pub.leaf_sums(j << k, (j + 1) << k), k)
+            for j in range(1 << split)
+            if not pub.has_node(k, j)
+        ]
         finished = (1 << split) - len(node_tasks)
         report("nodes", finished, 1 << split)
         for nodes in runner.run(subtree_nodes, node_tasks):
@@ -170,12 +166,7 @@ def publish(
                     "(a damaged partial publication); remove it to start over"
                 )
         unsigned = SignedRoot(
-            venue=plan.header.venue,
-            venue_key=plan.header.venue_key,
-            epoch=plan.header.epoch,
-            market_digest=plan.header.market_digest,
-            height=height,
-            columns=plan.header.columns,
+            **plan.header.model_dump(include=_fields(LiabilitiesTree)),
             totals=[group.encode_point(t).hex() for t in totals],
             root_hash=root_hash.hex(),
             signature="00" * 96,

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..fileio import OutputError
+from ..fileio import OutputError, seal
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
 from ..formats.publication import PUBLICATION_VERSION, PublicationHeader, ReserveProof
@@ -198,9 +198,6 @@ class Publication:
     def has(self, table: str) -> bool:
         return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
-    def leaf_count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM leaves").fetchone()[0])
-
     def leaf_positions(self) -> set[int]:
         return {int(r[0]) for r in self.conn.execute("SELECT position FROM leaves")}
 
@@ -216,6 +213,21 @@ class Publication:
         except sqlite3.DatabaseError as exc:
             raise FormatError(f"unreadable leaves (SQLite: {exc})", file=str(self.path)) from None
         return [self._leaf_row(r) for r in rows]
+
+    def leaf_sums(self, lo: int, hi: int) -> list[tuple[bytes, bytes]]:
+        """(sums, hash) of the leaves lo ≤ position < hi, in order: what the nodes are built of
+        (the statements and proofs are not read)."""
+        try:
+            rows = self.conn.execute(
+                "SELECT sums, hash FROM leaves WHERE position >= ? AND position < ? "
+                "ORDER BY position",
+                (lo, hi),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise FormatError(f"unreadable leaves (SQLite: {exc})", file=str(self.path)) from None
+        if not all(isinstance(x, bytes) for r in rows for x in r):
+            raise FormatError("a leaf's sums or hash is not a blob", file=str(self.path))
+        return [(r[0], r[1]) for r in rows]
 
     def leaf(self, position: int) -> LeafRow:
         rows = self.leaves(position, position + 1)
@@ -289,12 +301,7 @@ class Publication:
                 dst.execute("DETACH DATABASE w")
             finally:
                 dst.close()
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fchmod(fd, 0o666 & ~_umask())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            seal(tmp)
             os.replace(tmp, out)
         except (OSError, sqlite3.DatabaseError) as exc:
             tmp.unlink(missing_ok=True)
@@ -302,9 +309,3 @@ class Publication:
         self.close()
         self.path.unlink(missing_ok=True)
         Path(str(self.path) + "-journal").unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

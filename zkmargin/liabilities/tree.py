@@ -14,6 +14,7 @@ p ⊕ 1, then (p >> 1) ⊕ 1, and so on.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -74,3 +75,11 @@ def root_from_path(leaf: Node, position: int, path: Sequence[Node]) -> Node:
 def sibling_index(position: int, level: int) -> int:
     """The index at ``level`` of the sibling on leaf ``position``'s path."""
     return (position >> level) ^ 1
+
+
+def subtree_height(height: int, workers: int) -> int:
+    """The height k of the subtrees the nodes are built in, one task each: about four subtrees
+    per worker (one subtree, the whole tree but its root, with one worker). Levels k + 1 … h
+    are built from their roots."""
+    split = 0 if workers == 1 else math.ceil(math.log2(4 * workers))
+    return height - max(0, min(split, height - 1))

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..fileio import OutputError
+from ..fileio import OutputError, seal
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
 from ..formats.publication import AccountSecret, SecretsHeader
@@ -78,11 +78,7 @@ def write_secrets(
             conn.execute("COMMIT")
         finally:
             conn.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        seal(tmp, secret=True)
         os.replace(tmp, path)
     except (OSError, sqlite3.DatabaseError) as exc:
         tmp.unlink(missing_ok=True)

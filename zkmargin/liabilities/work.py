@@ -125,13 +125,7 @@ def _prepare_leaf(
         st = model_from_json(parse_json(st_bytes, where), AccountStatement, where)
     except ZkMarginError as exc:
         raise DecodeError(f"unreadable statement: {exc}") from None
-    why = lf.check_leaf_statement(
-        st,
-        venue=header.venue,
-        venue_key=header.venue_key,
-        epoch=header.epoch,
-        market_digest=header.market_digest,
-    )
+    why = lf.check_leaf_statement(st, header)
     if why:
         raise DecodeError(why)
     if lf.statement_bytes(st) != bytes(st_bytes):
