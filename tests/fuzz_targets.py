@@ -229,7 +229,7 @@ def seeds() -> dict[str, list[bytes]]:
         "statement_json": [(d / "alice.statement.json").read_bytes()],
         "openings_json": [(d / "alice.openings.json").read_bytes()],
         "margin_proof_json": [(d / "proof.json").read_bytes()],
-        "circuit_toml": [(ROOT / "zkmargin" / "circuits" / "cross.toml").read_bytes()],
+        "circuit_toml": [(ROOT / "circuits" / "cross.toml").read_bytes()],
         "reserves_json": [(EXCHANGE / "reserves.json").read_bytes()],
         "inclusion_json": [(d / "mine.json").read_bytes()],
         "publication_sqlite": [pub.read_bytes()],

@@ -79,7 +79,7 @@ BASE = """
 name = "t"
 modes = ["cross"]
 [slots]
-cash = "account"
+cash = { over = "account", bits = 64, signed = true }
 """
 
 
@@ -338,7 +338,7 @@ EQ = """
 name = "eq"
 modes = ["cross"]
 [slots]
-cash = "account"
+cash = { over = "account", bits = 64, signed = true }
 [aux.copy]
 over = ""
 bits = 64
@@ -472,7 +472,7 @@ NARROW = """
 name = "narrow"
 modes = ["cross"]
 [slots]
-cash = "account"
+cash = { over = "account", bits = 64, signed = true }
 [aux.y]
 over = ""
 bits = 32
@@ -508,7 +508,8 @@ def test_a_self_committed_narrow_slot_is_bounded_on_both_sides() -> None:
     """A self-committed statement may declare 32-bit slots; a value beyond them, or a field
     element standing for one, is rejected."""
     spec = (SlotSpec("cash", "", 32, True),)
-    inst = compile_instance(parse_circuit(NARROW), MARKET, spec, PPM, trusted_slots=False)
+    narrow = NARROW.replace("bits = 64, signed", "bits = 32, signed")
+    inst = compile_instance(parse_circuit(narrow), MARKET, spec, PPM, trusted_slots=False)
     g = secrets.randbelow(R - 1) + 1
     for cash in (1 << 31, -(1 << 31) - 1, pow(1 << 32, -1, R)):
         forged = cp.prove(inst, [cash], [g], b"n", _unsafe_values={("y", None): 7})
@@ -521,7 +522,7 @@ HONEST_BELOW = """
 name = "rounded"
 modes = ["cross"]
 [slots]
-cash = "account"
+cash = { over = "account", bits = 64, signed = true }
 [aux.u]
 over = ""
 bits = 64
@@ -546,7 +547,7 @@ def test_honest_below_sets_the_limbs_and_keeps_the_check_sound() -> None:
         trusted_slots=False,
     )
     inst = compile_instance(
-        parse_circuit(HONEST_BELOW.format(below=str(1 << 60))),
+        parse_circuit(HONEST_BELOW.replace("{below}", str(1 << 60))),
         MARKET,
         spec,
         PPM,
@@ -564,7 +565,7 @@ def test_honest_below_sets_the_limbs_and_keeps_the_check_sound() -> None:
     forged = cp.prove(inst, [10**6], [g], b"h", _unsafe_values={("u", None): 10**6 - 1})
     assert not cp.verify(inst, [point], forged, b"h")
     with pytest.raises(CircuitError, match="honest_below"):
-        parse_circuit(HONEST_BELOW.format(below="1").replace(">= 0", "== 0"))
+        parse_circuit(HONEST_BELOW.replace("{below}", "1").replace(">= 0", "== 0"))
 
 
 def _prove_checked(

@@ -17,15 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import forger
 import pytest
 from click.testing import CliRunner, Result
 
 from zkmargin import api, group
-from zkmargin.attest import statement as stm
-from zkmargin.circuit import proof as cproof
-from zkmargin.circuit.compiler import SlotSpec
 from zkmargin.cli import main
-from zkmargin.errors import ProvingError
 from zkmargin.exchange import load_venue_key
 from zkmargin.formats.common import FormatError
 from zkmargin.formats.statement import SignedRoot
@@ -35,8 +32,7 @@ from zkmargin.liabilities.audit import audit
 from zkmargin.liabilities.parallel import InProcess
 from zkmargin.liabilities.root import root_message, sign_root
 from zkmargin.liabilities.store import APPLICATION_ID
-from zkmargin.liabilities.tree import Node, build_levels
-from zkmargin.liabilities.work import load_market
+from zkmargin.liabilities.tree import Node
 from zkmargin.margin.synthetic import exchange_accounts, exchange_market, exchange_market_document
 from zkmargin.margin.table_io import save_table
 from zkmargin.transcript import SpongeRng
@@ -244,49 +240,8 @@ def test_margin_proof_attested_by_inclusion(world: dict[str, Path], tmp_path: Pa
 def _rebuild(
     db: Path, key_path: Path, *, node_hook: Callable[[list[list[Node]]], None] | None = None
 ) -> None:
-    """Recompute every leaf hash, node and the signed root from the stored leaves, as an
-    exchange holding the venue key could after changing them."""
-    key = load_venue_key(key_path)
-    conn = sqlite3.connect(db)
-    header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
-    ncol = len(header["columns"])
-    leaves = []
-    for pos, st_bytes, proof, sums in conn.execute(
-        "SELECT position, statement, proof, sums FROM leaves ORDER BY position"
-    ):
-        st = api_statement(st_bytes)
-        h = lf.leaf_hash(st, proof, sums)
-        conn.execute("UPDATE leaves SET hash = ? WHERE position = ?", (h, pos))
-        leaves.append(Node.decode(sums, h, ncol))
-    levels = build_levels(leaves, header["height"])
-    if node_hook is not None:
-        node_hook(levels)
-    for level, layer in enumerate(levels, start=1):
-        for i, n in enumerate(layer):
-            conn.execute(
-                "UPDATE nodes SET sums = ?, hash = ? WHERE level = ? AND idx = ?",
-                (n.sums_bytes(), n.hash, level, i),
-            )
-    top = levels[-1][0]
-    root = SignedRoot.model_validate_json(conn.execute("SELECT doc FROM root").fetchone()[0])
-    root = sign_root(
-        root.model_copy(
-            update={
-                "totals": [group.encode_point(p).hex() for p in top.sums],
-                "root_hash": top.hash.hex(),
-            }
-        ),
-        key.secret_key,
-    )
-    conn.execute("UPDATE root SET doc = ?", (root.model_dump_json(),))
-    conn.commit()
-    conn.close()
-
-
-def api_statement(data: bytes) -> Any:
-    from zkmargin.formats.statement import AccountStatement
-
-    return AccountStatement.model_validate_json(data)
+    """Recompute every leaf hash, node and the signed root (the forger's :func:`rebuild`)."""
+    forger.rebuild(db, load_venue_key(key_path), node_hook=node_hook)
 
 
 def _forge_leaf(
@@ -294,47 +249,15 @@ def _forge_leaf(
     position: int,
     slots: list[tuple[str, str, int, bool, int]],
     aux: dict[tuple[str, Any], int] | None = None,
-) -> None:
+) -> forger.ForgedLeaf:
     """Put at ``position`` a leaf of the given slots (name, of, bits, signed, value), proven by a
-    cheating prover that skips every check (``aux`` replaces auxiliary values of the hints)."""
-    conn = sqlite3.connect(db)
-    header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
-    market = load_market(conn.execute("SELECT snapshot FROM market").fetchone()[0])
-    specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in slots)
-    values = [v for *_, v in slots]
-    blindings = [1000 + j for j in range(len(slots))]
-    from zkmargin.circuit.slots import SlotValue
-
-    st = stm.build_statement(
-        venue=header["venue"],
-        epoch=header["epoch"],
-        market_digest=bytes.fromhex(header["market_digest"]),
-        tag=os.urandom(32),
-        mode="cross",
-        slots=[SlotValue(s, v) for s, v in zip(specs, values, strict=True)],
-        blindings=blindings,
-        venue_key=bytes.fromhex(header["venue_key"]),
-    )
-    inst = lf.leaf_instance(market, specs)
-    vals = cproof.auxiliary_values(inst, values)
-    if aux is None:
-        with pytest.raises(ProvingError):
-            cproof.prove(inst, values, blindings, lf.leaf_context(st))
-    else:
-        vals |= aux
-        assert cproof.check_witness(inst, vals)  # the honest prover would refuse it
-    proof = cproof.prove(inst, values, blindings, lf.leaf_context(st), _unsafe_values=vals)
-    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
-    sums = lf.encode_sums(
-        lf.liability_points(lf.liability_terms(inst, columns), stm.statement_points(st), proof.aux)
-    )
-    data = proof.to_bytes()
-    conn.execute(
-        "UPDATE leaves SET statement = ?, proof = ?, sums = ? WHERE position = ?",
-        (lf.statement_bytes(st), data, sums, position),
-    )
-    conn.commit()
-    conn.close()
+    cheating prover that skips every check (``aux`` replaces auxiliary values of the hints);
+    the honest prover would refuse it."""
+    header, market = forger.read_header(db)
+    forged = forger.forge_leaf(market, header, position, slots, aux=aux)
+    assert not forger.leaf_means_what_it_says(market, forged)
+    forger.put_leaf(db, forged.row)
+    return forged
 
 
 def _padding_position(world: dict[str, Path]) -> int:
@@ -387,6 +310,59 @@ def test_dummy_account_with_uncovered_debt_is_caught(
     )
     _rebuild(db, world["key"])
     _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_regression_short_declared_signed_hides_a_debt(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Found by review: a padding leaf with a 0.5 BTC debt and ``short`` declared signed at
+    −300,000 (its flat requirement became negative and paid for the debt; a matching quote kept
+    its value at mark 0) passed the audit against a BTC reserve of 0. The verifier now takes
+    every slot's bound from the circuit: the leaf is refused, naming it and the slot."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    mark = 650000  # BTCUSDT's mark in price units; quote = −size·mark keeps the value 0
+    _forge_leaf(
+        db,
+        pos,
+        [
+            ("balance_pos", "BTC", 64, False, 0),
+            ("balance_neg", "BTC", 64, False, 50_000_000),
+            ("long", "BTCUSDT", 64, False, 0),
+            ("short", "BTCUSDT", 64, True, -300_000),
+            ("quote", "BTCUSDT", 64, True, -300_000 * mark),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    _rebuild(db, world["key"])
+    rep = audit_of(db, world["pub_key"])
+    assert not rep.valid
+    assert f"leaf {pos}" in rep.reason and "short[BTCUSDT]" in rep.reason, rep.reason
+    assert "liability_leaf bounds short to unsigned 64-bit" in rep.reason, rep.reason
+    r = run("exchange", "verify", db, "--workers", "1", "--venue-key", world["pub_key"])
+    assert r.exit_code == 1 and "short[BTCUSDT]" in r.output, r.output
+
+
+def test_regression_balance_declared_signed_and_negative(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Found by review: ``balance_pos`` declared signed and negative (a debt that needs no
+    cover) passed the audit. Refused now, naming the leaf and the slot."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    _forge_leaf(
+        db,
+        pos,
+        [
+            ("balance_pos", "BTC", 64, True, -50_000_000),
+            ("balance_neg", "BTC", 64, False, 0),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    _rebuild(db, world["key"])
+    rep = audit_of(db, world["pub_key"])
+    assert not rep.valid and f"leaf {pos}" in rep.reason, rep.reason
+    assert "balance_pos[BTC] is declared signed 64-bit" in rep.reason, rep.reason
 
 
 def test_a_value_out_of_its_slot_bound_is_caught(world: dict[str, Path], tmp_path: Path) -> None:

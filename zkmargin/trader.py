@@ -19,6 +19,7 @@ from .attest import statement as stm
 from .circuit import proof as cproof
 from .circuit.compiler import (
     MARGIN_CIRCUITS,
+    MODE_CIRCUIT,
     Circuit,
     compile_instance,
     load_circuit,
@@ -47,7 +48,7 @@ from .margin.table_io import load_table
 from .transcript import EntropySource, Rng
 
 #: The circuit ``--circuit auto`` picks for each margin mode.
-AUTO_CIRCUIT = {"isolated": "isolated", "cross": "cross", "portfolio": "portfolio"}
+AUTO_CIRCUIT = MODE_CIRCUIT
 SELF_VENUE = "self-committed"
 
 

@@ -3,8 +3,9 @@ commitments and range constraints, and prove statically that no form wraps modul
 
 A circuit file (TOML, in ``zkmargin/circuits/``) declares
 
-* ``[slots]``: the statement's committed inputs and the index set each ranges over
-  (``assets``, ``positions`` or ``account``);
+* ``[slots]``: the statement's committed inputs, the index set each ranges over (``assets``,
+  ``positions`` or ``account``) and its bound (``bits``, ``signed``): the circuit, not the
+  statement, says what a slot may hold;
 * ``[aux.NAME]``: values the prover commits itself (``over`` an index quantifier, ``bits`` of
   their range proof, a ``hint`` that tells the honest prover how to compute them);
 * ``[let]``: named linear expressions;
@@ -13,8 +14,10 @@ A circuit file (TOML, in ``zkmargin/circuits/``) declares
 
 Soundness rules the compiler enforces, each with the reason:
 
-1. Every committed value in a form is bounded: a slot by the bound its statement states (and, in a
-   self-committed statement, by its own range proof); an auxiliary value by its range proof.
+1. Every committed value in a form is bounded: a slot by the bound the *circuit* declares for its
+   kind (a statement must repeat it exactly, or it is refused naming the slot; an attested
+   statement's slots are vouched for by the venue, every other statement's are range-proven);
+   an auxiliary value by its range proof.
 2. Every form's bound is computed from those bounds and the integer coefficients, and a form that
    could exceed r/2 in magnitude is refused, naming it: then ``F mod r ∈ [0, 2^{64L})`` implies
    ``F ≥ 0`` over the integers, because a negative F would sit at r + F ≥ r/2 > 2^{64L}.
@@ -60,6 +63,15 @@ SLOT_SETS = ("assets", "positions", "account")
 
 
 @dataclass(frozen=True)
+class SlotKind:
+    """A kind of slot a circuit reads: the index set it ranges over and its bound."""
+
+    over: str
+    bits: int
+    signed: bool
+
+
+@dataclass(frozen=True)
 class AuxDef:
     name: str
     over: list[ast.comprehension]
@@ -85,12 +97,27 @@ class Circuit:
     version: int
     modes: tuple[str, ...]
     summary: str
-    slots: dict[str, str]
+    slots: dict[str, SlotKind]
     aux: tuple[AuxDef, ...]
     lets: tuple[tuple[str, ast.expr], ...]
     checks: tuple[CheckDef, ...]
     digest: bytes
     source: str
+
+
+def _slot_kind(name: str, spec: Any, source: str) -> SlotKind:
+    """A ``[slots]`` entry: ``{ over = "assets", bits = 64, signed = false }``."""
+    where = f"{source}: slot {name}"
+    if not isinstance(spec, dict) or set(spec) - {"over", "bits", "signed"}:
+        raise CircuitError(f"{where}: takes over, bits and signed (its bound is the circuit's)")
+    over, bits, signed = spec.get("over"), spec.get("bits"), spec.get("signed", False)
+    if over not in SLOT_SETS:
+        raise CircuitError(f"{where}: ranges over {over!r}, not one of {SLOT_SETS}")
+    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= LIMB_BITS:
+        raise CircuitError(f"{where}: needs 'bits' in [1, {LIMB_BITS}] (its bound)")
+    if not isinstance(signed, bool):
+        raise CircuitError(f"{where}: 'signed' must be true or false")
+    return SlotKind(over, bits, signed)
 
 
 def _canonical_digest(doc: Any) -> bytes:
@@ -111,12 +138,10 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     name = doc.get("name")
     if not isinstance(name, str) or not name.isidentifier():
         raise CircuitError(f"{source}: 'name' must be an identifier")
-    slots = doc.get("slots", {})
-    if not isinstance(slots, dict) or not slots:
+    raw_slots = doc.get("slots", {})
+    if not isinstance(raw_slots, dict) or not raw_slots:
         raise CircuitError(f"{source}: [slots] must name the statement's inputs")
-    for k, v in slots.items():
-        if v not in SLOT_SETS:
-            raise CircuitError(f"{source}: slot {k} ranges over {v!r}, not one of {SLOT_SETS}")
+    slots = {k: _slot_kind(k, v, source) for k, v in raw_slots.items()}
     aux = []
     for k, spec in doc.get("aux", {}).items():
         where = f"{source}: aux {k}"
@@ -177,12 +202,15 @@ SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
 #: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
 #: for the θ it states. ``liability_leaf`` proves θ = 1 whatever is asked: the exchange's tree.
 MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
+#: The margin circuit of each margin mode: its slot kinds are the ones a statement of that mode
+#: holds (every shipped circuit bounds a slot kind alike, so one statement serves them all).
+MODE_CIRCUIT = {"isolated": "isolated", "cross": "cross", "portfolio": "portfolio"}
 
 
 @functools.cache
 def _shipped(name: str) -> Circuit:
     """A shipped circuit, parsed once per process (circuits are immutable)."""
-    text = (resources.files("zkmargin") / "circuits" / f"{name}.toml").read_text()
+    text = (resources.files("zkmargin.circuits") / f"{name}.toml").read_text()
     return parse_circuit(text, f"circuit {name}")
 
 
@@ -211,6 +239,11 @@ class SlotSpec:
     @property
     def key(self) -> VarKey:
         return (self.name, self.of or None)
+
+    @property
+    def label(self) -> str:
+        """``name[of]``, or ``name`` for an account-level slot."""
+        return f"{self.name}[{self.of}]" if self.of else self.name
 
     @property
     def lo(self) -> int:
@@ -288,14 +321,18 @@ def _index_sets(
             raise CircuitError(
                 f"the statement holds a {s.name} slot, which circuit {circuit.name} does not use"
             )
-        if not 1 <= s.bits <= LIMB_BITS:
-            raise CircuitError(f"slot {s.name}[{s.of}] has a bound of {s.bits} bits (1 to 64)")
+        kind = circuit.slots[s.name]
+        if (s.bits, s.signed) != (kind.bits, kind.signed):
+            raise CircuitError(
+                f"slot {s.label} is declared {_bound_text(s.bits, s.signed)} in the statement; "
+                f"circuit {circuit.name} bounds {s.name} to {_bound_text(kind.bits, kind.signed)}"
+            )
         by_name.setdefault(s.name, []).append(s.of)
     asset_order = [a.symbol for a in market.assets]
     inst_order = [i.symbol for i in market.instruments]
     found: dict[str, list[str]] = {"assets": [], "positions": []}
     for set_name, order in (("assets", asset_order), ("positions", inst_order)):
-        names = [n for n, s in circuit.slots.items() if s == set_name]
+        names = [n for n, k in circuit.slots.items() if k.over == set_name]
         key_sets = {n: by_name.get(n, []) for n in names}
         union = {k for ks in key_sets.values() for k in ks}
         for k in union:
@@ -306,10 +343,14 @@ def _index_sets(
                 missing = sorted(union - set(ks))
                 raise CircuitError(f"the statement has no {n} slot for {', '.join(missing)}")
         found[set_name] = [k for k in order if k in union]
-    for n, over in circuit.slots.items():
-        if over == "account" and by_name.get(n) != [""]:
+    for n, kind in circuit.slots.items():
+        if kind.over == "account" and by_name.get(n) != [""]:
             raise CircuitError(f"the statement needs exactly one account-level {n} slot")
     return found["assets"], found["positions"]
+
+
+def _bound_text(bits: int, signed: bool) -> str:
+    return f"signed {bits}-bit" if signed else f"unsigned {bits}-bit"
 
 
 def _collect_keys(clauses: list[ast.comprehension], scope: Scope, where: str) -> list[Any]:
@@ -353,12 +394,12 @@ def compile_instance(
         raise CircuitError(str(exc)) from None
     variables: dict[str, set[Any] | None] = {}
     for s in slots:
-        if circuit.slots[s.name] == "account":
+        if circuit.slots[s.name].over == "account":
             variables[s.name] = None
         else:
             variables.setdefault(s.name, set()).add(s.of)  # type: ignore[union-attr]
-    for n, set_name in circuit.slots.items():
-        variables.setdefault(n, set() if set_name != "account" else None)
+    for n, kind in circuit.slots.items():
+        variables.setdefault(n, set() if kind.over != "account" else None)
     scope = Scope(prm.params, prm.sets, prm.functions, variables)
     inst = Instance(circuit, slots, trusted_slots, scope=scope)
     for a in circuit.aux:
@@ -445,8 +486,7 @@ def _range_items(inst: Instance) -> None:
     items = inst.range_items
     if not inst.trusted_slots:
         for i, s in enumerate(inst.slots):
-            label = f"slot {s.name}[{s.of}]" if s.of else f"slot {s.name}"
-            items.extend(_bound_items(label, ("slot", i), s.lo, s.hi))
+            items.extend(_bound_items(f"slot {s.label}", ("slot", i), s.lo, s.hi))
     for i, (key, a, _) in enumerate(inst.aux):
         items.extend(_bound_items(f"aux {key[0]}[{key[1]}]", ("aux", i), 0, (1 << a.bits) - 1))
     for fi, form in enumerate(inst.forms):
@@ -470,8 +510,15 @@ def _range_items(inst: Instance) -> None:
 
 
 def statement_slots(st: AccountStatement) -> tuple[SlotSpec, ...]:
-    """The slot layout of an account statement."""
+    """The slot layout of an account statement, each slot with the bound the statement declares
+    (which :func:`compile_instance` compares with the circuit's, refusing a difference)."""
     return tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
+
+
+def circuit_slot(circuit: Circuit, name: str, of: str) -> SlotSpec:
+    """The slot ``name[of]`` with the bound ``circuit`` declares for its kind."""
+    kind = circuit.slots[name]
+    return SlotSpec(name, of, kind.bits, kind.signed)
 
 
 def compile_statement(

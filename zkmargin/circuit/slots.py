@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from ..formats.common import FormatError
 from ..margin.market import Market
 from ..margin.scalar import CompiledAccount
-from .compiler import SlotSpec
-
-SLOT_BITS = 64
-SIGNED_SLOTS = ("quote", "cash")
+from .compiler import MODE_CIRCUIT, SlotSpec, circuit_slot, load_circuit
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,10 @@ class SlotValue:
         return self.spec.signed
 
 
-def _spec(name: str, of: str) -> SlotSpec:
-    return SlotSpec(name, of, SLOT_BITS, name in SIGNED_SLOTS)
+def slot_spec(mode: str, name: str, of: str) -> SlotSpec:
+    """The slot ``name[of]`` of a ``mode``-margin statement, bounded as that mode's circuit
+    declares (the venue commits only values within it)."""
+    return circuit_slot(load_circuit(MODE_CIRCUIT[mode]), name, of)
 
 
 def decoy_candidates(market: Market, mode: str) -> tuple[list[str], list[str]]:
@@ -98,6 +97,10 @@ def account_slots(
             else:
                 held[sym] = (0, 0, 0)
     out: list[SlotValue] = []
+
+    def _spec(name: str, of: str) -> SlotSpec:
+        return slot_spec(account.mode, name, of)
+
     for a in market.assets:
         if a.symbol in held_assets:
             b = held_assets[a.symbol]

@@ -1,0 +1,343 @@
+"""A forger: builds leaves, publications and margin proofs the way a malicious exchange or trader
+would, skipping every honest check.
+
+It chooses any slot layout with any declared bounds, any values (wrapped, negative, huge) and
+any auxiliary values, proves with the circuit prover's ``_unsafe_values`` (no witness check, no
+range check), recomputes leaf hashes and every node, re-signs the root with the venue key it
+holds and re-proves the reserves (forging that proof too when its own totals exceed them). What
+it makes is then given to the unmodified verifiers; the property tests judge their verdicts
+with the exact margin engine (:mod:`zkmargin.margin.exact`), never with a verifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from zkmargin import group, rangeproof
+from zkmargin.attest import statement as stm
+from zkmargin.attest.keys import VenueKey
+from zkmargin.circuit import proof as cproof
+from zkmargin.circuit.compiler import (
+    Circuit,
+    Instance,
+    SlotKind,
+    SlotSpec,
+    compile_instance,
+    load_circuit,
+)
+from zkmargin.circuit.slots import SlotValue
+from zkmargin.formats.common import PPM
+from zkmargin.formats.publication import ReserveProof
+from zkmargin.formats.statement import AccountStatement, SignedRoot
+from zkmargin.group import R
+from zkmargin.liabilities import leaf as lf
+from zkmargin.liabilities import reserves as rsv
+from zkmargin.liabilities.root import root_message, sign_root
+from zkmargin.liabilities.store import LeafRow
+from zkmargin.liabilities.tree import Node, build_levels
+from zkmargin.liabilities.work import load_market
+from zkmargin.margin.exact import exact_figures
+from zkmargin.margin.market import Market
+from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
+from zkmargin.pedersen import commit
+from zkmargin.transcript import SpongeRng
+
+#: (name, of, bits, signed, value): a slot as the forger declares and fills it.
+ForgedSlot = tuple[str, str, int, bool, int]
+
+
+def signed_rep(v: int) -> int:
+    """The integer a committed v mod r stands for: the representative in (−r/2, r/2)."""
+    v %= R
+    return v - R if v > R // 2 else v
+
+
+def forged_circuit(circuit: Circuit, specs: Sequence[SlotSpec]) -> Circuit:
+    """``circuit`` with each slot kind bounded as the forger declares it (same name and digest:
+    the forger claims the shipped circuit)."""
+    kinds = dict(circuit.slots)
+    for s in specs:
+        if s.name in kinds:
+            kinds[s.name] = SlotKind(kinds[s.name].over, s.bits, s.signed)
+    return dataclasses.replace(circuit, slots=kinds)
+
+
+def forged_instance(
+    circuit: str, market: Market, specs: Sequence[SlotSpec], theta_ppm: int, *, trusted: bool
+) -> Instance:
+    """The instance a forger proves with: its own declared bounds, never refused."""
+    circ = forged_circuit(load_circuit(circuit), specs)
+    return compile_instance(circ, market, tuple(specs), theta_ppm, trusted_slots=trusted)
+
+
+def forged_proof(
+    inst: Instance,
+    values: Sequence[int],
+    blindings: Sequence[int],
+    context: bytes,
+    aux: dict[tuple[str, Any], int] | None,
+    seed: bytes,
+    aux_blindings: Sequence[int] | None = None,
+) -> tuple[cproof.CircuitProof, dict[tuple[str, Any], int]]:
+    """A proof made with no check at all; ``aux`` replaces any auxiliary value."""
+    vals = cproof.auxiliary_values(inst, [signed_rep(v) for v in values]) | (aux or {})
+    rng = SpongeRng.from_tag(b"forger" + seed)
+    proof = cproof.prove(
+        inst,
+        [v % R for v in values],
+        blindings,
+        context,
+        rng=rng,
+        aux_blindings=aux_blindings,
+        _unsafe_values=vals,
+    )
+    return proof, vals
+
+
+@dataclass
+class ForgedLeaf:
+    """A forged leaf and the values the forger committed (the oracle's input)."""
+
+    row: LeafRow
+    statement: AccountStatement
+    slots: list[ForgedSlot]
+    values: dict[tuple[str, Any], int]
+
+
+def forge_leaf(
+    market: Market,
+    header: dict[str, Any],
+    position: int,
+    slots: Sequence[ForgedSlot],
+    *,
+    aux: dict[tuple[str, Any], int] | None = None,
+    tag: bytes | None = None,
+    seed: bytes = b"",
+) -> ForgedLeaf:
+    """A leaf of the given slots at ``position``, proven by a prover that skips every check."""
+    specs = [SlotSpec(n, o, b, s) for n, o, b, s, _ in slots]
+    values = [v for *_, v in slots]
+    blindings = [1000 + 7 * j + len(seed) for j in range(len(slots))]
+    st = stm.build_statement(
+        venue=header["venue"],
+        epoch=header["epoch"],
+        market_digest=bytes.fromhex(header["market_digest"]),
+        tag=tag or stm.account_tag(f"forged-{position}-{seed.hex()}", b"\x01" * 32),
+        mode="cross",
+        slots=[SlotValue(s, v % R) for s, v in zip(specs, values, strict=True)],
+        blindings=blindings,
+        venue_key=bytes.fromhex(header["venue_key"]),
+    )
+    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    proof, vals = forged_proof(inst, values, blindings, lf.leaf_context(st), aux, seed)
+    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
+    sums = lf.encode_sums(
+        lf.liability_points(lf.liability_terms(inst, columns), stm.statement_points(st), proof.aux)
+    )
+    data = proof.to_bytes()
+    row = (position, lf.statement_bytes(st), data, sums, lf.leaf_hash(st, data, sums))
+    return ForgedLeaf(row, st, list(slots), vals)
+
+
+def read_header(db: Path) -> tuple[dict[str, Any], Market]:
+    with sqlite3.connect(db) as conn:
+        header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+        market = load_market(conn.execute("SELECT snapshot FROM market").fetchone()[0])
+    return header, market
+
+
+def put_leaf(db: Path, row: LeafRow) -> None:
+    position, st, proof, sums, h = row
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE leaves SET statement = ?, proof = ?, sums = ?, hash = ? WHERE position = ?",
+            (st, proof, sums, h, position),
+        )
+
+
+def rebuild(
+    db: Path,
+    key: VenueKey,
+    *,
+    node_hook: Callable[[list[list[Node]]], None] | None = None,
+    reserves: Sequence[int] | None = None,
+    totals: Sequence[tuple[int, int]] | None = None,
+) -> None:
+    """Recompute every leaf hash, node and the signed root from the stored leaves, as an
+    exchange holding the venue key could after changing them; with ``totals`` (each column's
+    value and blinding as the forger knows them) also re-prove the reserves against
+    ``reserves``, forging the proof where a total exceeds its reserve."""
+    conn = sqlite3.connect(db)
+    header = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+    ncol = len(header["columns"])
+    leaves = []
+    for pos, st_bytes, proof, sums in conn.execute(
+        "SELECT position, statement, proof, sums FROM leaves ORDER BY position"
+    ):
+        st = AccountStatement.model_validate_json(st_bytes)
+        h = lf.leaf_hash(st, proof, sums)
+        conn.execute("UPDATE leaves SET hash = ? WHERE position = ?", (h, pos))
+        leaves.append(Node.decode(sums, h, ncol))
+    levels = build_levels(leaves, header["height"])
+    if node_hook is not None:
+        node_hook(levels)
+    for level, layer in enumerate(levels, start=1):
+        for i, n in enumerate(layer):
+            conn.execute(
+                "UPDATE nodes SET sums = ?, hash = ? WHERE level = ? AND idx = ?",
+                (n.sums_bytes(), n.hash, level, i),
+            )
+    top = levels[-1][0]
+    root = SignedRoot.model_validate_json(conn.execute("SELECT doc FROM root").fetchone()[0])
+    root = sign_root(
+        root.model_copy(
+            update={
+                "totals": [group.encode_point(p).hex() for p in top.sums],
+                "root_hash": top.hash.hex(),
+            }
+        ),
+        key.secret_key,
+    )
+    conn.execute("UPDATE root SET doc = ?", (root.model_dump_json(),))
+    if totals is not None:
+        assert reserves is not None
+        proof = forge_reserves(list(top.sums), totals, reserves, header["height"], root)
+        conn.execute("UPDATE reserves SET doc = ?", (proof.model_dump_json(),))
+    conn.commit()
+    conn.close()
+
+
+def forge_reserves(
+    totals: Sequence[group.Point],
+    openings: Sequence[tuple[int, int]],
+    reserves: Sequence[int],
+    height: int,
+    root: SignedRoot,
+) -> ReserveProof:
+    """The reserves proof over ``openings``: honest where every reserve covers its total, else
+    made with no range check (limbs of a negative gap taken mod r)."""
+    for (t, g), point in zip(openings, totals, strict=True):
+        assert commit(t, g) == point, "the forger's openings must open the root's totals"
+    message = root_message(root)
+    rng = SpongeRng.from_tag(b"forged reserves")
+    if all(res >= t for res, (t, _) in zip(reserves, openings, strict=True)):
+        return rsv.prove_reserves(totals, openings, reserves, height, message, rng)
+    limbs = [rsv.reserve_limbs(r, height) for r in reserves]
+    context = rsv.reserves_context(message, reserves, limbs)
+    values: list[int] = []
+    blindings: list[int] = []
+    lower: list[str] = []
+    for (t, beta), reserve, n in zip(openings, reserves, limbs, strict=True):
+        gap = (reserve - t) % R
+        digits = [(gap >> (64 * j)) & ((1 << 64) - 1) for j in range(n - 1)]
+        rhos = rng.random_scalars(n - 1)
+        rest = (gap - sum(d << (64 * j) for j, d in enumerate(digits))) % R
+        inv = pow(1 << (64 * (n - 1)), -1, R)
+        top = rest * inv % R
+        top_blind = (-beta - sum(g << (64 * j) for j, g in enumerate(rhos))) * inv % R
+        values += [*digits, top]
+        blindings += [*rhos, top_blind]
+        lower += [group.encode_point(commit(v, g)).hex() for v, g in zip(digits, rhos, strict=True)]
+    proof, _ = rangeproof.prove(values, blindings, 64, context, rng=rng, _unsafe_skip_range_check=True)
+    return ReserveProof(
+        reserves=[str(r) for r in reserves],
+        limbs=limbs,
+        limb_commitments=lower,
+        proof=proof.to_bytes().hex(),
+    )
+
+
+# ----- the oracle: what a leaf's values mean, by the exact engine -------------------------------
+
+
+def within_circuit_bounds(circuit: str, slots: Sequence[ForgedSlot]) -> bool:
+    """Every slot's value (its signed representative) is in the bound the circuit declares."""
+    kinds = load_circuit(circuit).slots
+    for name, _, _, _, v in slots:
+        kind = kinds[name]
+        lo = -(1 << (kind.bits - 1)) if kind.signed else 0
+        hi = (1 << (kind.bits - 1)) - 1 if kind.signed else (1 << kind.bits) - 1
+        if not lo <= signed_rep(v) <= hi:
+            return False
+    return True
+
+
+def account_of(market: Market, slots: Sequence[ForgedSlot], mode: str = "cross") -> CompiledAccount:
+    """The account the slot values describe (linear instruments: the quote is the engine's)."""
+    balances = [0] * len(market.assets)
+    asset_ix = {a.symbol: k for k, a in enumerate(market.assets)}
+    inst_ix = {i.symbol: k for k, i in enumerate(market.instruments)}
+    pos: dict[str, dict[str, int]] = {}
+    cash = 0
+    for name, of, _, _, raw in slots:
+        v = signed_rep(raw)
+        if name == "balance_pos":
+            balances[asset_ix[of]] += v
+        elif name == "balance_neg":
+            balances[asset_ix[of]] -= v
+        elif name == "cash":
+            cash = v
+        else:
+            pos.setdefault(of, {})[name] = v
+    positions = tuple(
+        CompiledPosition(
+            inst_ix[sym],
+            p.get("long", 0) - p.get("short", 0),
+            p.get("quote", 0),
+            p.get("isolated_margin", 0),
+            None,
+        )
+        for sym, p in pos.items()
+    )
+    return CompiledAccount("forged", mode, cash, tuple(balances), positions)
+
+
+def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
+    """What the exchange owes the account per column (assets, then cash): its balance, plus in
+    a settlement asset the value at mark of the positions settling there (exactly)."""
+    out = [Fraction(b) for b in acc.balances]
+    for p in acc.positions:
+        inst = market.instruments[p.instrument]
+        s = market.assets[inst.settle_index]
+        assert inst.kind == "linear", "the forger's markets are linear"
+        k = Fraction(inst.multiplier_ppm, PPM) * Fraction(10) ** (
+            s.decimals - inst.size_decimals - inst.price_decimals
+        )
+        out[inst.settle_index] += k * (p.size * inst.mark + p.quote)
+    return [*out, Fraction(acc.cash)]
+
+
+def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
+    """The intended meaning of a leaf: every slot in the circuit's bound, the account's debts
+    covered (exact equity ≥ exact maintenance), and every committed liability at least the
+    account's true liability in its column."""
+    if not within_circuit_bounds(lf.LEAF_CIRCUIT, leaf.slots):
+        return False
+    acc = account_of(market, leaf.slots)
+    fig = exact_figures(acc, market)
+    if fig.equity < fig.maintenance:
+        return False
+    committed = committed_liabilities(market, leaf)
+    return all(c >= t for c, t in zip(committed, true_liabilities(market, acc), strict=True))
+
+
+def committed_liabilities(market: Market, leaf: ForgedLeaf) -> list[int]:
+    """The values the leaf's liability commitments open to (signed representatives)."""
+    specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
+    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    columns = lf.liability_columns(market)
+    out = []
+    for refs, const in lf.liability_terms(inst, columns):
+        total = const
+        for (kind, i), k in refs:
+            key = inst.slots[i].key if kind == "slot" else inst.aux[i][0]
+            total += k * signed_rep(leaf.values[key])
+        out.append(total)
+    return out
