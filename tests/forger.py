@@ -245,7 +245,9 @@ def forge_reserves(
         values += [*digits, top]
         blindings += [*rhos, top_blind]
         lower += [group.encode_point(commit(v, g)).hex() for v, g in zip(digits, rhos, strict=True)]
-    proof, _ = rangeproof.prove(values, blindings, 64, context, rng=rng, _unsafe_skip_range_check=True)
+    proof, _ = rangeproof.prove(
+        values, blindings, 64, context, rng=rng, _unsafe_skip_range_check=True
+    )
     return ReserveProof(
         reserves=[str(r) for r in reserves],
         limbs=limbs,
