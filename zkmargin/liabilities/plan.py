@@ -7,8 +7,11 @@ anything is proven, and a function of the venue key, the epoch and the inputs on
 * Padding leaf k has the id ``"\\x00padding\\x00k"`` (no real id holds a control character), the
   slot layout of a real account drawn from the KDF, and zero in every slot: its commitments,
   proof and liabilities look like any account's.
-* Blindings: the statement KDF of :mod:`zkmargin.attest.statement` (so the leaf's commitments are
-  the ones ``venue attest`` gives), slot j → γ_j, auxiliary value k → γ_{slots + k}.
+* Blindings: the statement KDF of :mod:`zkmargin.attest.statement`, bound to the leaf's whole
+  content (so the leaf's commitments are the ones ``venue attest`` gives for the same content,
+  and two different contents of one account and epoch share no blinding); the leaf proof's
+  auxiliary values take the KDF's "aux" label, bound to the content, the leaf circuit and the
+  market snapshot.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..attest import statement as stm
 from ..attest.keys import VenueKey
 from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec
-from ..circuit.slots import account_slots
+from ..circuit.slots import SlotValue, account_slots
 from ..errors import ZkMarginError
 from ..formats.common import FormatError, format_decimal
 from ..formats.publication import PublicationHeader
@@ -112,23 +115,31 @@ class Plan:
 
 def _leaf(
     market: Market,
+    market_digest: bytes,
     columns: lf.Columns,
     key: VenueKey,
     epoch: int,
     leaf_id: str,
-    slot_specs: tuple[SlotSpec, ...],
-    values: list[int],
+    mode: str,
+    slots: Sequence[SlotValue],
 ) -> tuple[LeafTask, list[int], list[int], list[tuple[int, int]], bytes, list[str]]:
+    slot_specs = tuple(s.spec for s in slots)
+    values = [s.value for s in slots]
     inst = lf.leaf_instance(market, slot_specs)
     all_values = cproof.auxiliary_values(inst, values)
     failed = cproof.check_witness(inst, all_values)
     aux_values = [all_values[k] for k, _, _ in inst.aux]
-    n = len(slot_specs)
-    blindings = [stm.derive_blinding(key.master_secret, epoch, leaf_id, j) for j in range(n)]
-    aux_blindings = [
-        stm.derive_blinding(key.master_secret, epoch, leaf_id, n + k)
-        for k in range(len(aux_values))
-    ]
+    master = key.master_secret
+    blindings = stm.slot_blindings(master, epoch, leaf_id, mode, slots)
+    aux_blindings = stm.aux_blindings(
+        master,
+        epoch,
+        leaf_id,
+        stm.content_digest(leaf_id, mode, slots),
+        lf.leaf_circuit().digest,
+        market_digest,
+        len(aux_values),
+    )
     salt = stm.derive_salt(key.master_secret, epoch, leaf_id)
     tag = stm.account_tag(leaf_id, salt)
     liabilities = lf.liability_openings(
@@ -180,7 +191,7 @@ def make_plan(
     perm = derive_permutation(key.master_secret, epoch, size)
     tasks: list[LeafTask | None] = [None] * size
     plans: list[AccountPlan] = []
-    shapes: list[tuple[SlotSpec, ...]] = []
+    shapes: list[tuple[str, tuple[SlotSpec, ...]]] = []
     totals = [(0, 0)] * len(columns)
     below: list[str] = []
 
@@ -193,10 +204,9 @@ def make_plan(
         acc = by_id[account_id]
         seed = stm.derive_decoy_seed(key.master_secret, epoch, account_id)
         slots = account_slots(acc, market, decoys=decoys, decoy_seed=seed, file=file)
-        specs = tuple(s.spec for s in slots)
-        shapes.append(specs)
+        shapes.append((acc.mode, tuple(s.spec for s in slots)))
         task, blindings, aux_b, liabilities, salt, failed = _leaf(
-            market, columns, key, epoch, account_id, specs, [s.value for s in slots]
+            market, market_digest, columns, key, epoch, account_id, acc.mode, slots
         )
         if failed:
             below.append(account_id)
@@ -216,9 +226,16 @@ def make_plan(
     stream = _stream(key.master_secret, epoch, b"padding-shapes")
     for k in range(size - len(by_id)):
         pad_id = f"{PADDING_PREFIX}{k}"
-        specs = shapes[_below(stream, len(shapes))]
+        mode, specs = shapes[_below(stream, len(shapes))]
         task, *_, liabilities, _salt, failed = _leaf(
-            market, columns, key, epoch, pad_id, specs, [0] * len(specs)
+            market,
+            market_digest,
+            columns,
+            key,
+            epoch,
+            pad_id,
+            mode,
+            [SlotValue(s, 0) for s in specs],
         )
         if failed:
             raise FormatError(

@@ -16,7 +16,7 @@ from .. import group
 from ..attest.keys import VenueKey
 from ..fileio import OutputError
 from ..formats.common import FormatError
-from ..formats.publication import AccountSecret, SecretsHeader
+from ..formats.publication import AccountSecret, ReserveProof, SecretsHeader
 from ..formats.statement import LiabilitiesTree, SignedRoot, SlotOpening, VenueEpoch
 from ..pedersen import commit
 from ..transcript import derived_rng
@@ -80,6 +80,23 @@ def _secrets(plan: Plan, path: Path) -> None:
         )
         rows.append((a.account, doc))
     vault.write_secrets(path, header, rows)
+
+
+def reserves_proof(
+    nonce_key: bytes,
+    root: SignedRoot,
+    totals: list[group.Point],
+    openings: list[tuple[int, int]],
+    reserves: list[int],
+) -> ReserveProof:
+    """The reserves proof of a signed root. Its nonces derive from the nonce key and everything
+    proven: the root (instance), every reserve, and the totals' openings (the whole witness),
+    so two proofs that differ in anything share no nonce."""
+    message = root_message(root)
+    instance = message + repr(reserves).encode()
+    witness = repr((openings, reserves)).encode()
+    rng = derived_rng(nonce_key, b"reserves", instance, witness)
+    return rsv.prove_reserves(totals, openings, reserves, root.height, message, rng)
 
 
 def _batches(positions: list[int], size: int) -> list[list[int]]:
@@ -176,10 +193,7 @@ def publish(
         seconds["root"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        message = root_message(root)
-        witness = repr(plan.totals).encode()
-        rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
-        proof = rsv.prove_reserves(totals, plan.totals, plan.reserves, height, message, rng)
+        proof = reserves_proof(plan.nonce_key, root, totals, plan.totals, plan.reserves)
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0
 
