@@ -59,11 +59,12 @@ def _floor(plan: Plan) -> dict[str, Any]:
     """One typical leaf (the most common slot layout) against the range prover it pads to."""
     layouts: dict[Any, int] = {}
     for task in plan.tasks:
-        layouts[task[2]] = layouts.get(task[2], 0) + 1
+        layouts[task[2:4]] = layouts.get(task[2:4], 0) + 1
     common = max(layouts, key=lambda k: layouts[k])
-    task = next(t for t in plan.tasks if t[2] == common)
+    task = next(t for t in plan.tasks if t[2:4] == common)
     market = load_market(plan.market_text)
-    items = len(leaf_instance(market, tuple(SlotSpec(*s) for s in common)).range_items)
+    mode, specs = common
+    items = len(leaf_instance(market, mode, tuple(SlotSpec(*s) for s in specs)).range_items)
     m = rangeproof.padded_count(items)
     header = plan.header.model_dump_json()
 

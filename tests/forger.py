@@ -43,7 +43,7 @@ from zkmargin.liabilities.root import root_message, sign_root
 from zkmargin.liabilities.store import LeafRow
 from zkmargin.liabilities.tree import Node, build_levels
 from zkmargin.liabilities.work import load_market
-from zkmargin.margin.exact import exact_figures
+from zkmargin.margin.exact import debts_covered, position_value
 from zkmargin.margin.market import Market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
@@ -109,6 +109,7 @@ class ForgedLeaf:
     statement: AccountStatement
     slots: list[ForgedSlot]
     values: dict[tuple[str, Any], int]
+    mode: str = "cross"
 
 
 def forge_leaf(
@@ -120,6 +121,7 @@ def forge_leaf(
     aux: dict[tuple[str, Any], int] | None = None,
     tag: bytes | None = None,
     seed: bytes = b"",
+    mode: str = "cross",
 ) -> ForgedLeaf:
     """A leaf of the given slots at ``position``, proven by a prover that skips every check."""
     specs = [SlotSpec(n, o, b, s) for n, o, b, s, _ in slots]
@@ -130,12 +132,12 @@ def forge_leaf(
         epoch=header["epoch"],
         market_digest=bytes.fromhex(header["market_digest"]),
         tag=tag or stm.account_tag(f"forged-{position}-{seed.hex()}", b"\x01" * 32),
-        mode="cross",
+        mode=mode,
         slots=[SlotValue(s, v % R) for s, v in zip(specs, values, strict=True)],
         blindings=blindings,
         venue_key=bytes.fromhex(header["venue_key"]),
     )
-    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    inst = forged_instance(lf.LEAF_CIRCUITS[mode], market, specs, PPM, trusted=False)
     proof, vals = forged_proof(inst, values, blindings, lf.leaf_context(st), aux, seed)
     columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
     sums = lf.encode_sums(
@@ -143,7 +145,7 @@ def forge_leaf(
     )
     data = proof.to_bytes()
     row = (position, lf.statement_bytes(st), data, sums, lf.leaf_hash(st, data, sums))
-    return ForgedLeaf(row, st, list(slots), vals)
+    return ForgedLeaf(row, st, list(slots), vals, mode)
 
 
 def read_header(db: Path) -> tuple[dict[str, Any], Market]:
@@ -303,28 +305,24 @@ def account_of(market: Market, slots: Sequence[ForgedSlot], mode: str = "cross")
 
 def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
     """What the exchange owes the account per column (assets, then cash): its balance, plus in
-    a settlement asset the value at mark of the positions settling there (exactly)."""
+    a settlement asset the value at mark of the positions settling there (with their isolated
+    margins), exactly."""
     out = [Fraction(b) for b in acc.balances]
     for p in acc.positions:
         inst = market.instruments[p.instrument]
-        s = market.assets[inst.settle_index]
         assert inst.kind == "linear", "the forger's markets are linear"
-        k = Fraction(inst.multiplier_ppm, PPM) * Fraction(10) ** (
-            s.decimals - inst.size_decimals - inst.price_decimals
-        )
-        out[inst.settle_index] += k * (p.size * inst.mark + p.quote)
+        out[inst.settle_index] += position_value(p, market, acc.mode)
     return [*out, Fraction(acc.cash)]
 
 
 def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
-    """The intended meaning of a leaf: every slot in the circuit's bound, the account's debts
-    covered (exact equity ≥ exact maintenance), and every committed liability at least the
-    account's true liability in its column."""
-    if not within_circuit_bounds(lf.LEAF_CIRCUIT, leaf.slots):
+    """The intended meaning of a leaf: every slot in its circuit's bound, the account's debts
+    covered by its own holdings (the exact engine's :func:`debts_covered`), and every committed
+    liability at least the account's true liability in its column."""
+    if not within_circuit_bounds(lf.LEAF_CIRCUITS[leaf.mode], leaf.slots):
         return False
-    acc = account_of(market, leaf.slots)
-    fig = exact_figures(acc, market)
-    if fig.equity < fig.maintenance:
+    acc = account_of(market, leaf.slots, leaf.mode)
+    if not debts_covered(acc, market):
         return False
     committed = committed_liabilities(market, leaf)
     return all(c >= t for c, t in zip(committed, true_liabilities(market, acc), strict=True))
@@ -333,7 +331,7 @@ def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
 def committed_liabilities(market: Market, leaf: ForgedLeaf) -> list[int]:
     """The values the leaf's liability commitments open to (signed representatives)."""
     specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
-    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
     columns = lf.liability_columns(market)
     out = []
     for refs, const in lf.liability_terms(inst, columns):

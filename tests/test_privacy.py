@@ -186,17 +186,17 @@ def test_leaf_nonces_change_with_every_witness_component() -> None:
     slots = account_slots(_account(1_000_000_000, 50_000_000, 2), market)
     specs = tuple((s.name, s.of, s.bits, s.signed) for s in slots)
     values = tuple(s.value for s in slots)
-    inst = lf.leaf_instance(market, tuple(s.spec for s in slots))
+    inst = lf.leaf_instance(market, "cross", tuple(s.spec for s in slots))
     blind = tuple(range(11, 11 + len(slots)))
     aux = tuple(range(101, 101 + len(inst.aux)))
     tag = b"\x05" * 32
     bumped = list(values)
     bumped[0] += 1
     tasks = [
-        (0, tag, specs, values, blind, aux),
-        (0, tag, specs, tuple(bumped), blind, aux),
-        (0, tag, specs, values, (blind[0] + 1, *blind[1:]), aux),
-        (0, tag, specs, values, blind, (aux[0] + 1, *aux[1:])),
+        (0, tag, "cross", specs, values, blind, aux),
+        (0, tag, "cross", specs, tuple(bumped), blind, aux),
+        (0, tag, "cross", specs, values, (blind[0] + 1, *blind[1:]), aux),
+        (0, tag, "cross", specs, values, blind, (aux[0] + 1, *aux[1:])),
     ]
     key = secrets.token_bytes(32)
     rows = [

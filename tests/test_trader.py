@@ -245,7 +245,7 @@ def test_batch_names_the_bad_proof(world: dict[str, Path]) -> None:
     )
     r = verify(world, world["proof"], bad, world["proof"])
     assert r.exit_code == 1
-    lines = r.output.strip().splitlines()
+    lines = [line for line in r.output.strip().splitlines() if not line.startswith(" ")]
     assert lines[0].endswith(
         "proof.json: VALID cross proof: equity ≥ 1.25 × maintenance, "
         "epoch 42, attested by V, context 'lender=acme'"
@@ -297,6 +297,8 @@ def test_venue_decoys_hide_holdings(world: dict[str, Path]) -> None:
         EX / "portfolio_account.json",
         "--out-dir",
         d,
+        "--layout",
+        "own",
         "--decoys",
         "3",
     )

@@ -46,6 +46,7 @@ from .formats.common import format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .liabilities.audit import AuditReport
+from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
 from .liabilities.publish import PublishResult
 from .margin import synthetic
@@ -54,6 +55,7 @@ from .margin.table_io import load_table, save_table
 from .trader import InclusionReport, NotHealthy, ProveResult, prove_margin, verify_inclusion
 
 __all__ = [
+    "MIN_SHARE",
     "MODES",
     "AttestResult",
     "AuditReport",

@@ -11,6 +11,7 @@ batch fails, each proof is checked alone to name the bad ones.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from .circuit.compiler import (
 )
 from .circuit.lang import CircuitError
 from .errors import DecodeError
-from .formats.common import FormatError, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
 from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
@@ -54,6 +55,9 @@ class Verdict:
     venue: str = ""
     context: str = ""
     notes: list[str] = field(default_factory=list)
+    #: What the verifier could not check because an option was omitted, one line each; with
+    #: ``--strict`` each is a failure.
+    unchecked: list[str] = field(default_factory=list)
 
 
 class _Invalid(Exception):
@@ -98,12 +102,21 @@ def _prepare(
             raise _Invalid(f"it is for epoch {st.epoch}, the market snapshot is epoch {mk.epoch}")
         if context is not None and doc.context != context:
             raise _Invalid(f"it is bound to the context {doc.context!r}, not {context!r}")
+        if context is None:
+            v.unchecked.append(f"context not checked: it is {json.dumps(doc.context)} (--context)")
         try:
             theta_ppm = parse_threshold(doc.threshold)
         except FormatError as exc:
             raise _Invalid(str(exc)) from None
         if min_threshold_ppm is not None and theta_ppm < min_threshold_ppm:
-            raise _Invalid(f"it proves θ = {doc.threshold}, below the required minimum")
+            raise _Invalid(
+                f"it proves θ = {doc.threshold}, below the required minimum "
+                f"θ = {format_decimal(min_threshold_ppm, 6).rstrip('0').rstrip('.')}"
+            )
+        if min_threshold_ppm is None:
+            v.unchecked.append(
+                f"minimum θ not checked: it proves θ = {doc.threshold} (--min-threshold)"
+            )
         if doc.circuit not in MARGIN_CIRCUITS:
             raise _Invalid(f"{doc.circuit} is not a margin-proof circuit")
         try:
@@ -153,7 +166,10 @@ def _prepare(
                 raise _Invalid("the statement names a venue key but carries no signature")
             if venue_key is not None:
                 raise _Invalid("its commitments are not attested by the venue (self-committed)")
-            v.notes.append("commitments NOT attested by any venue (self-committed)")
+            v.unchecked.append(
+                "venue not checked: the commitments are self-committed, vouched for by no venue "
+                "(--venue-key requires a venue's)"
+            )
         try:
             inst: Instance = compile_instance(
                 circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted

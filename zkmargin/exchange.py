@@ -28,6 +28,7 @@ from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
 from .liabilities import vault
 from .liabilities.inclusion import make_inclusion_file
+from .liabilities.layouts import MIN_SHARE, shared_layouts
 from .liabilities.leaf import Columns, liability_columns
 from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
@@ -109,22 +110,37 @@ def venue_attest(
     out_dir: str | Path,
     epoch: int | None = None,
     decoys: int = 0,
+    layout: str = "shared",
+    min_share: int = MIN_SHARE,
     progress: Callable[[int, int], None] | None = None,
 ) -> AttestResult:
     """Issue and sign every account's statement; write statements and openings to ``out_dir``.
-    ``progress(done, total)`` is called after each account."""
+    Slot layouts as ``exchange publish`` takes them (``shared`` among at least ``min_share``
+    accounts, or each account's ``own`` with ``decoys``), so the same book gives the same
+    statements. ``progress(done, total)`` is called after each account."""
     vk, snap, mk = _key_and_market(key, market, epoch)
     digest = market_digest(snap)
     table = load_table(accounts, mk)
     out = Path(out_dir)
     seen: set[Path] = set()
     count = 0
+    if decoys and layout != "own":
+        raise FormatError(
+            "--decoys applies to --layout own; shared layouts already hide what each account "
+            "holds among at least --min-share accounts"
+        )
+    book = list(table.accounts())
+    layouts = shared_layouts(book, mk, min_share) if layout == "shared" else {}
     # Every account's slots and file names first (no cryptography): an account that cannot be
     # attested stops the run before any statement is written.
     plans = []
-    for acc in table.accounts():
-        seed = stm.derive_decoy_seed(vk.master_secret, snap.epoch, acc.id)
-        slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed, file=str(accounts))
+    for acc in book:
+        if acc.id in layouts:
+            lay = layouts[acc.id]
+            slots = account_slots(acc, mk, layout=(lay.assets, lay.instruments), file=str(accounts))
+        else:
+            seed = stm.derive_decoy_seed(vk.master_secret, snap.epoch, acc.id)
+            slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed, file=str(accounts))
         st_path, op_path = statement_files(out, acc.id)
         if st_path in seen:
             raise FormatError(f"two accounts map to the file {st_path.name}", file=str(accounts))
@@ -192,6 +208,8 @@ def exchange_publish(
     secrets_out: str | Path | None = None,
     pad_to: int | None = None,
     decoys: int = 0,
+    layout: str = "shared",
+    min_share: int = MIN_SHARE,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -215,6 +233,8 @@ def exchange_publish(
         pad_to=pad_to,
         decoys=decoys,
         file=str(accounts),
+        layout=layout,
+        min_share=min_share,
     )
     out = Path(out)
     secrets_path = (

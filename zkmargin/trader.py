@@ -8,6 +8,7 @@ writes a proof that would fail.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -244,6 +245,8 @@ class InclusionReport:
     key_given: bool = False
     #: (column, decimals, committed liability in the column's units)
     balances: list[tuple[str, int, int]] = field(default_factory=list)
+    #: What could not be checked because an option was omitted, one line each.
+    unchecked: list[str] = field(default_factory=list)
 
 
 def check_inclusion(
@@ -267,9 +270,24 @@ def check_inclusion(
         root_hash=att.root.root_hash,
         key_given=venue_key is not None,
     )
+    if account is None:
+        rep.unchecked.append(
+            f"account not checked: the file says it is {json.dumps(doc.openings.account)} "
+            "(--account)"
+        )
+    if epoch is None:
+        rep.unchecked.append(f"epoch not checked: the file is for epoch {st.epoch} (--epoch)")
+    if venue_key is None:
+        rep.unchecked.append(
+            f"venue key not checked: the root's own key {str(att.root.venue_key)[:16]}… was "
+            "used (--venue-key)"
+        )
     try:
         if account is not None and doc.openings.account != account:
-            raise NotIncluded(f"the file is account {doc.openings.account!r}'s, not {account!r}'s")
+            raise NotIncluded(
+                f"the file is account {json.dumps(doc.openings.account)}'s, "
+                f"not {json.dumps(account)}'s"
+            )
         if epoch is not None and st.epoch != epoch:
             raise NotIncluded(f"the file is for epoch {st.epoch}, not {epoch}")
         if root_hash is not None and att.root.root_hash != root_hash.lower():

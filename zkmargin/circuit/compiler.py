@@ -198,9 +198,10 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     )
 
 
-SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
+SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf", "liability_leaf_isolated")
 #: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
-#: for the θ it states. ``liability_leaf`` proves θ = 1 whatever is asked: the exchange's tree.
+#: for the θ it states. The ``liability_leaf`` circuits prove debts covered, whatever θ is asked:
+#: the exchange's tree.
 MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
 #: The margin circuit of each margin mode: its slot kinds are the ones a statement of that mode
 #: holds (every shipped circuit bounds a slot kind alike, so one statement serves them all).

@@ -59,7 +59,7 @@ class Parameters:
     functions: dict[str, Callable[..., Sequence[Any]]]
 
 
-def _mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
+def mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
     """(mark, quote_unit, notional) per size unit, in settle units."""
     settle = market.assets[inst.settle_index]
     if inst.kind == "inverse":
@@ -120,7 +120,7 @@ def build(
     for symbol in positions:
         inst = by_symbol[symbol]
         settle_price[symbol] = price[market.assets[inst.settle_index].symbol]
-        mark[symbol], quote_unit[symbol], notional[symbol] = _mark_terms(inst, market)
+        mark[symbol], quote_unit[symbol], notional[symbol] = mark_terms(inst, market)
         sched = inst.schedule
         if sched is not None and sched.weights is not None:
             raise UnsupportedMarket(f"{symbol}: health weights are not expressed by a circuit")

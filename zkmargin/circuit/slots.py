@@ -11,6 +11,7 @@ really holds.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..formats.common import FormatError
@@ -70,9 +71,11 @@ def account_slots(
     *,
     decoys: int = 0,
     decoy_seed: bytes = b"",
+    layout: tuple[Collection[str], Collection[str]] | None = None,
     file: str = "",
 ) -> list[SlotValue]:
-    """The statement's slots of ``account``, in market order, with ``decoys`` zero slots."""
+    """The statement's slots of ``account``, in market order, with ``decoys`` zero slots, or
+    with exactly the assets and instruments of ``layout`` (those it does not hold as decoys)."""
     rec = f"account {account.id}"
     held_assets = {market.assets[k].symbol: b for k, b in enumerate(account.balances) if b}
     held: dict[str, tuple[int, int, int]] = {}
@@ -88,6 +91,20 @@ def account_slots(
             quote = pos.quote
         held[inst.symbol] = (pos.size, quote, pos.isolated_margin)
     decoy_names: set[str] = set()
+    if layout is not None:
+        if decoys:
+            raise ValueError("give decoys or a layout, not both")
+        extra = (set(held_assets) - set(layout[0])) | (set(held) - set(layout[1]))
+        if extra:
+            raise ValueError(f"the layout lacks {sorted(extra)}, which the account holds")
+        for sym in layout[0]:
+            if sym not in held_assets:
+                held_assets[sym] = 0
+                decoy_names.add(sym)
+        for sym in layout[1]:
+            if sym not in held:
+                held[sym] = (0, 0, 0)
+                decoy_names.add(sym)
     if decoys:
         cand_assets, cand_inst = decoy_candidates(market, account.mode)
         pool = [("asset", a) for a in cand_assets if a not in held_assets] + [

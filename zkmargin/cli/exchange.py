@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import api
+from .options import layout_options
 
 EXIT_FAILED = 1
 
@@ -97,13 +98,7 @@ def exchange() -> None:
     default=None,
     help="Leaves in the tree, a power of two (default: the next above the accounts).",
 )
-@click.option(
-    "--decoys",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Zero-valued slots per account for other assets or instruments.",
-)
+@layout_options
 @_workers_option
 def publish(
     market: str,
@@ -115,11 +110,14 @@ def publish(
     secrets_out: str | None,
     pad_to: int | None,
     decoys: int,
+    layout: str,
+    min_share: int,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
-    """Prove every account above maintenance, build the Merkle sum tree, sign its root and
-    prove the reserves cover every asset's total. A stopped run resumes where it stopped."""
+    """Prove every account's debts covered by its own holdings (a bankrupt account is published
+    with its debts left out), build the Merkle sum tree, sign its root and prove the reserves
+    cover every asset's total. A stopped run resumes where it stopped."""
     try:
         with phase_bars() as progress:
             res = api.exchange_publish(
@@ -132,6 +130,8 @@ def publish(
                 secrets_out=secrets_out,
                 pad_to=pad_to,
                 decoys=decoys,
+                layout=layout,
+                min_share=min_share,
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
@@ -146,6 +146,19 @@ def publish(
         + (" (resumed)" if res.resumed else "")
     )
     click.echo(f"secrets (owner-only; each user's inclusion file comes from them): {res.secrets}")
+    click.echo(
+        f"layouts: every slot layout is shared by at least {res.min_share} account(s)"
+        + (
+            " (--min-share not reached: too few accounts of a mode)"
+            if res.min_share < min_share and layout == "shared"
+            else ""
+        )
+    )
+    if res.bankrupt:
+        click.echo(
+            f"{res.bankrupt} account(s) bankrupt (haircut equity at mark below zero): published "
+            "written off, their debts left out of the totals (which accounts is not said)"
+        )
 
 
 @exchange.command("verify")
@@ -156,12 +169,22 @@ def publish(
     default=None,
     help="The venue's public key file; without it the publication's own key is used.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a check could not be made because an option was omitted.",
+)
 @_workers_option
 def verify(
-    publication: str, venue_key: str | None, workers: int | None, scheduler: str | None
+    publication: str,
+    venue_key: str | None,
+    strict: bool,
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
     """The full audit: every leaf's proof, every node, the root and its signature, the reserves.
-    Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable."""
+    Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable. A check not made
+    because an option was omitted is named on its own line (with --strict: exit 1)."""
     pk = api.load_venue_public_key(venue_key) if venue_key else None
     with phase_bars() as progress:
         rep = api.audit_publication(
@@ -169,21 +192,23 @@ def verify(
         )
     if not rep.valid:
         click.echo(f"{publication}: INVALID: {rep.reason}")
+        for line in rep.unchecked:
+            click.echo(f"  {line}")
         raise SystemExit(EXIT_FAILED)
     click.echo(
         f"{publication}: VALID: venue {rep.venue}, epoch {rep.epoch}, {rep.leaves} leaves "
-        f"(height {rep.height}): every leaf above maintenance, every node the sum of its "
+        f"(height {rep.height}): every leaf's debts covered, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
     for c in rep.columns:
         click.echo(
             f"  {c.symbol:>8}: liabilities ≤ reserve {api.format_decimal(c.reserve, c.decimals)}"
         )
-    if not rep.key_given:
-        click.echo(
-            f"note: the root's signature was checked against the key inside the publication "
-            f"({rep.venue_key[:16]}…); pass --venue-key to check it is the venue's"
-        )
+    for line in rep.unchecked:
+        click.echo(f"  {line}")
+    if strict and rep.unchecked:
+        click.echo("strict: some checks were not made (the lines above)")
+        raise SystemExit(EXIT_FAILED)
 
 
 @exchange.command("inclusion")

@@ -29,6 +29,11 @@ def inclusion() -> None:
 )
 @click.option("--account", default=None, help="Require the file to be this account's.")
 @click.option("--epoch", type=click.IntRange(0), default=None, help="Require this epoch.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a check could not be made because an option was omitted.",
+)
 def verify(
     file: str,
     root_hash: str | None,
@@ -36,8 +41,10 @@ def verify(
     venue_key: str | None,
     account: str | None,
     epoch: int | None,
+    strict: bool,
 ) -> None:
-    """Exit 0 if your account is included under the signed root, 1 if not, 2 on bad input."""
+    """Exit 0 if your account is included under the signed root, 1 if not, 2 on bad input. A
+    check not made because an option was omitted is named on its own line (--strict: exit 1)."""
     pk = api.load_venue_public_key(venue_key) if venue_key else None
     rep = api.verify_inclusion(
         file,
@@ -52,6 +59,8 @@ def verify(
     )
     if not rep.valid:
         click.echo(f"{file}: NOT INCLUDED: {rep.reason}")
+        for line in rep.unchecked:
+            click.echo(f"  {line}")
         raise SystemExit(1)
     click.echo(
         f"{file}: INCLUDED: account {rep.account!r} is a leaf of venue {rep.venue}'s epoch "
@@ -60,8 +69,8 @@ def verify(
     click.echo("your balances as committed:")
     for column, decimals, value in rep.balances:
         click.echo(f"  {column:>8}: {api.format_decimal(value, decimals)}")
-    if not rep.key_given:
-        click.echo(
-            "note: the root's signature was checked against the key inside the file; "
-            "pass --venue-key to check it is the venue's"
-        )
+    for line in rep.unchecked:
+        click.echo(f"  {line}")
+    if strict and rep.unchecked:
+        click.echo("strict: some checks were not made (the lines above)")
+        raise SystemExit(1)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .. import api
+from .options import layout_options
 
 
 @click.group()
@@ -50,15 +51,16 @@ def keygen(out: str, name: str) -> None:
     type=click.Path(file_okay=False),
     help="Where each account's statement and openings file go.",
 )
-@click.option(
-    "--decoys",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Zero-valued slots per account for other assets or instruments of the market.",
-)
+@layout_options
 def attest(
-    key: str, market: str, accounts: str, epoch: int | None, out_dir: str, decoys: int
+    key: str,
+    market: str,
+    accounts: str,
+    epoch: int | None,
+    out_dir: str,
+    decoys: int,
+    layout: str,
+    min_share: int,
 ) -> None:
     """Commit and sign every account's statement; openings go to the trader, owner-only."""
     bars: list[Any] = []
@@ -79,6 +81,8 @@ def attest(
             out_dir=out_dir,
             epoch=epoch,
             decoys=decoys,
+            layout=layout,
+            min_share=min_share,
             progress=progress,
         )
     finally:

@@ -61,6 +61,8 @@ class AuditReport:
     leaves: int = 0
     bad_leaves: int = 0
     columns: list[ColumnSummary] = field(default_factory=list)
+    #: What could not be checked because an option was omitted, one line each.
+    unchecked: list[str] = field(default_factory=list)
 
 
 class _Invalid(Exception):
@@ -103,6 +105,11 @@ def _audit(
         header.height,
     )
     rep.key_given = venue_key is not None
+    if venue_key is None:
+        rep.unchecked.append(
+            f"venue key not checked: the publication's own key {str(header.venue_key)[:16]}… was "
+            "used (--venue-key)"
+        )
     if venue_key is not None and bytes.fromhex(header.venue_key) != venue_key:
         raise _Invalid("the publication is signed by another venue key than the one given")
     if not bls.key_validate(bytes.fromhex(header.venue_key)):

@@ -84,7 +84,7 @@ def check_attestation(
         raise NotIncluded("the path does not have the root's height")
     specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
     try:
-        inst = lf.leaf_instance(market, specs)
+        inst = lf.leaf_instance(market, st.mode, specs)
         points = stm.statement_points(st)
         proof = cproof.CircuitProof.from_bytes(bytes.fromhex(att.leaf_proof), inst)
         parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st))
@@ -148,7 +148,7 @@ def liability_openings_of(
 ) -> list[ColumnOpening]:
     """The openings of a leaf's liabilities, from its slot openings and auxiliary blindings."""
     specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
-    inst = lf.leaf_instance(market, specs)
+    inst = lf.leaf_instance(market, st.mode, specs)
     all_values = cproof.auxiliary_values(inst, values)
     aux_values = [all_values[k] for k, _, _ in inst.aux]
     columns = lf.liability_columns(market)

@@ -44,6 +44,10 @@ class PublishResult:
     resumed: bool
     where: str
     seconds: dict[str, float] = field(default_factory=dict)
+    #: accounts published written off (bankrupt: their debts left out of the totals)
+    bankrupt: int = 0
+    #: the least number of accounts sharing one slot layout (k-anonymity by layout)
+    min_share: int = 0
 
 
 def _fields(model: type[VenueEpoch]) -> set[str]:
@@ -193,7 +197,7 @@ def publish(
         seconds["root"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        proof = reserves_proof(plan.nonce_key, root, totals, plan.totals, plan.reserves)
+        proof = reserves_proof(plan.nonce_key, root, list(totals), plan.totals, plan.reserves)
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0
 
@@ -212,4 +216,6 @@ def publish(
         resumed,
         runner.where,
         seconds,
+        plan.bankrupt,
+        plan.min_share,
     )
