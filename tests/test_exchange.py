@@ -22,10 +22,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from zkmargin import api, group
+from zkmargin.attest import statement as stm
 from zkmargin.cli import main
 from zkmargin.exchange import load_venue_key
 from zkmargin.formats.common import FormatError
-from zkmargin.formats.statement import SignedRoot
+from zkmargin.formats.statement import AccountStatement, SignedRoot
 from zkmargin.liabilities import leaf as lf
 from zkmargin.liabilities import reserves as rsv
 from zkmargin.liabilities.audit import audit
@@ -602,6 +603,30 @@ def test_inclusion_against_another_user_epoch_or_root(
     doc["statement"] = doc_b["statement"]
     (tmp_path / "mix.json").write_text(json.dumps(doc))
     assert run("inclusion", "verify", tmp_path / "mix.json", "--root", root).exit_code in (1, 2)
+
+
+def test_inclusion_with_a_slot_declared_otherwise_is_refused(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A user's file whose statement declares ``balance_pos`` signed: ``inclusion verify`` takes
+    the bound from the leaf circuit and refuses it, naming the slot; ``--strict`` without
+    ``--account`` fails on the unchecked line even for a valid file."""
+    a = account_ids(world)[0]
+    mine = tmp_path / "a.json"
+    api.exchange_inclusion(publication=world["pub"], secrets=world["secrets"], account=a, out=mine)
+    doc = json.loads(mine.read_text())
+    slot = next(s for s in doc["statement"]["slots"] if s["name"] == "balance_pos")
+    slot["signed"] = True
+    forged = AccountStatement.model_validate(doc["statement"])
+    doc["openings"]["statement_digest"] = stm.statement_digest(forged).hex()
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    r = run("inclusion", "verify", tmp_path / "bad.json", "--publication", world["pub"])
+    assert r.exit_code == 1 and f"balance_pos[{slot['of']}]" in r.output, r.output
+    base = ("inclusion", "verify", mine, "--publication", world["pub"], "--strict")
+    loose = run(*base)
+    assert loose.exit_code == 1 and "account not checked" in loose.output, loose.output
+    full = run(*base, "--account", a, "--epoch", str(EPOCH), "--venue-key", world["pub_key"])
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
 
 
 # ----- bad input ---------------------------------------------------------------------------

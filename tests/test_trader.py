@@ -472,3 +472,58 @@ def test_the_exchange_leaf_circuit_is_not_a_margin_proof(world: dict[str, Path])
     leaf = rewrite(world, "leaf_named.json", lambda d: d.update(circuit="liability_leaf"))
     r = verify(world, leaf)
     assert r.exit_code == 1 and "not a margin-proof circuit" in r.output
+
+
+def _resign(world: dict[str, Path], st: dict[str, Any]) -> dict[str, Any]:
+    """The statement re-signed with the venue's key: a venue vouching for a false bound."""
+    from zkmargin.attest import statement as stm
+    from zkmargin.attest.bls import sign
+    from zkmargin.exchange import load_venue_key
+    from zkmargin.formats.statement import AccountStatement
+
+    doc = AccountStatement.model_validate({k: v for k, v in st.items() if k != "signature"})
+    key = load_venue_key(world["key"])
+    st["signature"] = sign(key.secret_key, stm.statement_message(doc)).hex()
+    return st
+
+
+def _digest(st: dict[str, Any]) -> str:
+    from zkmargin.attest import statement as stm
+    from zkmargin.formats.statement import AccountStatement
+
+    return stm.statement_digest(AccountStatement.model_validate(st)).hex()
+
+
+def test_a_slot_declared_with_another_bound_is_refused_even_when_signed(
+    world: dict[str, Path],
+) -> None:
+    """The verifier takes each slot's bound from the circuit: a statement declaring ``short``
+    signed (re-signed by the venue key, which vouches for values, not for what a slot means) is
+    refused by ``prove`` and by ``verify``, each with one line naming the slot."""
+    st = json.loads(world["statement"].read_text())
+    slot = next(s for s in st["slots"] if s["name"] == "short")
+    slot["signed"] = True
+    where = f"short[{slot['of']}]"
+    st = _resign(world, st)
+    bad_st = world["dir"] / "signed-short.statement.json"
+    bad_st.write_text(json.dumps(st))
+    op = json.loads(world["openings"].read_text())
+    op["statement_digest"] = _digest(st)
+    bad_op = world["dir"] / "signed-short.openings.json"
+    bad_op.write_text(json.dumps(op))
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        bad_st,
+        "--openings",
+        bad_op,
+        "--out",
+        world["dir"] / "never.json",
+    )
+    assert r.exit_code == 2 and where in r.output and "circuit cross bounds short" in r.output
+    assert not (world["dir"] / "never.json").exists()
+    bad = rewrite(world, "signed-short.json", lambda d: d.update(statement=st))
+    r = verify(world, bad)
+    assert r.exit_code == 1 and where in r.output and "declared signed" in r.output, r.output

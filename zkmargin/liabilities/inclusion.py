@@ -28,6 +28,7 @@ from ..attest import statement as stm
 from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec
 from ..errors import DecodeError
+from ..formats.common import FormatError
 from ..formats.market import MarketSnapshot, market_digest
 from ..formats.publication import ColumnOpening, InclusionFile
 from ..formats.statement import (
@@ -98,6 +99,8 @@ def check_attestation(
             for step in att.path
         ]
         totals = lf.decode_sums(b"".join(bytes.fromhex(h) for h in root.totals), len(columns))
+    except FormatError as exc:
+        raise NotIncluded(str(exc)) from None
     except (DecodeError, ValueError) as exc:
         raise NotIncluded(f"malformed attestation: {exc}") from None
     if any(group.is_identity(d) for d in parts[0][1]):
