@@ -629,6 +629,50 @@ def test_inclusion_with_a_slot_declared_otherwise_is_refused(
     assert full.exit_code == 0 and "not checked" not in full.output, full.output
 
 
+def test_a_leaf_of_another_mode_is_refused(world: dict[str, Path], tmp_path: Path) -> None:
+    """A cross leaf whose statement is relabelled isolated: the verifier picks the leaf circuit
+    from its own table by mode (liability_leaf_isolated), which the statement does not fit."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    header, market = forger.read_header(db)
+    forged = forger.forge_leaf(
+        market,
+        header,
+        pos,
+        [
+            ("balance_pos", "USDT", 64, False, 10**9),
+            ("balance_neg", "USDT", 64, False, 0),
+            ("long", "BTCUSDT", 64, False, 10),
+            ("short", "BTCUSDT", 64, False, 0),
+            ("quote", "BTCUSDT", 64, True, -10 * 650000),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    st = forged.statement.model_copy(update={"mode": "isolated"})
+    position, _, proof, sums, _ = forged.row
+    forger.put_leaf(db, (position, lf.statement_bytes(st), proof, sums, b""))
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_not_checked_lines_and_strict_in_the_audit(world: dict[str, Path]) -> None:
+    bare = run("exchange", "verify", world["pub"], "--workers", "1")
+    assert bare.exit_code == 0 and "venue key not checked" in bare.output, bare.output
+    strict = run("exchange", "verify", world["pub"], "--workers", "1", "--strict")
+    assert strict.exit_code == 1 and "venue key not checked" in strict.output
+    full = run(
+        "exchange",
+        "verify",
+        world["pub"],
+        "--workers",
+        "1",
+        "--strict",
+        "--venue-key",
+        world["pub_key"],
+    )
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
+
+
 # ----- bad input ---------------------------------------------------------------------------
 
 

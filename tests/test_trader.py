@@ -527,3 +527,33 @@ def test_a_slot_declared_with_another_bound_is_refused_even_when_signed(
     bad = rewrite(world, "signed-short.json", lambda d: d.update(statement=st))
     r = verify(world, bad)
     assert r.exit_code == 1 and where in r.output and "declared signed" in r.output, r.output
+
+
+def test_not_checked_lines_and_strict(world: dict[str, Path]) -> None:
+    """Without --context and --min-threshold the verdict names what it did not check, on lines
+    of their own; --strict makes them a failure; with every option given nothing is unchecked."""
+    bare = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"])
+    assert bare.exit_code == 0, bare.output
+    assert 'context not checked: it is "lender=acme" (--context)' in bare.output
+    assert "minimum θ not checked: it proves θ = 1.25 (--min-threshold)" in bare.output
+    strict = run(
+        "verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"], "--strict"
+    )
+    assert strict.exit_code == 1 and "strict" in strict.output
+    full = verify(world, world["proof"], extra=("--min-threshold", "1.2", "--strict"))
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
+    high = verify(world, world["proof"], extra=("--min-threshold", "2"))
+    assert high.exit_code == 1 and "below the required minimum θ = 2" in high.output
+
+
+def test_a_file_needs_its_format_tag(world: dict[str, Path]) -> None:
+    """A proof file without its format key is not read; a venue secret key given where the
+    public key is read points to the .pub file."""
+    doc = json.loads(world["proof"].read_text())
+    del doc["format"]
+    bare = world["dir"] / "no-format.json"
+    bare.write_text(json.dumps(doc))
+    r = run("verify", bare, "--market", MARKET, "--venue-key", world["pub"])
+    assert r.exit_code == 2 and "has no 'format' key" in r.output
+    r = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["key"])
+    assert r.exit_code == 2 and "venue.pub" in r.output and "secret key" in r.output

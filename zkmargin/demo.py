@@ -276,7 +276,7 @@ def demo_exchange(
         dt = time.perf_counter() - t0
         rep.say(
             f"  published {res.accounts} accounts as {res.leaves} leaves (height {res.height}, "
-            f"padding hides the count), each proven above maintenance: {dt:.0f} s on "
+            f"padding hides the count), each with its debts proven covered: {dt:.0f} s on "
             f"{res.where}, {res.accounts / dt:.1f} accounts/s"
         )
         rep.say(

@@ -5,7 +5,7 @@ publish its liabilities and reserves.
 ``venue_attest`` commits every balance and position of every account with blindings from the
 KDF, signs each statement and writes it beside its openings (owner-only), for any number of
 accounts. ``exchange_publish`` builds the epoch's publication (:mod:`zkmargin.liabilities`):
-every account a leaf proven above maintenance, the Merkle sum tree, the signed root and the
+every account a leaf whose debts are proven covered, the Merkle sum tree, the signed root and the
 reserves proof; ``exchange_inclusion`` gives one user their file.
 """
 

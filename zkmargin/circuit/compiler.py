@@ -1,7 +1,8 @@
 """Compile a circuit file, a market snapshot and a statement's slots into linear forms over
 commitments and range constraints, and prove statically that no form wraps modulo r.
 
-A circuit file (TOML, in ``zkmargin/circuits/``) declares
+A circuit file (TOML, in the repository's ``circuits/``, installed as ``zkmargin.circuits``)
+declares
 
 * ``[slots]``: the statement's committed inputs, the index set each ranges over (``assets``,
   ``positions`` or ``account``) and its bound (``bits``, ``signed``): the circuit, not the

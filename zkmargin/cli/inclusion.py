@@ -64,7 +64,7 @@ def verify(
         raise SystemExit(1)
     click.echo(
         f"{file}: INCLUDED: account {rep.account!r} is a leaf of venue {rep.venue}'s epoch "
-        f"{rep.epoch} liabilities tree (root {rep.root_hash}), proven above maintenance"
+        f"{rep.epoch} liabilities tree (root {rep.root_hash}), its debts proven covered"
     )
     click.echo("your balances as committed:")
     for column, decimals, value in rep.balances:
