@@ -18,6 +18,12 @@ The floor: ``leaf_prove_ms`` (one typical leaf, statement to stored row, median)
 ``range_floor_ms``, an unprepared aggregated range proof of as many 64-bit values as that leaf's
 proof pads to, timed in the same run: ``leaf_over_range_floor`` says how much of a leaf is the
 Bulletproof.
+
+Layouts: ``min_accounts_per_layout`` (the default shared layouts: the least number of accounts
+sharing a leaf's public slot layout, its k-anonymity) against ``min_accounts_per_layout_own``
+(each account's own layout), and the publish cost of each: ``leaf_ms_shared`` and
+``leaf_ms_own``, the mean time to prove the same 24 accounts' leaves under each policy
+(interleaved, in this run), and ``layout_cost_ratio`` = shared ÷ own.
 """
 
 from __future__ import annotations
@@ -142,6 +148,7 @@ def run(n: int) -> dict[str, Any]:
         verify_ms = median_ms(check, 5)
         total = sum(phases.values())
         floor = _floor(_plan(d))
+        layouts = _layouts(d)
         return {
             "accounts": n,
             "assets": columns,
@@ -158,10 +165,36 @@ def run(n: int) -> dict[str, Any]:
             "inclusion_verify_ms": round(verify_ms, 2),
             "phase_share": {k: round(v / total, 4) for k, v in phases.items()},
             **floor,
+            **layouts,
         }
 
 
-def _plan(d: Path) -> Plan:
+def _layouts(d: Path, sample: int = 24) -> dict[str, Any]:
+    """k-anonymity by layout and leaf cost, shared against own layouts (see the docstring)."""
+    shared, own = _plan(d), _plan(d, layout="own")
+    header = {p: plan.header.model_dump_json() for p, plan in (("s", shared), ("o", own))}
+    by_id = {a.account: a.position for a in shared.accounts}
+    by_id_own = {a.account: a.position for a in own.accounts}
+    ids = sorted(by_id)[:sample]
+    times: dict[str, list[float]] = {"s": [], "o": []}
+    for account in ids:
+        for policy, plan, pos in (("s", shared, by_id), ("o", own, by_id_own)):
+            task = plan.tasks[pos[account]]
+            t0 = time.perf_counter()
+            prove_leaves("native", plan.market_text, header[policy], plan.nonce_key, [task])
+            times[policy].append(time.perf_counter() - t0)
+    leaf_s = 1000 * sum(times["s"]) / len(ids)
+    leaf_o = 1000 * sum(times["o"]) / len(ids)
+    return {
+        "min_accounts_per_layout": shared.min_share,
+        "min_accounts_per_layout_own": own.min_share,
+        "leaf_ms_shared": round(leaf_s, 1),
+        "leaf_ms_own": round(leaf_o, 1),
+        "layout_cost_ratio": round(leaf_s / leaf_o, 3),
+    }
+
+
+def _plan(d: Path, layout: str = "shared") -> Plan:
     from zkmargin.exchange import load_reserves, load_venue_key
     from zkmargin.formats.market import canonical_market, market_digest
     from zkmargin.liabilities.leaf import liability_columns
@@ -184,6 +217,7 @@ def _plan(d: Path) -> Plan:
         pad_to=None,
         decoys=0,
         file="accounts.csv",
+        layout=layout,
     )
 
 
