@@ -22,6 +22,7 @@ STORY_LAYERS = {
     "attest",
     "circuit",
     "liabilities",
+    "chain",
 }
 
 #: What each layer may import from zkmargin (besides itself). errors and fileio are leaves.
@@ -35,6 +36,7 @@ ALLOWED = {
     "sigma": {"group", "transcript", "errors"},
     "rangeproof": {"group", "transcript", "generators", "pedersen", "errors"},
     "formats": {"errors", "fileio"},
+    "chain": {"errors", "formats"},
     "margin": {"formats", "errors", "fileio"},
     "attest": {"group", "transcript", "pedersen", "generators", "formats", "errors", "fileio"},
     "circuit": {
