@@ -194,6 +194,7 @@ class _Seen:
     addresses: dict[tuple[str, str, str], str] = field(default_factory=dict)
     assets: dict[tuple[str, str], str] = field(default_factory=dict)
     holdings: dict[tuple[str, str], str] = field(default_factory=dict)
+    sources: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
 
     def add(self, a: ProvenAddress) -> str:
@@ -209,6 +210,13 @@ class _Seen:
         if self.assets.get(source, a.asset) != a.asset:
             what = f"token contract {a.contract}" if a.contract else f"native coin of {a.chain}"
             return f"holds the {what}, counted as {self.assets[source]} elsewhere, not {a.asset}"
+        held = (holding, a.contract or "the native coin")
+        first_holding, first_address = self.sources.get((a.chain, a.asset), (holding, ""))
+        if first_holding != holding:
+            return (
+                f"holds {held[1]} as {a.asset}, but {first_address} holds {a.asset} of "
+                f"{first_holding} on {a.chain}: one asset, one contract"
+            )
         for o in a.outputs:
             point = f"{o.txid}:{o.vout}"
             if point in self.outputs:
@@ -216,6 +224,7 @@ class _Seen:
         self.addresses[key] = a.asset
         self.holdings[(a.chain, norm)] = a.asset
         self.assets[source] = a.asset
+        self.sources.setdefault((a.chain, a.asset), (holding, a.address))
         for o in a.outputs:
             self.outputs[f"{o.txid}:{o.vout}"] = a.address
         return ""
@@ -315,6 +324,10 @@ def prove_assets(
             raise FormatError(f"{w.address}: no height is given for its chain {w.chain}")
         if w.asset not in decimals:
             raise AssetsInvalid(f"{w.address}: asset {w.asset} is not a column of the market")
+        if is_bitcoin(w.chain):
+            btc.decode_address(w.address, w.chain)  # checksum and network, first
+        else:
+            evm.checksum_address(w.address)
         sig = by_address.get((w.chain, w.address))
         if sig is None:
             raise AssetsInvalid(f"{w.address}: no signature is given for it on {w.chain}")
@@ -364,7 +377,7 @@ def prove_assets(
                     )
                 chain_decimals = ETH_DECIMALS if token_decimals is None else token_decimals
         except ChainError as exc:
-            raise ChainError(_named(w.address, exc)) from None
+            raise type(exc)(_named(w.address, exc)) from None
         a = ProvenAddress(
             chain=w.chain,
             asset=w.asset,
@@ -382,7 +395,7 @@ def prove_assets(
         try:
             why = seen.add(a) or _check_address(a, message, heights, decimals)
         except ChainError as exc:
-            raise ChainError(_named(w.address, exc)) from None
+            raise type(exc)(_named(w.address, exc)) from None
         if why:
             raise AssetsInvalid(f"{w.address}: {why}")
         proven.append(a)
