@@ -240,7 +240,7 @@ def refused(doc: ProofOfAssets, world: World, match: str, **kw: Any) -> None:
         verify_assets(doc, world.root, COLUMNS, **kw)
 
 
-# ----- the message and the honest proof -------------------------------------------------------------
+# ----- the message and the honest proof ----------------------------------------------------------
 
 
 def test_reserves_message_binds_everything(world: World) -> None:
@@ -294,7 +294,7 @@ def test_units_round_down() -> None:
     assert to_column(7, 6, 8) == 700
 
 
-# ----- attacks --------------------------------------------------------------------------------------
+# ----- attacks -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
