@@ -32,6 +32,7 @@ from .liabilities.leaf import Columns, liability_columns
 from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
+from .liabilities.reserves import parse_ratio
 from .liabilities.store import Publication
 from .margin.market import Market, compile_market, load_snapshot, snapshot_from_json
 from .margin.table_io import load_table
@@ -195,6 +196,7 @@ def exchange_publish(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    min_ratio: str = "1",
 ) -> PublishResult:
     """Publish the epoch's liabilities tree, signed root and reserves proof to ``out`` (SQLite);
     the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
@@ -204,6 +206,10 @@ def exchange_publish(
     columns = liability_columns(mk)
     amounts = load_reserves(reserves, columns, venue=vk.venue, epoch=snap.epoch)
     table = load_table(accounts, mk)
+    try:
+        ratio = parse_ratio(min_ratio)
+    except ValueError as exc:
+        raise FormatError(f"--min-ratio: {exc}") from None
     plan = make_plan(
         key=vk,
         market=mk,
@@ -215,6 +221,7 @@ def exchange_publish(
         pad_to=pad_to,
         decoys=decoys,
         file=str(accounts),
+        min_ratio=ratio,
     )
     out = Path(out)
     secrets_path = (

@@ -104,6 +104,12 @@ def exchange() -> None:
     show_default=True,
     help="Zero-valued slots per account for other assets or instruments.",
 )
+@click.option(
+    "--min-ratio",
+    default="1",
+    show_default=True,
+    help="Prove reserves ≥ this ratio × liabilities for every asset (a decimal in [1, 1000]).",
+)
 @_workers_option
 def publish(
     market: str,
@@ -115,6 +121,7 @@ def publish(
     secrets_out: str | None,
     pad_to: int | None,
     decoys: int,
+    min_ratio: str,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -135,6 +142,7 @@ def publish(
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
+                min_ratio=min_ratio,
             )
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
@@ -175,9 +183,12 @@ def verify(
         f"(height {rep.height}): every leaf above maintenance, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
+    num, den = rep.min_ratio
+    times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
     for c in rep.columns:
         click.echo(
-            f"  {c.symbol:>8}: liabilities ≤ reserve {api.format_decimal(c.reserve, c.decimals)}"
+            f"  {c.symbol:>8}: {times}liabilities ≤ reserve "
+            f"{api.format_decimal(c.reserve, c.decimals)}"
         )
     if not rep.key_given:
         click.echo(

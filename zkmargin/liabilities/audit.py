@@ -9,7 +9,8 @@
 4. Every node (in parallel subtrees): recomputed from its children; exactly 2^h − 1 nodes.
 5. The root: its fields are the header's, its totals and hash the top node's, and its signature
    verifies under the venue key (the one given, else the publication's own, which is said).
-6. The reserves: the proof of R_c − t_c ≥ 0 verifies against the root's totals for every column.
+6. The reserves: the proof of R_c ≥ ρ·t_c (ρ = 1 unless the proof states a minimum ratio)
+   verifies against the root's totals for every column.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from ..errors import DecodeError
 from ..formats.common import FormatError
 from ..formats.jsonfile import parse_json
 from ..formats.market import canonical_market, market_digest
-from ..formats.publication import ReserveProof
 from ..margin.market import compile_market, snapshot_from_json
 from . import leaf as lf
 from . import reserves as rsv
@@ -61,6 +61,7 @@ class AuditReport:
     leaves: int = 0
     bad_leaves: int = 0
     columns: list[ColumnSummary] = field(default_factory=list)
+    min_ratio: tuple[int, int] = (1, 1)
 
 
 class _Invalid(Exception):
@@ -196,9 +197,10 @@ def _audit(
         raise _Invalid("the root's signature does not verify")
 
     # 6. Reserves.
-    proof: ReserveProof = pub.reserves()
+    proof = pub.reserves()
     if not rsv.verify_reserves(proof, list(top.sums), header.height, root_message(root)):
         raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
+    rep.min_ratio = rsv.proof_ratio(proof)
     rep.columns = [
         ColumnSummary(sym, dec, int(r))
         for sym, dec, r in zip(columns.symbols, columns.decimals, proof.reserves, strict=True)

@@ -108,6 +108,7 @@ class Plan:
     reserves: list[int]
     digest: bytes
     nonce_key: bytes = field(repr=False, default=b"")
+    min_ratio: tuple[int, int] = (1, 1)  # reserves ≥ num/den × liabilities, per column
 
 
 def _leaf(
@@ -157,6 +158,7 @@ def make_plan(
     pad_to: int | None,
     decoys: int,
     file: str,
+    min_ratio: tuple[int, int] = (1, 1),
 ) -> Plan:
     """Every leaf of the publication, checked: refuse (FormatError) an account the leaf circuit
     cannot take, and (CannotPublish) accounts below maintenance or reserves short of the
@@ -230,12 +232,14 @@ def make_plan(
     totals = [(t, b % R) for t, b in totals]
     if len(reserves) != len(columns):
         raise FormatError(f"{len(columns)} reserves needed, got {len(reserves)}")
+    num, den = min_ratio
+    times = "" if min_ratio == (1, 1) else f"{num}/{den} × "
     short = [
-        f"{sym}: reserve {format_decimal(res, dec)} < liabilities {format_decimal(t, dec)}"
+        f"{sym}: reserve {format_decimal(res, dec)} < {times}liabilities {format_decimal(t, dec)}"
         for sym, dec, res, (t, _) in zip(
             columns.symbols, columns.decimals, reserves, totals, strict=True
         )
-        if res < t
+        if den * res < num * t
     ]
     if short:
         raise CannotPublish("reserves fall short of the liabilities: " + "; ".join(short))
@@ -253,6 +257,8 @@ def make_plan(
     h.update(lf.leaf_circuit().digest + header.model_dump_json().encode() + b"\x00")
     h.update(market_text + b"\x00")
     h.update(",".join(map(str, reserves)).encode() + b"\x00")
+    if min_ratio != (1, 1):  # the plan of ρ = 1 keeps its digest
+        h.update(f"min-ratio {num}/{den}".encode() + b"\x00")
     done: list[LeafTask] = []
     for t in tasks:
         assert t is not None
@@ -267,4 +273,5 @@ def make_plan(
         list(reserves),
         h.digest(),
         stm.derive_nonce_key(key.master_secret, epoch),
+        min_ratio,
     )

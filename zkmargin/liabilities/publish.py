@@ -179,7 +179,9 @@ def publish(
         message = root_message(root)
         witness = repr(plan.totals).encode()
         rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
-        proof = rsv.prove_reserves(totals, plan.totals, plan.reserves, height, message, rng)
+        proof = rsv.prove_reserves(
+            totals, plan.totals, plan.reserves, height, message, rng, plan.min_ratio
+        )
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0
 

@@ -34,7 +34,12 @@ from typing import Any
 from ..fileio import OutputError, seal
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
-from ..formats.publication import PUBLICATION_VERSION, PublicationHeader, ReserveProof
+from ..formats.publication import (
+    PUBLICATION_VERSION,
+    PublicationHeader,
+    ReserveProof,
+    ReserveRatioProof,
+)
 from ..formats.statement import SignedRoot
 
 #: "zkmp" in the SQLite header's application_id field.
@@ -190,10 +195,14 @@ class Publication:
         where = f"{self.path} (root)"
         return model_from_json(parse_json(raw, where), SignedRoot, where)
 
-    def reserves(self) -> ReserveProof:
+    def reserves(self) -> ReserveProof | ReserveRatioProof:
+        """The reserves proof: format 1 (ρ = 1) or 2 (a minimum ratio)."""
         raw = self._text(self._one("SELECT doc FROM reserves", "reserves"), "reserves")
         where = f"{self.path} (reserves)"
-        return model_from_json(parse_json(raw, where), ReserveProof, where)
+        doc = parse_json(raw, where)
+        if isinstance(doc, dict) and doc.get("format") == "zkmargin/reserve-proof/2":
+            return model_from_json(doc, ReserveRatioProof, where)
+        return model_from_json(doc, ReserveProof, where)
 
     def has(self, table: str) -> bool:
         return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
