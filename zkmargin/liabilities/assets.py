@@ -544,3 +544,11 @@ def _point(o: Output) -> tuple[str, int]:
 
 def _block(doc: ProofOfAssets, chain: str) -> str:
     return next(c.block_hash for c in doc.chains if c.chain == chain)
+
+
+@dataclass
+class ChainData:
+    """An auditor's (or prover's) chain data: UTXO snapshots by Bitcoin chain, EVM nodes."""
+
+    utxos: dict[str, UtxoSnapshot] = field(default_factory=dict)
+    evm_nodes: list[evm.EvmNode] = field(default_factory=list)

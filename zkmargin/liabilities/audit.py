@@ -11,6 +11,10 @@
    verifies under the venue key (the one given, else the publication's own, which is said).
 6. The reserves: the proof of R_c ≥ ρ·t_c (ρ = 1 unless the proof states a minimum ratio)
    verifies against the root's totals for every column.
+7. The assets, when the publication holds a proof of assets (:mod:`.assets`): every address,
+   signature and balance, with the auditor's own chain data when given; and every column's
+   reserve in the reserves proof is at most what is proven on chain plus what is declared off
+   chain (reported apart).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ..formats.market import canonical_market, market_digest
 from ..margin.market import compile_market, snapshot_from_json
 from . import leaf as lf
 from . import reserves as rsv
+from .assets import AssetsInvalid, AssetsReport, ChainData, verify_assets
 from .parallel import Runner
 from .root import root_message, signature_item
 from .store import Publication
@@ -62,6 +67,7 @@ class AuditReport:
     bad_leaves: int = 0
     columns: list[ColumnSummary] = field(default_factory=list)
     min_ratio: tuple[int, int] = (1, 1)
+    assets: AssetsReport | None = None
 
 
 class _Invalid(Exception):
@@ -74,14 +80,17 @@ def audit(
     venue_key: bytes | None,
     runner: Runner,
     progress: Progress | None = None,
+    chain_data: ChainData | None = None,
 ) -> AuditReport:
-    """Run checks 1–6; unreadable input raises :class:`FormatError` (exit 2), a failed check
-    gives an invalid report naming it (exit 1)."""
+    """Run checks 1–7 (``chain_data``: the auditor's own UTXO snapshots and EVM nodes);
+    unreadable input raises :class:`FormatError` (exit 2), the auditor's node failing a
+    ChainError (exit 2), a failed check gives an invalid report naming it (exit 1)."""
     report = progress or (lambda *_: None)
     pub = Publication.open(path)
     rep = AuditReport(str(path))
     try:
         _audit(pub, rep, venue_key, runner, report)
+        _audit_assets(pub, rep, chain_data)
         rep.valid = True
     except _Invalid as exc:
         rep.reason = str(exc)
@@ -208,6 +217,30 @@ def _audit(
     for table, doc in (("header", header_json), ("root", root.model_dump_json())):
         _canonical(pub, table, doc)
     _canonical(pub, "reserves", proof.model_dump_json())
+
+
+def _audit_assets(pub: Publication, rep: AuditReport, chain_data: ChainData | None) -> None:
+    """7. The proof of assets, if any, and the reserves it must cover."""
+    if not pub.has_assets():
+        return
+    header, root, proof, doc = pub.header(), pub.root(), pub.reserves(), pub.assets()
+    data = chain_data or ChainData()
+    columns = list(zip(header.columns, header.decimals, strict=True))
+    try:
+        found = verify_assets(
+            doc, root, columns, utxo_snapshot=data.utxos, eth_rpc=list(data.evm_nodes)
+        )
+    except AssetsInvalid as exc:
+        raise _Invalid(f"proof of assets: {exc}") from None
+    for (symbol, _), reserve in zip(columns, proof.reserves, strict=True):
+        proven, stated = found.proven(symbol), found.off_chain(symbol)
+        if int(reserve) > proven + stated:
+            raise _Invalid(
+                f"{symbol}: the reserves proof counts {reserve} units, but the proof of assets "
+                f"shows {proven} proven on chain and {stated} declared off chain"
+            )
+    _canonical(pub, "assets", doc.model_dump_json())
+    rep.assets = found
 
 
 def _split(data: bytes, n: int) -> list[bytes]:
