@@ -509,3 +509,344 @@ def test_bad_input_is_a_clear_error(world: World) -> None:
         world.prove(utxos={BTC_CHAIN: world.later_snap})
     assert m == world.message()
     assert json.loads(world.prove().model_dump_json())["format"] == "zkmargin/proof-of-assets/1"
+
+
+# ----- end to end: publish, message, sign, prove assets, audit -----------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from click.testing import CliRunner, Result  # noqa: E402
+
+from zkmargin import api  # noqa: E402
+from zkmargin.cli import main  # noqa: E402
+from zkmargin.liabilities.store import Publication  # noqa: E402
+from zkmargin.margin.synthetic import (  # noqa: E402
+    exchange_accounts,
+    exchange_market,
+    exchange_market_document,
+)
+from zkmargin.margin.table_io import save_table  # noqa: E402
+
+EPOCH = 3
+RESERVES = {"USDT": "1000000", "USDC": "1000000", "BTC": "1000", "ETH": "10000", "USD": "100000"}
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@dataclass
+class Published:
+    dir: Path
+    pub: Path
+    root: SignedRoot
+    world: World
+
+    def message(self) -> str:
+        return reserves_message(self.root, self.world.heights)
+
+    def btc_files(self, message: str | None = None, *, off_chain: bool = True) -> tuple[Path, Path]:
+        """Wallets and signatures files of the world's Bitcoin addresses (and, if asked, the
+        publication's reserves declared off chain)."""
+        m = message or self.message()
+        entries = [w for w in self.world.wallets.wallets if w.chain == BTC_CHAIN]
+        off = [OffChainAmount(asset=a, amount=v, holder="Bank A") for a, v in RESERVES.items()]
+        wallets = WalletsFile(wallets=entries, off_chain=off if off_chain else [])
+        sigs = [s for s in self.world.signatures(m).signatures if s.chain == BTC_CHAIN]
+        w, s = self.dir / "wallets.json", self.dir / "signatures.json"
+        w.write_text(wallets.model_dump_json(exclude_none=True))
+        s.write_text(SignaturesFile(signatures=sigs).model_dump_json())
+        return w, s
+
+    def scan(self, snap: str = "snap") -> Path:
+        path = self.dir / f"{snap}.json"
+        s: UtxoSnapshot = getattr(self.world, snap if snap != "snap" else "snap")
+        outs = [(u.txid, u.vout, u.script_pubkey, u.sats) for u in s.outputs]
+        path.write_text(snapshot_json(s.height, outs).replace("ee" * 32, s.bestblock))
+        return path
+
+    def fresh(self, name: str) -> Path:
+        out = self.dir / name
+        out.write_bytes(self.pub.read_bytes())
+        return out
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, world: World) -> Published:
+    """Six accounts published with a minimum reserve ratio of 1.05."""
+    d = tmp_path_factory.mktemp("reserves")
+    (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH)))
+    market = exchange_market(EPOCH)
+    save_table(exchange_accounts(market, 6, seed=5), market, d / "accounts.csv")
+    (d / "reserves.json").write_text(
+        json.dumps({"format": "zkmargin/reserves/1", "reserves": RESERVES})
+    )
+    assert run("venue", "keygen", "--out", d / "venue.key", "--venue", "X").exit_code == 0
+    r = run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        d / "reserves.json",
+        "--key",
+        d / "venue.key",
+        "--out",
+        d / "pub.sqlite",
+        "--workers",
+        "1",
+        "--min-ratio",
+        "1.05",
+    )
+    assert r.exit_code == 0, r.output
+    with Publication.open(d / "pub.sqlite") as pub:
+        root = pub.root()
+    return Published(d, d / "pub.sqlite", root, world)
+
+
+def test_cli_publish_at_a_ratio(published: Published) -> None:
+    r = run("exchange", "verify", published.pub, "--workers", "1")
+    assert r.exit_code == 0, r.output
+    assert "21/20 × liabilities ≤ reserve" in r.output
+    d = published.dir
+    out = d / "short.sqlite"
+    r = run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        d / "reserves.json",
+        "--key",
+        d / "venue.key",
+        "--out",
+        out,
+        "--workers",
+        "1",
+        "--min-ratio",
+        "1000",
+    )
+    assert r.exit_code == 1 and "< 1000/1 × liabilities" in r.output
+    assert not out.exists() and not Path(str(out) + ".secrets").exists()
+    r = run(
+        "exchange",
+        "publish",
+        "--market",
+        d / "market.json",
+        "--accounts",
+        d / "accounts.csv",
+        "--reserves",
+        d / "reserves.json",
+        "--key",
+        d / "venue.key",
+        "--out",
+        out,
+        "--workers",
+        "1",
+        "--min-ratio",
+        "0.5",
+    )
+    assert r.exit_code == 2 and "--min-ratio" in r.output and not out.exists()
+
+
+def test_cli_message_prove_and_audit(published: Published) -> None:
+    heights = ",".join(f"{c}={h}" for c, h in published.world.heights.items())
+    r = run("exchange", "reserves-message", "--publication", published.pub, "--heights", heights)
+    assert r.exit_code == 0 and r.output == published.message() + "\n"
+    msg_file = published.dir / "message.txt"
+    r = run(
+        "exchange",
+        "reserves-message",
+        "--publication",
+        published.pub,
+        "--heights",
+        heights,
+        "--out",
+        msg_file,
+    )
+    assert r.exit_code == 0 and msg_file.read_text() == published.message()
+    btc_heights = f"{BTC_CHAIN}={HEIGHT}"
+    btc_message = reserves_message(published.root, {BTC_CHAIN: HEIGHT})
+    wallets, sigs = published.btc_files(btc_message)
+    out = published.fresh("assets.sqlite")
+    r = run(
+        "exchange",
+        "prove-assets",
+        "--publication",
+        out,
+        "--wallets",
+        wallets,
+        "--signatures",
+        sigs,
+        "--heights",
+        btc_heights,
+        "--utxos",
+        f"{BTC_CHAIN}={published.scan()}",
+    )
+    assert r.exit_code == 0, r.output
+    assert "proof of assets: 6 addresses" in r.output and "declared off chain" in r.output
+    r = run("exchange", "verify", out, "--workers", "1")
+    assert r.exit_code == 0, r.output
+    assert "BTC: proven on chain 36.50070006; declared off chain (not proven) 1000" in r.output
+    assert f"note: balances on {BTC_CHAIN} were taken from the publication" in r.output
+    r = run(
+        "exchange", "verify", out, "--workers", "1", "--utxos", f"{BTC_CHAIN}={published.scan()}"
+    )
+    assert r.exit_code == 0 and "taken from the publication" not in r.output, r.output
+    r = run(
+        "exchange",
+        "verify",
+        out,
+        "--workers",
+        "1",
+        "--utxos",
+        f"{BTC_CHAIN}={published.scan('later_snap')}",
+    )
+    assert r.exit_code == 1 and "INVALID: proof of assets: your UTXO snapshot" in r.output
+    # a signature swapped in the stored proof: the audit names the address
+    with Publication.open(out) as pub:
+        doc = pub.assets()
+    a, b = doc.addresses[0], doc.addresses[2]
+    forged = replace(doc, a.address, signatures=b.signatures)
+    tampered = published.fresh("tampered.sqlite")
+    from zkmargin.liabilities.store import add_assets
+
+    add_assets(tampered, forged, tampered)
+    r = run("exchange", "verify", tampered, "--workers", "1")
+    assert r.exit_code == 1 and f"INVALID: proof of assets: {a.address}" in r.output
+
+
+def test_cli_refusals_write_nothing(published: Published) -> None:
+    btc_heights = f"{BTC_CHAIN}={HEIGHT}"
+    scan = f"{BTC_CHAIN}={published.scan()}"
+    out = published.fresh("refused.sqlite")
+    before = out.read_bytes()
+
+    def prove(wallets: Path, sigs: Path, *extra: str) -> Result:
+        return run(
+            "exchange",
+            "prove-assets",
+            "--publication",
+            out,
+            "--wallets",
+            wallets,
+            "--signatures",
+            sigs,
+            "--heights",
+            btc_heights,
+            "--utxos",
+            scan,
+            *extra,
+        )
+
+    # signed over another epoch's message: exit 1, the address named
+    other = reserves_message(
+        published.root.model_copy(update={"epoch": EPOCH + 1}), {BTC_CHAIN: HEIGHT}
+    )
+    w, s = published.btc_files(other)
+    r = prove(w, s)
+    assert r.exit_code == 1 and "cannot prove assets: bcrt1" in r.output
+    # reserves not covered by what is proven plus declared
+    w, s = published.btc_files(
+        reserves_message(published.root, {BTC_CHAIN: HEIGHT}), off_chain=False
+    )
+    r = prove(w, s)
+    assert r.exit_code == 1 and "exceeds the proven" in r.output
+    # a bad signature encoding, a bad checksum: exit 2
+    w, s = published.btc_files(reserves_message(published.root, {BTC_CHAIN: HEIGHT}))
+    doc = json.loads(s.read_text())
+    doc["signatures"][0]["signatures"] = ["%%%"]
+    s.write_text(json.dumps(doc))
+    r = prove(w, s)
+    assert r.exit_code == 2 and f"error: {doc['signatures'][0]['address']}" in r.output
+    w, s = published.btc_files(reserves_message(published.root, {BTC_CHAIN: HEIGHT}))
+    doc = json.loads(w.read_text())
+    address = doc["wallets"][0]["address"]
+    doc["wallets"][0]["address"] = address[:-1] + ("q" if address[-1] != "q" else "p")
+    w.write_text(json.dumps(doc))
+    r = prove(w, s)
+    assert r.exit_code == 2 and "checksum" in r.output
+    # an EVM wallet with the node down or answering garbage: exit 2
+    evm_entry = published.world.wallets.wallets[6].model_dump(exclude_none=True)
+    w, s = published.btc_files(reserves_message(published.root, {BTC_CHAIN: HEIGHT}))
+    doc = json.loads(w.read_text())
+    doc["wallets"].append(evm_entry)
+    w.write_text(json.dumps(doc))
+    heights = f"{btc_heights},{published.world.evm_chain}=1"
+    for url_ctx in ("http://127.0.0.1:9", None):
+        if url_ctx:
+            r = run(
+                "exchange",
+                "prove-assets",
+                "--publication",
+                out,
+                "--wallets",
+                w,
+                "--signatures",
+                s,
+                "--heights",
+                heights,
+                "--utxos",
+                scan,
+                "--eth-rpc",
+                url_ctx,
+            )
+        else:
+            with garbage_node(b"not json") as url:
+                r = run(
+                    "exchange",
+                    "prove-assets",
+                    "--publication",
+                    out,
+                    "--wallets",
+                    w,
+                    "--signatures",
+                    s,
+                    "--heights",
+                    heights,
+                    "--utxos",
+                    scan,
+                    "--eth-rpc",
+                    url,
+                )
+        assert r.exit_code == 2 and "error: " in r.output and "Ethereum RPC" in r.output
+    assert out.read_bytes() == before
+    assert not list(published.dir.glob("*.assets-partial"))
+
+
+def test_api_flow_with_an_evm(published: Published) -> None:
+    """The whole flow with the EVM in process: Bitcoin and Ethereum addresses, the audit with
+    the auditor's node re-reading every EVM balance."""
+    world = published.world
+    w, s = published.dir / "all-wallets.json", published.dir / "all-signatures.json"
+    off = [OffChainAmount(asset=a, amount=v, holder="Bank A") for a, v in RESERVES.items()]
+    w.write_text(
+        world.wallets.model_copy(update={"off_chain": off}).model_dump_json(exclude_none=True)
+    )
+    s.write_text(world.signatures(published.message()).model_dump_json())
+    out = published.dir / "evm.sqlite"
+    res = api.exchange_prove_assets(
+        publication=published.pub,
+        wallets=w,
+        signatures=s,
+        heights=world.heights,
+        utxos=[f"{BTC_CHAIN}={published.scan()}"],
+        evm_nodes=[world.node],
+        out=out,
+    )
+    assert res.addresses == 9 and out.exists()
+    data = api.load_chain_data(utxos=[f"{BTC_CHAIN}={published.scan()}"], evm_nodes=[world.node])
+    rep = api.audit_publication(out, workers=1, chain_data=data)
+    assert rep.valid, rep.reason
+    assert rep.assets is not None and rep.assets.notes == []
+    assert rep.assets.proven("USDT") == 4_000_250_000
+    rep = api.audit_publication(out, workers=1)
+    assert rep.valid and rep.assets is not None and len(rep.assets.notes) == 2
+    with pytest.raises(ChainError, match="eth_chainId"):
+        api.audit_publication(
+            out, workers=1, chain_data=api.load_chain_data(eth_rpc=["http://127.0.0.1:9"])
+        )

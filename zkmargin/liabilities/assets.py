@@ -267,12 +267,15 @@ def _check_address(
 # ----- chain data ---------------------------------------------------------------------------------
 
 
-def _node_for(chain: str, nodes: Sequence[evm.EvmNode]) -> evm.EvmNode | None:
+def _nodes_by_chain(nodes: Sequence[evm.EvmNode]) -> dict[int, evm.EvmNode]:
+    """The nodes by the chain id each answers (asked once, first: a node that is down or
+    answers garbage stops everything before any address is read)."""
+    return {node.chain_id(): node for node in nodes}
+
+
+def _node_for(chain: str, nodes: Mapping[int, evm.EvmNode]) -> evm.EvmNode | None:
     want = evm.chain_id(chain)
-    for node in nodes:
-        if node.chain_id() == want:
-            return node
-    return None
+    return nodes.get(want) if want is not None else None
 
 
 def _read_bitcoin(address: str, chain: str, snap: UtxoSnapshot) -> list[Output]:
@@ -309,6 +312,7 @@ def prove_assets(
     FormatError (a file inconsistent)."""
     utxos = utxos or {}
     message = reserves_message(root, heights)
+    nodes = _nodes_by_chain(evm_nodes)
     decimals = dict(columns)
     by_address: dict[tuple[str, str], AddressSignatures] = {}
     for s in signatures.signatures:
@@ -359,7 +363,7 @@ def prove_assets(
                     raise FormatError(
                         f"{w.address}: a token gives its contract and decimals, a coin neither"
                     )
-                node = _node_for(w.chain, evm_nodes)
+                node = _node_for(w.chain, nodes)
                 if node is None:
                     raise AssetsInvalid(
                         f"{w.address}: no EVM node of {w.chain} (chain id "
@@ -460,7 +464,7 @@ def verify_assets(
     """Checks 1–3 of the module docstring, and every balance again from the auditor's own chain
     data when given. Raises AssetsInvalid naming the address (or the chain), ChainError when the
     auditor's own node fails."""
-    nodes = [eth_rpc] if isinstance(eth_rpc, evm.EvmNode) else list(eth_rpc or ())
+    nodes = _nodes_by_chain([eth_rpc] if isinstance(eth_rpc, evm.EvmNode) else list(eth_rpc or ()))
     snaps = dict(utxo_snapshot or {})
     if (doc.venue, doc.venue_key, doc.epoch, doc.root_hash) != (
         root.venue,
