@@ -7,7 +7,6 @@ the EVM is eth-tester on py-evm behind web3's EthereumTesterProvider, with the E
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
 import threading
@@ -21,30 +20,16 @@ from typing import Any
 from coincurve import PrivateKey
 from web3 import EthereumTesterProvider, Web3
 
-from zkmargin.chain import bitcoin as btc
+from zkmargin.chain import signing
+from zkmargin.chain.signing import sign_bip137, sign_bip322_p2wpkh
+
+__all__ = ["sign_bip137", "sign_bip322_p2wpkh"]
 
 TOKEN_SOURCE = Path(__file__).parent / "contracts" / "token.vy"
-
-HEADER_BASE = {"p2pkh-uncompressed": 27, "p2pkh": 31, "p2sh-p2wpkh": 35, "p2wpkh": 39}
 
 
 def key(seed: int) -> PrivateKey:
     return PrivateKey(hashlib.sha256(b"zkmargin test key %d" % seed).digest())
-
-
-def sign_bip137(k: PrivateKey, message: str, form: str = "p2wpkh") -> str:
-    raw = k.sign_recoverable(btc.message_hash(message), hasher=None)
-    header = HEADER_BASE[form] + raw[64]
-    return base64.b64encode(bytes([header]) + raw[:64]).decode()
-
-
-def sign_bip322_p2wpkh(k: PrivateKey, message: str, chain: str = "bitcoin") -> str:
-    pub = k.public_key.format()
-    addr = btc.decode_address(btc.p2wpkh_address(pub, chain), chain)
-    tx = btc.to_sign(addr.script_pubkey(), message)
-    code = b"\x76\xa9\x14" + addr.program + b"\x88\xac"
-    der = k.sign(btc.bip143_sighash(tx, code, 0, 1), hasher=None)
-    return btc.bip322_witness([der + b"\x01", pub])
 
 
 def even_key(seed: int) -> PrivateKey:
@@ -56,17 +41,8 @@ def even_key(seed: int) -> PrivateKey:
     return k
 
 
-def taproot_secret(k: PrivateKey) -> PrivateKey:
-    """The tweaked secret d + H_TapTweak(P) of a BIP-86 key (k's point has an even y)."""
-    internal = k.public_key.format()[1:]
-    return k.add(btc.tagged_hash("TapTweak", internal))
-
-
 def sign_bip322_p2tr(k: PrivateKey, message: str, chain: str = "bitcoin") -> str:
-    addr = btc.decode_address(btc.p2tr_address(k.public_key.format()[1:], chain), chain)
-    spk = addr.script_pubkey()
-    digest = btc.bip341_sighash(btc.to_sign(spk, message), spk, 0, 0)
-    return btc.bip322_witness([taproot_secret(k).sign_schnorr(digest, b"\x01" * 32)])
+    return signing.sign_bip322_p2tr(k, message, chain, b"\x01" * 32)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ amount with more than 8 decimals, negative or above 21 million BTC is refused. A
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -43,13 +44,16 @@ class UtxoSnapshot:
     bestblock: str
     outputs: tuple[Utxo, ...]
 
+    @functools.cached_property
+    def _by_script(self) -> dict[bytes, list[Utxo]]:
+        index: dict[bytes, list[Utxo]] = {}
+        for u in self.outputs:
+            index.setdefault(u.script_pubkey, []).append(u)
+        return index
+
     def balances(self, scripts: Iterable[bytes]) -> dict[bytes, list[Utxo]]:
         """The outputs paying each of ``scripts`` (an empty list for a script with none)."""
-        out: dict[bytes, list[Utxo]] = {s: [] for s in scripts}
-        for u in self.outputs:
-            if u.script_pubkey in out:
-                out[u.script_pubkey].append(u)
-        return out
+        return {s: list(self._by_script.get(s, ())) for s in scripts}
 
 
 def btc_to_sats(amount: object) -> int:
