@@ -152,3 +152,23 @@ class ProofOfAssets(BaseModel):
     addresses: list[ProvenAddress] = Field(min_length=1, max_length=MAX_ADDRESSES)
     totals: list[AssetTotal] = Field(min_length=1, max_length=4096)
     off_chain: list[OffChainAmount] = Field(default=[], max_length=4096)
+
+
+class CustodianKey(BaseModel):
+    """One reserve address of the bundled example and the test keys that control it."""
+
+    model_config = STRICT
+    address: AddressText
+    kind: Literal["p2wpkh", "p2tr", "p2wsh-multisig"]
+    secrets: list[Hex32] = Field(min_length=1, max_length=16)  # type: ignore[valid-type]
+
+
+class CustodianKeysFile(BaseModel):
+    """Format ``zkmargin/example-custodian-keys/1``: the bundled example's custodian keys (test
+    keys on regtest, holding nothing), so its story can sign each publication's message. A real
+    custodian keeps its keys in its own wallet and gives the exchange only signatures."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/example-custodian-keys/1"] = "zkmargin/example-custodian-keys/1"
+    chain: ChainName
+    keys: list[CustodianKey] = Field(min_length=1, max_length=64)
