@@ -850,3 +850,22 @@ def test_api_flow_with_an_evm(published: Published) -> None:
         api.audit_publication(
             out, workers=1, chain_data=api.load_chain_data(eth_rpc=["http://127.0.0.1:9"])
         )
+
+
+def test_bundled_example_is_regenerated_exactly(tmp_path: Path) -> None:
+    """examples/exchange/generate_reserves.py writes the committed wallets, snapshot and keys."""
+    import runpy
+    import sys
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "exchange"
+    (tmp_path / "reserves.json").write_bytes((example / "reserves.json").read_bytes())
+    argv = sys.argv
+    sys.argv = ["generate_reserves.py", "--out-dir", str(tmp_path)]
+    try:
+        runpy.run_path(str(example / "generate_reserves.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    for name in ("wallets.json", "scantxoutset.json", "custodians.json"):
+        assert (tmp_path / name).read_bytes() == (example / name).read_bytes(), name
+    snap = parse_snapshot((example / "scantxoutset.json").read_bytes())
+    assert snap.height == 4200 and len(snap.outputs) == 4
