@@ -573,7 +573,7 @@ class Published:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, world: World) -> Published:
-    """Six accounts published with a minimum reserve ratio of 1.05."""
+    """Six accounts published with a minimum reserve ratio of 1.05, their totals revealed."""
     d = tmp_path_factory.mktemp("reserves")
     (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH)))
     market = exchange_market(EPOCH)
@@ -599,6 +599,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, world: World) -> Publish
         "1",
         "--min-ratio",
         "1.05",
+        "--reveal-totals",
     )
     assert r.exit_code == 0, r.output
     with Publication.open(d / "pub.sqlite") as pub:
@@ -609,7 +610,26 @@ def published(tmp_path_factory: pytest.TempPathFactory, world: World) -> Publish
 def test_cli_publish_at_a_ratio(published: Published) -> None:
     r = run("exchange", "verify", published.pub, "--workers", "1")
     assert r.exit_code == 0, r.output
-    assert "21/20 × liabilities ≤ reserve" in r.output
+    assert "(revealed), reserve 1000.00000000, ratio" in r.output
+    assert r.output.count("(≥ 21/20 proven)") == len(RESERVES)
+    # a revealed total that does not open the root's commitment
+    forged = published.fresh("forged-total.sqlite")
+    import sqlite3
+
+    from zkmargin.formats.publication import ReserveRatioProof
+
+    with sqlite3.connect(forged) as conn:
+        doc = ReserveRatioProof.model_validate_json(
+            conn.execute("SELECT doc FROM reserves").fetchone()[0]
+        )
+        assert doc.totals is not None
+        lie = [doc.totals[0].model_copy(update={"value": "0"}), *doc.totals[1:]]
+        conn.execute(
+            "UPDATE reserves SET doc = ?",
+            (doc.model_copy(update={"totals": lie}).model_dump_json(),),
+        )
+    r = run("exchange", "verify", forged, "--workers", "1")
+    assert r.exit_code == 1 and "the revealed total does not open its commitment" in r.output
     d = published.dir
     out = d / "short.sqlite"
     r = run(

@@ -3,6 +3,8 @@ keeps format 1 byte for byte."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from zkmargin.errors import ProvingError
@@ -17,11 +19,16 @@ HEIGHT = 3
 MESSAGE = b"a signed root's message"
 
 
-def _prove(reserves: list[int], owed: list[int], ratio: rsv.Ratio, seed: bytes = b"r") -> object:
+def _prove(
+    reserves: list[int], owed: list[int], ratio: rsv.Ratio, reveal: list[str] | None = None
+) -> tuple[rsv.AnyReserveProof, list[Any]]:
     openings = [(t, 1000 + j) for j, t in enumerate(owed)]
     totals = [commit(t, b) for t, b in openings]
-    rng = SpongeRng.from_tag(seed)
-    return rsv.prove_reserves(totals, openings, reserves, HEIGHT, MESSAGE, rng, ratio), totals
+    rng = SpongeRng.from_tag(b"r")
+    proof = rsv.prove_reserves(
+        totals, openings, reserves, HEIGHT, MESSAGE, rng, ratio, reveal=reveal
+    )
+    return proof, totals
 
 
 def test_ratio_parsing_and_bounds() -> None:
@@ -64,7 +71,9 @@ def test_ratio_proof_verifies_and_binds_the_ratio() -> None:
     for other in ("11/10", "1/1", "22/21"):
         forged = proof.model_copy(update={"min_ratio": other})
         assert not rsv.verify_reserves(forged, totals, HEIGHT, MESSAGE)
-    as_v1 = ReserveProof.model_validate(proof.model_dump(exclude={"format", "min_ratio"}))
+    as_v1 = ReserveProof.model_validate(
+        proof.model_dump(exclude={"format", "min_ratio", "totals"})
+    )
     assert not rsv.verify_reserves(as_v1, totals, HEIGHT, MESSAGE)
     assert not rsv.verify_reserves(proof, totals, HEIGHT, MESSAGE + b"!")
 
@@ -84,3 +93,29 @@ def test_negative_liabilities_at_a_ratio() -> None:
     t = -(1 << 20)
     proof, totals = _prove([0], [t], (3, 2))
     assert rsv.verify_reserves(proof, totals, HEIGHT, MESSAGE)
+
+
+def test_revealed_totals_open_the_commitments() -> None:
+    proof, totals = _prove([105, 3], [100, -2], (21, 20), reveal=["BTC", "USD"])
+    assert isinstance(proof, ReserveRatioProof) and proof.totals is not None
+    assert [(o.column, o.value) for o in proof.totals] == [("BTC", "100"), ("USD", "-2")]
+    assert rsv.verify_reserves(proof, totals, HEIGHT, MESSAGE)
+    assert rsv.check_revealed(proof, ["BTC", "USD"], totals) == ""
+    lie = [o.model_copy(update={"value": "99"}) if o.column == "BTC" else o for o in proof.totals]
+    forged = proof.model_copy(update={"totals": lie})
+    assert "column BTC" in rsv.check_revealed(forged, ["BTC", "USD"], totals)
+    assert "in order" in rsv.check_revealed(proof, ["USD", "BTC"], totals)
+    # revealing at ρ = 1 writes format 2 with "1/1", whose proof is format 1's
+    plain, totals = _prove([5], [5], (1, 1), reveal=["BTC"])
+    assert isinstance(plain, ReserveRatioProof) and plain.min_ratio == "1/1"
+    assert rsv.verify_reserves(plain, totals, HEIGHT, MESSAGE)
+    assert (
+        rsv.check_revealed(
+            ReserveProof.model_validate(
+                plain.model_dump(exclude={"format", "min_ratio", "totals"})
+            ),
+            ["BTC"],
+            totals,
+        )
+        == ""
+    )

@@ -210,6 +210,7 @@ def exchange_publish(
     scheduler: str | None = None,
     progress: Progress | None = None,
     min_ratio: str = "1",
+    reveal_totals: bool = False,
 ) -> PublishResult:
     """Publish the epoch's liabilities tree, signed root and reserves proof to ``out`` (SQLite);
     the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
@@ -243,7 +244,13 @@ def exchange_publish(
     runner = make_runner(workers, scheduler)
     try:
         return publish(
-            plan, vk, out=out, secrets_out=secrets_path, runner=runner, progress=progress
+            plan,
+            vk,
+            out=out,
+            secrets_out=secrets_path,
+            runner=runner,
+            progress=progress,
+            reveal_totals=reveal_totals,
         )
     finally:
         runner.close()

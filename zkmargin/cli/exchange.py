@@ -136,6 +136,12 @@ def exchange() -> None:
     help="Zero-valued slots per account for other assets or instruments.",
 )
 @click.option(
+    "--reveal-totals",
+    is_flag=True,
+    help="Open every asset's total liabilities in the publication (the audit then shows "
+    "liabilities, reserves and their ratio per asset).",
+)
+@click.option(
     "--min-ratio",
     default="1",
     show_default=True,
@@ -152,6 +158,7 @@ def publish(
     secrets_out: str | None,
     pad_to: int | None,
     decoys: int,
+    reveal_totals: bool,
     min_ratio: str,
     workers: int | None,
     scheduler: str | None,
@@ -174,6 +181,7 @@ def publish(
                 scheduler=scheduler,
                 progress=progress,
                 min_ratio=min_ratio,
+                reveal_totals=reveal_totals,
             )
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
@@ -230,10 +238,16 @@ def verify(
     )
     num, den = rep.min_ratio
     times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
-    for c in rep.columns:
+    for j, c in enumerate(rep.columns):
+        reserve = api.format_decimal(c.reserve, c.decimals)
+        if rep.revealed is None:
+            click.echo(f"  {c.symbol:>8}: {times}liabilities ≤ reserve {reserve}")
+            continue
+        owed = rep.revealed[j]
+        ratio = f"{api.format_decimal(1000 * c.reserve // owed, 1)} %" if owed > 0 else "—"
         click.echo(
-            f"  {c.symbol:>8}: {times}liabilities ≤ reserve "
-            f"{api.format_decimal(c.reserve, c.decimals)}"
+            f"  {c.symbol:>8}: liabilities {api.format_decimal(owed, c.decimals)} (revealed), "
+            f"reserve {reserve}, ratio {ratio}" + (f" (≥ {num}/{den} proven)" if times else "")
         )
     if rep.assets is not None:
         _print_assets(rep.assets.addresses, rep.assets.heights, rep.assets.totals)

@@ -69,10 +69,19 @@ class ReserveProof(BaseModel):
     proof: HexBytes = Field(max_length=1 << 20)
 
 
+class ColumnOpening(BaseModel):
+    model_config = STRICT
+    column: Symbol
+    value: IntText
+    blinding: Hex32  # type: ignore[valid-type]
+
+
 class ReserveRatioProof(BaseModel):
     """Format ``zkmargin/reserve-proof/2``: per column, ``den·reserve − num·total ≥ 0``, that is
     reserve ≥ ρ·total for the public minimum ratio ρ = ``min_ratio`` (``"num/den"`` in lowest
-    terms, ρ > 1; ρ = 1 is format 1). The fields are format 1's."""
+    terms; format 1 is ρ = 1 with totals hidden). The proof's fields are format 1's; ``totals``,
+    when the exchange reveals them (``--reveal-totals``), opens every column's total
+    commitment."""
 
     model_config = STRICT
     format: Literal["zkmargin/reserve-proof/2"] = "zkmargin/reserve-proof/2"
@@ -83,13 +92,7 @@ class ReserveRatioProof(BaseModel):
     limbs: list[int] = Field(min_length=1, max_length=4096)
     limb_commitments: list[Hex48] = Field(max_length=8192)  # type: ignore[valid-type]
     proof: HexBytes = Field(max_length=1 << 20)
-
-
-class ColumnOpening(BaseModel):
-    model_config = STRICT
-    column: Symbol
-    value: IntText
-    blinding: Hex32  # type: ignore[valid-type]
+    totals: list[ColumnOpening] | None = Field(default=None, max_length=4096)
 
 
 class InclusionFile(BaseModel):

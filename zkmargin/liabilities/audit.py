@@ -68,6 +68,8 @@ class AuditReport:
     columns: list[ColumnSummary] = field(default_factory=list)
     min_ratio: tuple[int, int] = (1, 1)
     assets: AssetsReport | None = None
+    #: The totals per column, when the exchange revealed them (checked against the root).
+    revealed: list[int] | None = None
 
 
 class _Invalid(Exception):
@@ -90,6 +92,7 @@ def audit(
     rep = AuditReport(str(path))
     try:
         _audit(pub, rep, venue_key, runner, report)
+        _audit_revealed(pub, rep)
         _audit_assets(pub, rep, chain_data)
         rep.valid = True
     except _Invalid as exc:
@@ -217,6 +220,21 @@ def _audit(
     for table, doc in (("header", header_json), ("root", root.model_dump_json())):
         _canonical(pub, table, doc)
     _canonical(pub, "reserves", proof.model_dump_json())
+
+
+def _audit_revealed(pub: Publication, rep: AuditReport) -> None:
+    """6b. Totals the exchange revealed (``--reveal-totals``) open the root's commitments."""
+    root, proof = pub.root(), pub.reserves()
+    try:
+        totals = lf.decode_sums(b"".join(bytes.fromhex(t) for t in root.totals), len(root.totals))
+    except DecodeError as exc:
+        raise _Invalid(f"the root's totals: {exc}") from None
+    why = rsv.check_revealed(proof, root.columns, totals)
+    if why:
+        raise _Invalid(why)
+    opened = getattr(proof, "totals", None)
+    if opened is not None:
+        rep.revealed = [int(o.value) for o in opened]
 
 
 def _audit_assets(pub: Publication, rep: AuditReport, chain_data: ChainData | None) -> None:

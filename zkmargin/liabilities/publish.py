@@ -95,8 +95,10 @@ def publish(
     runner: Runner,
     progress: Progress | None = None,
     batch: int | None = None,
+    reveal_totals: bool = False,
 ) -> PublishResult:
-    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring."""
+    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring.
+    ``reveal_totals`` opens every column's total in the reserves proof."""
     seconds: dict[str, float] = {}
     report = progress or (lambda *_: None)
     if out.resolve() == secrets_out.resolve():
@@ -179,8 +181,9 @@ def publish(
         message = root_message(root)
         witness = repr(plan.totals).encode()
         rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
+        reveal = list(plan.header.columns) if reveal_totals else None
         proof = rsv.prove_reserves(
-            totals, plan.totals, plan.reserves, height, message, rng, plan.min_ratio
+            totals, plan.totals, plan.reserves, height, message, rng, plan.min_ratio, reveal=reveal
         )
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0

@@ -127,9 +127,12 @@ def prove_reserves(
     root_message: bytes,
     rng: Rng,
     ratio: Ratio = ONE,
+    *,
+    reveal: Sequence[str] | None = None,
 ) -> AnyReserveProof:
     """Prove den·R_c − num·t_c ≥ 0 (R_c ≥ ρ·t_c) for every column; refuse (ProvingError) a
-    column that falls short."""
+    column that falls short. ``reveal`` (the column symbols) opens every total in the proof
+    (format 2)."""
     G, _ = pedersen_bases()
     num, den = check_ratio(ratio)
     limbs = [reserve_limbs(r, height, ratio) for r in reserves]
@@ -165,9 +168,27 @@ def prove_reserves(
         "limb_commitments": [group.encode_point(p).hex() for p in lower_points],
         "proof": proof.to_bytes().hex(),
     }
-    if ratio == ONE:
+    if ratio == ONE and reveal is None:
         return ReserveProof.model_validate(fields)
+    if reveal is not None:
+        fields["totals"] = [
+            {"column": symbol, "value": str(t), "blinding": f"{beta % R:064x}"}
+            for symbol, (t, beta) in zip(reveal, openings, strict=True)
+        ]
     return ReserveRatioProof.model_validate({"min_ratio": f"{num}/{den}", **fields})
+
+
+def check_revealed(doc: AnyReserveProof, columns: Sequence[str], totals: Sequence[Point]) -> str:
+    """The empty string if the proof reveals no totals, or if every revealed total opens its
+    column's commitment; else which column does not."""
+    if not isinstance(doc, ReserveRatioProof) or doc.totals is None:
+        return ""
+    if [o.column for o in doc.totals] != list(columns) or len(totals) != len(columns):
+        return "the revealed totals do not name the root's columns in order"
+    for o, total in zip(doc.totals, totals, strict=True):
+        if commit(int(o.value), int(o.blinding, 16)) != total:
+            return f"column {o.column}: the revealed total does not open its commitment"
+    return ""
 
 
 def _gap_commitment(G: Point, reserve: int, total: Point, ratio: Ratio) -> Point:
