@@ -180,7 +180,10 @@ def publish(
         t0 = time.perf_counter()
         message = root_message(root)
         witness = repr(plan.totals).encode()
-        rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
+        # ρ ≠ 1 is another statement over the same root and witness: its nonces must differ
+        # (ρ = 1 keeps the original derivation, hence the same bytes)
+        ratio = [] if plan.min_ratio == (1, 1) else [repr(plan.min_ratio).encode()]
+        rng = derived_rng(plan.nonce_key, b"reserves", message, witness, *ratio)
         reveal = list(plan.header.columns) if reveal_totals else None
         proof = rsv.prove_reserves(
             totals, plan.totals, plan.reserves, height, message, rng, plan.min_ratio, reveal=reveal
