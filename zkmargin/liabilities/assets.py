@@ -341,6 +341,8 @@ def prove_assets(
         token_decimals: int | None = None
         try:
             if is_bitcoin(w.chain):
+                if w.contract is not None or w.decimals is not None:
+                    raise FormatError(f"{w.address}: a Bitcoin wallet has no contract or decimals")
                 snap = utxos.get(w.chain)
                 if snap is None:
                     raise FormatError(f"{w.address}: no UTXO snapshot of {w.chain} is given")
@@ -364,6 +366,8 @@ def prove_assets(
                         f"{w.address}: a token gives its contract and decimals, a coin neither"
                     )
                 node = _node_for(w.chain, nodes)
+                if not nodes:
+                    raise FormatError(f"{w.address}: no EVM node is given for {w.chain}")
                 if node is None:
                     raise AssetsInvalid(
                         f"{w.address}: no EVM node of {w.chain} (chain id "
