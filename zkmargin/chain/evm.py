@@ -13,15 +13,17 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
 from eth_utils.address import to_checksum_address
-from web3 import Web3
-from web3.providers.rpc import HTTPProvider
 
 from .errors import AddressError, ChainError, SignatureEncodingError
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+# eth-account and web3 take a second or more to import: they are imported where used, so a
+# command that touches no EVM chain does not pay for them.
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HEX_SIG = re.compile(r"^(?:0x)?[0-9a-fA-F]{130}$")
@@ -71,6 +73,9 @@ def verify_personal_sign(address: str, message: str, signature: str) -> bool:
     ``message`` by ``address``'s key; SignatureEncodingError when it is not such a signature."""
     if not _HEX_SIG.fullmatch(signature):
         raise SignatureEncodingError("an EIP-191 signature is 65 bytes in hex (r ‖ s ‖ v)")
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
     raw = bytes.fromhex(signature.removeprefix("0x"))
     if raw[64] not in (0, 1, 27, 28):
         raise SignatureEncodingError(f"EIP-191 recovery byte v={raw[64]} is not 27 or 28")
@@ -91,6 +96,9 @@ class EvmNode:
 
     @classmethod
     def connect(cls, url: str, *, timeout: float = 30.0) -> EvmNode:
+        from web3 import Web3
+        from web3.providers.rpc import HTTPProvider
+
         if not url.startswith(("http://", "https://")):
             raise ChainError(f"Ethereum RPC {url!r}: give an http:// or https:// URL")
         provider = HTTPProvider(url, request_kwargs={"timeout": timeout})
