@@ -219,6 +219,12 @@ def test_utxo_snapshot_exact_amounts() -> None:
     with pytest.raises(ChainError):
         btc_to_sats(0.1)
     assert btc_to_sats("0.00000001") == 1
+    # exact beyond Decimal's default precision: 35 decimals are not rounded into 8
+    with pytest.raises(ChainError, match="more than 8 decimals"):
+        btc_to_sats("1.00000000000000000000000000000000001")
+    assert btc_to_sats("0E-20") == 0
+    with pytest.raises(ChainError, match="outside"):
+        btc_to_sats("-0.00000001")
 
 
 # ----- EVM ----------------------------------------------------------------------------------------

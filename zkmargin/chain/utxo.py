@@ -67,10 +67,21 @@ def btc_to_sats(amount: object) -> int:
         raise ChainError(f"amount {amount!r} is not a decimal number") from None
     if not isinstance(d, Decimal) or not d.is_finite():
         raise ChainError(f"amount {amount!r} is not a decimal number")
-    sats = d * SATS_PER_BTC
-    if sats != sats.to_integral_value():
-        raise ChainError(f"amount {amount} has more than 8 decimals")
-    n = int(sats)
+    # exactly, from the digits (Decimal arithmetic would round past its precision)
+    sign, digits, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    if len(digits) > 40 or not -40 <= exponent <= 40:
+        raise ChainError(f"amount {amount} is not a bitcoin amount")
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + 8
+    n: int
+    if shift >= 0:
+        n = coefficient * pow(10, shift)
+    else:
+        n, rest = divmod(coefficient, pow(10, -shift))
+        if rest:
+            raise ChainError(f"amount {amount} has more than 8 decimals")
+    n = -n if sign else n
     if not 0 <= n <= MAX_SATS:
         raise ChainError(f"amount {amount} is outside 0 … 21,000,000 BTC")
     return n
