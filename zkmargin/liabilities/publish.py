@@ -180,9 +180,14 @@ def publish(
         t0 = time.perf_counter()
         message = root_message(root)
         witness = repr(plan.totals).encode()
-        # ρ ≠ 1 is another statement over the same root and witness: its nonces must differ
-        # (ρ = 1 keeps the original derivation, hence the same bytes)
-        ratio = [] if plan.min_ratio == (1, 1) else [repr(plan.min_ratio).encode()]
+        # the statement's ratio and reserves join the nonce seed for ρ ≠ 1 (the same root and
+        # witness under another ratio or reserves is another statement); ρ = 1 keeps the
+        # original derivation, hence the same bytes
+        ratio = (
+            []
+            if plan.min_ratio == (1, 1)
+            else [repr(plan.min_ratio).encode(), repr(plan.reserves).encode()]
+        )
         rng = derived_rng(plan.nonce_key, b"reserves", message, witness, *ratio)
         reveal = list(plan.header.columns) if reveal_totals else None
         proof = rsv.prove_reserves(
