@@ -13,6 +13,8 @@ worker, and ``audit_accounts_per_s_2_workers``); ``phase_share`` (each phase's s
 root) ``inclusion_bytes_per_asset`` (÷ the columns), that size extrapolated to a tree of height
 32 (``inclusion_bytes_per_asset_h32``: one level's bytes per extra level), the user's JSON file
 size, and ``inclusion_verify_ms`` (the user's whole check of their file, median).
+``assets_verify_ms_per_address``: the proof of assets' check of 1,000 addresses, per address
+(``bench_assets.py``).
 
 The floor: ``leaf_prove_ms`` (one typical leaf, statement to stored row, median) against
 ``range_floor_ms``, an unprepared aggregated range proof of as many 64-bit values as that leaf's
@@ -36,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_assets import assets_figures
 from bench_rangeproof import median_ms
 
 from zkmargin import api, rangeproof
@@ -166,6 +169,7 @@ def run(n: int) -> dict[str, Any]:
             "phase_share": {k: round(v / total, 4) for k, v in phases.items()},
             **floor,
             **layouts,
+            **assets_figures(1000),
         }
 
 

@@ -32,9 +32,13 @@ from .bundles import (
 from .demo import DemoReport, demo_crypto, demo_exchange, demo_margin, demo_trader
 from .errors import ZkMarginError
 from .exchange import (
+    AssetsResult,
     AttestResult,
     exchange_inclusion,
+    exchange_prove_assets,
     exchange_publish,
+    exchange_reserves_message,
+    load_chain_data,
     load_statement,
     load_venue_public_key,
     venue_attest,
@@ -45,6 +49,7 @@ from .formats import tidy
 from .formats.common import format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
+from .liabilities.assets import AssetsInvalid, AssetsReport, ChainData
 from .liabilities.audit import AuditReport
 from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
@@ -57,9 +62,13 @@ from .trader import InclusionReport, NotHealthy, ProveResult, prove_margin, veri
 __all__ = [
     "MIN_SHARE",
     "MODES",
+    "AssetsInvalid",
+    "AssetsReport",
+    "AssetsResult",
     "AttestResult",
     "AuditReport",
     "CannotPublish",
+    "ChainData",
     "DemoReport",
     "InclusionReport",
     "MarginRun",
@@ -81,10 +90,13 @@ __all__ = [
     "demo_trader",
     "equality_relation",
     "exchange_inclusion",
+    "exchange_prove_assets",
     "exchange_publish",
+    "exchange_reserves_message",
     "format_decimal",
     "format_units",
     "generate_examples",
+    "load_chain_data",
     "load_statement",
     "load_venue_public_key",
     "margin_columns",

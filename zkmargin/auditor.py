@@ -34,6 +34,7 @@ from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
 from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
+from .liabilities.assets import ChainData
 from .liabilities.audit import AuditReport, audit
 from .liabilities.audit import Progress as AuditProgress
 from .liabilities.inclusion import NotIncluded, check_attestation
@@ -255,13 +256,17 @@ def audit_publication(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: AuditProgress | None = None,
+    chain_data: ChainData | None = None,
 ) -> AuditReport:
     """The full audit of an exchange's publication (every leaf, node, the root and its
-    signature, the reserves), batch-verified on a local pool or a Dask cluster. Unreadable
-    input raises :class:`FormatError` (exit 2); a failed check gives an invalid report naming
-    the first bad leaf or node (exit 1)."""
+    signature, the reserves, the proof of assets with the auditor's ``chain_data``),
+    batch-verified on a local pool or a Dask cluster. Unreadable input raises
+    :class:`FormatError` (exit 2); a failed check gives an invalid report naming the first bad
+    leaf, node or address (exit 1)."""
     runner = make_runner(workers, scheduler)
     try:
-        return audit(path, venue_key=venue_key, runner=runner, progress=progress)
+        return audit(
+            path, venue_key=venue_key, runner=runner, progress=progress, chain_data=chain_data
+        )
     finally:
         runner.close()

@@ -5,7 +5,10 @@
   attests, the trader proves θ = 1.25 to a lender, the lender verifies, and what the lender did
   and did not learn; then attempts to cheat;
 * the exchange's story on ``examples/exchange``: publish liabilities and reserves, audit them,
-  one user's inclusion and a margin proof attested by it; then a tampered publication;
+  one user's inclusion and a margin proof attested by it; then a tampered publication; then its
+  custodians sign the publication's reserves message, the exchange proves its BTC reserve on
+  chain (the other columns declared off chain, reported apart), and the audit re-reads every
+  balance from the auditor's own UTXO snapshot; a replayed signature is refused;
 * the crypto core: an aggregated range proof and Sigma proofs, and attempts to cheat them.
 """
 
@@ -35,7 +38,10 @@ from .bundles import (
 from .errors import DecodeError
 from .exchange import (
     exchange_inclusion,
+    exchange_prove_assets,
     exchange_publish,
+    exchange_reserves_message,
+    load_chain_data,
     load_venue_public_key,
     venue_attest,
     venue_keygen,
@@ -326,4 +332,93 @@ def demo_exchange(
         rep.say(f"    the audit says: {tampered.reason}")
         other = verify_inclusion(inclusion, root_hash="00" * 32, venue_key=pk)
         rep.check("the user's file checked against another root", other.valid, expected=False)
+        if (data / "custodians.json").exists():
+            _demo_assets(rep, data, d, pk, workers)
     return rep
+
+
+def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int | None) -> None:
+    """The reserves proven: custodians sign the publication's message with the example's test
+    keys, the exchange adds the proof of assets, the auditor checks it with their snapshot."""
+    from coincurve import PrivateKey
+
+    from .chain import signing
+    from .formats.assets import AddressSignatures, CustodianKeysFile, Scheme, SignaturesFile
+    from .formats.jsonfile import read_model
+    from .liabilities.assets import AssetsInvalid
+
+    keys = read_model(data / "custodians.json", CustodianKeysFile)
+    scan = data / "scantxoutset.json"
+    height = json.loads(scan.read_text())["height"]
+    heights = {keys.chain: height}
+    message = exchange_reserves_message(publication=d / "pub.sqlite", heights=heights)
+    rep.say(f"  the reserves message custodians sign ({len(message.splitlines())} lines):")
+    for line in message.splitlines():
+        rep.say(f"    | {line}")
+
+    def sign(text: str) -> SignaturesFile:
+        out = []
+        for k in keys.keys:
+            secret = [PrivateKey(bytes.fromhex(s)) for s in k.secrets]
+            scheme: Scheme = "bip322-simple"
+            if k.kind == "p2wpkh":
+                sigs = [signing.sign_bip322_p2wpkh(secret[0], text, keys.chain)]
+            elif k.kind == "p2tr":
+                sigs = [signing.sign_bip322_p2tr(secret[0], text, keys.chain)]
+            else:  # 2 of the 3 keys of the multisig
+                scheme = "bip137"
+                sigs = [signing.sign_bip137(s, text, "p2pkh") for s in (secret[0], secret[2])]
+            out.append(
+                AddressSignatures(
+                    chain=keys.chain, address=k.address, scheme=scheme, signatures=sigs
+                )
+            )
+        return SignaturesFile(signatures=out)
+
+    (d / "signatures.json").write_text(sign(message).model_dump_json())
+    res = exchange_prove_assets(
+        publication=d / "pub.sqlite",
+        wallets=data / "wallets.json",
+        signatures=d / "signatures.json",
+        heights=heights,
+        utxos=[f"{keys.chain}={scan}"],
+    )
+    rep.check(
+        f"custodians sign it (BIP-322 P2WPKH and P2TR, a 2-of-3 P2WSH with BIP-137); the "
+        f"exchange proves {res.addresses} addresses and their balances at height {height}",
+        True,
+    )
+    for t in res.totals:
+        if t.proven:
+            rep.say(f"    {t.asset}: proven on chain {format_decimal(t.proven, t.decimals)}")
+        if t.off_chain:
+            rep.say(
+                f"    {t.asset}: declared off chain {format_decimal(t.off_chain, t.decimals)} "
+                "(stated, not proven)"
+            )
+    chain_data = load_chain_data(utxos=[f"{keys.chain}={scan}"])
+    audit = audit_publication(
+        d / "pub.sqlite", venue_key=pk, workers=workers, chain_data=chain_data
+    )
+    rep.check(
+        "the audit checks every signature offline and re-reads every balance from the "
+        "auditor's own scantxoutset",
+        audit.valid and audit.assets is not None and not audit.assets.notes,
+    )
+    old_root = message.split("liabilities root: ")[1].splitlines()[0]
+    replayed = message.replace(old_root, "00" * 32)
+    (d / "replayed.json").write_text(sign(replayed).model_dump_json())
+    try:
+        exchange_prove_assets(
+            publication=d / "pub.sqlite",
+            wallets=data / "wallets.json",
+            signatures=d / "replayed.json",
+            heights=heights,
+            utxos=[f"{keys.chain}={scan}"],
+            out=d / "replayed.sqlite",
+        )
+        refused = ""
+    except AssetsInvalid as exc:
+        refused = str(exc)
+    rep.check("signatures made for another publication's root", not refused, expected=False)
+    rep.say(f"    refused: {refused}")

@@ -13,27 +13,41 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .attest import statement as stm
 from .attest.keys import VenueKey, generate
+from .chain.bitcoin import NETWORKS as BITCOIN_CHAINS
+from .chain.evm import EvmNode
+from .chain.utxo import parse_snapshot
 from .circuit.slots import account_slots
 from .errors import DecodeError
-from .formats.common import FormatError, to_units
+from .formats.assets import SignaturesFile, WalletsFile
+from .formats.common import FormatError, format_decimal, to_units
 from .formats.jsonfile import parse_json, read_model, write_model
 from .formats.market import MarketSnapshot, canonical_market, market_digest
 from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
 from .liabilities import vault
+from .liabilities.assets import (
+    AssetLine,
+    AssetsInvalid,
+    ChainData,
+    parse_heights,
+    prove_assets,
+    reserves_message,
+    verify_assets,
+)
 from .liabilities.inclusion import make_inclusion_file
 from .liabilities.layouts import MIN_SHARE, shared_layouts
 from .liabilities.leaf import Columns, liability_columns
 from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
-from .liabilities.store import Publication
+from .liabilities.reserves import parse_ratio
+from .liabilities.store import Publication, add_assets
 from .margin.market import Market, compile_market, load_snapshot, snapshot_from_json
 from .margin.table_io import load_table
 
@@ -213,6 +227,8 @@ def exchange_publish(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    min_ratio: str = "1",
+    reveal_totals: bool = False,
 ) -> PublishResult:
     """Publish the epoch's liabilities tree, signed root and reserves proof to ``out`` (SQLite);
     the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
@@ -222,6 +238,10 @@ def exchange_publish(
     columns = liability_columns(mk)
     amounts = load_reserves(reserves, columns, venue=vk.venue, epoch=snap.epoch)
     table = load_table(accounts, mk)
+    try:
+        ratio = parse_ratio(min_ratio)
+    except ValueError as exc:
+        raise FormatError(f"--min-ratio: {exc}") from None
     plan = make_plan(
         key=vk,
         market=mk,
@@ -235,6 +255,7 @@ def exchange_publish(
         file=str(accounts),
         layout=layout,
         min_share=min_share,
+        min_ratio=ratio,
     )
     out = Path(out)
     secrets_path = (
@@ -243,7 +264,13 @@ def exchange_publish(
     runner = make_runner(workers, scheduler)
     try:
         return publish(
-            plan, vk, out=out, secrets_out=secrets_path, runner=runner, progress=progress
+            plan,
+            vk,
+            out=out,
+            secrets_out=secrets_path,
+            runner=runner,
+            progress=progress,
+            reveal_totals=reveal_totals,
         )
     finally:
         runner.close()
@@ -277,3 +304,92 @@ def exchange_inclusion(
             raise FormatError(str(exc), file=str(publication)) from None
     write_model(out, doc, secret=True)
     return Path(out)
+
+
+# ----- the proof of assets (reserves proven, not stated) ---------------------------------------
+
+
+def load_chain_data(
+    *,
+    utxos: Sequence[str | Path] = (),
+    eth_rpc: Sequence[str] = (),
+    evm_nodes: Sequence[EvmNode] = (),
+) -> ChainData:
+    """Chain data: ``scantxoutset`` snapshots (``PATH`` for bitcoin, or ``CHAIN=PATH``), EVM
+    nodes by URL, and EVM nodes already connected (any web3 provider)."""
+    data = ChainData(evm_nodes=list(evm_nodes))
+    for spec in utxos:
+        text = str(spec)
+        chain, sep, path = text.partition("=")
+        if not sep or chain not in BITCOIN_CHAINS:
+            chain, path = "bitcoin", text
+        if chain in data.utxos:
+            raise FormatError(f"two UTXO snapshots of {chain} are given")
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
+        data.utxos[chain] = parse_snapshot(raw, path)
+    data.evm_nodes += [EvmNode.connect(url) for url in eth_rpc]
+    return data
+
+
+def exchange_reserves_message(*, publication: str | Path, heights: str | Mapping[str, int]) -> str:
+    """The reserves message of a publication at the given snapshot heights (``bitcoin=840000,
+    ethereum=19500000``): the exact text every custodian signs."""
+    with Publication.open(publication) as pub:
+        root = pub.root()
+    parsed = parse_heights(heights) if isinstance(heights, str) else dict(heights)
+    return reserves_message(root, parsed)
+
+
+@dataclass(frozen=True)
+class AssetsResult:
+    out: Path
+    addresses: int
+    heights: dict[str, int]
+    totals: list[AssetLine]
+
+
+def exchange_prove_assets(
+    *,
+    publication: str | Path,
+    wallets: str | Path,
+    signatures: str | Path,
+    heights: str | Mapping[str, int],
+    utxos: Sequence[str | Path] = (),
+    eth_rpc: Sequence[str] = (),
+    evm_nodes: Sequence[EvmNode] = (),
+    out: str | Path | None = None,
+) -> AssetsResult:
+    """Check every wallet's signatures and read its balance at its chain's height, then write
+    the publication with its proof of assets to ``out`` (default: the publication itself).
+    Raises AssetsInvalid (exit 1: a signature, address or balance fails, or a column's reserve
+    in the reserves proof exceeds what is proven plus declared) and ChainError or FormatError
+    (exit 2); nothing is written then."""
+    with Publication.open(publication) as pub:
+        header, root, proof = pub.header(), pub.root(), pub.reserves()
+    columns = list(zip(header.columns, header.decimals, strict=True))
+    wallet_doc = read_model(wallets, WalletsFile)
+    if wallet_doc.venue is not None and wallet_doc.venue != root.venue:
+        raise FormatError(
+            f"states venue {wallet_doc.venue!r}, not {root.venue!r}", file=str(wallets)
+        )
+    sig_doc = read_model(signatures, SignaturesFile)
+    parsed = parse_heights(heights) if isinstance(heights, str) else dict(heights)
+    data = load_chain_data(utxos=utxos, eth_rpc=eth_rpc, evm_nodes=evm_nodes)
+    doc = prove_assets(
+        root, columns, wallet_doc, sig_doc, parsed, utxos=data.utxos, evm_nodes=data.evm_nodes
+    )
+    found = verify_assets(doc, root, columns)
+    for (symbol, decimals), reserve in zip(columns, proof.reserves, strict=True):
+        covered = found.proven(symbol) + found.off_chain(symbol)
+        if int(reserve) > covered:
+            raise AssetsInvalid(
+                f"{symbol}: the publication's reserve {format_decimal(int(reserve), decimals)} "
+                f"exceeds the proven {format_decimal(found.proven(symbol), decimals)} plus the "
+                f"declared off-chain {format_decimal(found.off_chain(symbol), decimals)}"
+            )
+    target = Path(out) if out is not None else Path(publication)
+    add_assets(Path(publication), doc, target)
+    return AssetsResult(target, found.addresses, found.heights, found.totals)

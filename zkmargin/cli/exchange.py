@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,6 +66,36 @@ def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def _chain_data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--eth-rpc",
+        "eth_rpc",
+        multiple=True,
+        metavar="URL",
+        help="An EVM node's JSON-RPC URL (repeat for several chains).",
+    )(f)
+    return click.option(
+        "--utxos",
+        "utxos",
+        multiple=True,
+        metavar="[CHAIN=]FILE",
+        help="Bitcoin Core `scantxoutset` output (CHAIN: bitcoin, bitcoin-testnet, "
+        "bitcoin-regtest; default bitcoin).",
+    )(f)
+
+
+def _print_assets(addresses: int, heights: dict[str, int], totals: list[Any]) -> None:
+    at = ", ".join(f"{c} at {h}" for c, h in sorted(heights.items()))
+    click.echo(f"proof of assets: {addresses} addresses, every signature checked; {at}")
+    for t in totals:
+        line = f"  {t.asset:>8}: proven on chain {api.format_decimal(t.proven, t.decimals)}"
+        if t.off_chain:
+            line += (
+                f"; declared off chain (not proven) {api.format_decimal(t.off_chain, t.decimals)}"
+            )
+        click.echo(line)
+
+
 @click.group()
 def exchange() -> None:
     """The exchange's publication of liabilities and reserves, and its audit."""
@@ -99,6 +130,18 @@ def exchange() -> None:
     help="Leaves in the tree, a power of two (default: the next above the accounts).",
 )
 @layout_options
+@click.option(
+    "--reveal-totals",
+    is_flag=True,
+    help="Open every asset's total liabilities in the publication (the audit then shows "
+    "liabilities, reserves and their ratio per asset).",
+)
+@click.option(
+    "--min-ratio",
+    default="1",
+    show_default=True,
+    help="Prove reserves ≥ this ratio × liabilities for every asset (a decimal in [1, 1000]).",
+)
 @_workers_option
 def publish(
     market: str,
@@ -112,6 +155,8 @@ def publish(
     decoys: int,
     layout: str,
     min_share: int,
+    reveal_totals: bool,
+    min_ratio: str,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -135,6 +180,8 @@ def publish(
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
+                min_ratio=min_ratio,
+                reveal_totals=reveal_totals,
             )
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
@@ -174,21 +221,32 @@ def publish(
     is_flag=True,
     help="Fail (exit 1) when a check could not be made because an option was omitted.",
 )
+@_chain_data_options
 @_workers_option
 def verify(
     publication: str,
     venue_key: str | None,
     strict: bool,
+    utxos: tuple[str, ...],
+    eth_rpc: tuple[str, ...],
     workers: int | None,
     scheduler: str | None,
 ) -> None:
-    """The full audit: every leaf's proof, every node, the root and its signature, the reserves.
-    Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable. A check not made
-    because an option was omitted is named on its own line (with --strict: exit 1)."""
+    """The full audit: every leaf's proof, every node, the root and its signature, the reserves,
+    and the proof of assets if the publication holds one (its balances re-read from your own
+    chain data when given). Exit 0 valid, 1 invalid (the first bad leaf, node or address named),
+    2 unreadable. A check not made because an option was omitted is named on its own line
+    (with --strict: exit 1)."""
     pk = api.load_venue_public_key(venue_key) if venue_key else None
+    data = api.load_chain_data(utxos=utxos, eth_rpc=eth_rpc)
     with phase_bars() as progress:
         rep = api.audit_publication(
-            publication, venue_key=pk, workers=workers, scheduler=scheduler, progress=progress
+            publication,
+            venue_key=pk,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            chain_data=data,
         )
     if not rep.valid:
         click.echo(f"{publication}: INVALID: {rep.reason}")
@@ -200,10 +258,23 @@ def verify(
         f"(height {rep.height}): every leaf's debts covered, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
-    for c in rep.columns:
+    num, den = rep.min_ratio
+    times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
+    for j, c in enumerate(rep.columns):
+        reserve = api.format_decimal(c.reserve, c.decimals)
+        if rep.revealed is None:
+            click.echo(f"  {c.symbol:>8}: {times}liabilities ≤ reserve {reserve}")
+            continue
+        owed = rep.revealed[j]
+        ratio = f"{api.format_decimal(1000 * c.reserve // owed, 1)} %" if owed > 0 else "—"
         click.echo(
-            f"  {c.symbol:>8}: liabilities ≤ reserve {api.format_decimal(c.reserve, c.decimals)}"
+            f"  {c.symbol:>8}: liabilities {api.format_decimal(owed, c.decimals)} (revealed), "
+            f"reserve {reserve}, ratio {ratio}" + (f" (≥ {num}/{den} proven)" if times else "")
         )
+    if rep.assets is not None:
+        _print_assets(rep.assets.addresses, rep.assets.heights, rep.assets.totals)
+        for note in rep.assets.notes:
+            click.echo(f"note: {note}")
     for line in rep.unchecked:
         click.echo(f"  {line}")
     if strict and rep.unchecked:
@@ -224,3 +295,71 @@ def inclusion(publication: str, secrets: str, account: str, out: str) -> None:
         publication=publication, secrets=secrets, account=account, out=out
     )
     click.echo(f"wrote {path} (private: give it to account {account!r} only)")
+
+
+@exchange.command("reserves-message")
+@click.option("--publication", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--heights",
+    required=True,
+    metavar="CHAIN=H,…",
+    help="Each chain's snapshot height: bitcoin=840000,ethereum=19500000.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the message to this file, byte for byte (no final newline).",
+)
+def reserves_message(publication: str, heights: str, out: str | None) -> None:
+    """Print the reserves message custodians sign (Bitcoin Core signmessage, a hardware wallet,
+    personal_sign): it binds the venue, its key, the epoch, the root and the heights."""
+    message = api.exchange_reserves_message(publication=publication, heights=heights)
+    if out is None:
+        click.echo(message)
+    else:
+        api.atomic_write_text(Path(out), message)
+        click.echo(f"wrote the reserves message to {out}")
+
+
+@exchange.command("prove-assets")
+@click.option("--publication", required=True, type=click.Path(dir_okay=False))
+@click.option("--wallets", required=True, type=click.Path(dir_okay=False), help="Wallets file.")
+@click.option(
+    "--signatures", required=True, type=click.Path(dir_okay=False), help="Signatures file."
+)
+@click.option("--heights", required=True, metavar="CHAIN=H,…", help="As for reserves-message.")
+@_chain_data_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the publication with its proof of assets here [default: in place].",
+)
+def prove_assets(
+    publication: str,
+    wallets: str,
+    signatures: str,
+    heights: str,
+    utxos: tuple[str, ...],
+    eth_rpc: tuple[str, ...],
+    out: str | None,
+) -> None:
+    """Check every wallet's signatures over the reserves message and read its balance at the
+    height; add the proof of assets to the publication. Exit 1 when a check fails (the address
+    named), 2 for bad input or chain data; nothing is written then."""
+    try:
+        res = api.exchange_prove_assets(
+            publication=publication,
+            wallets=wallets,
+            signatures=signatures,
+            heights=heights,
+            utxos=utxos,
+            eth_rpc=eth_rpc,
+            out=out,
+        )
+    except api.AssetsInvalid as exc:
+        click.echo(f"cannot prove assets: {exc}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    click.echo(f"wrote {res.out}")
+    _print_assets(res.addresses, res.heights, res.totals)

@@ -15,12 +15,14 @@ from pydantic import BaseModel
 
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
+from .assets import ProofOfAssets, SignaturesFile, WalletsFile
 from .market import MarketSnapshot
 from .publication import (
     AccountSecret,
     InclusionFile,
     PublicationHeader,
     ReserveProof,
+    ReserveRatioProof,
     ReservesFile,
     SecretsHeader,
 )
@@ -50,6 +52,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "inclusion.schema.json": InclusionFile,
     "publication-secrets.schema.json": SecretsHeader,
     "account-secret.schema.json": AccountSecret,
+    "reserve-ratio-proof.schema.json": ReserveRatioProof,
+    "wallets.schema.json": WalletsFile,
+    "signatures.schema.json": SignaturesFile,
+    "proof-of-assets.schema.json": ProofOfAssets,
 }
 
 

@@ -9,7 +9,12 @@
 4. Every node (in parallel subtrees): recomputed from its children; exactly 2^h − 1 nodes.
 5. The root: its fields are the header's, its totals and hash the top node's, and its signature
    verifies under the venue key (the one given, else the publication's own, which is said).
-6. The reserves: the proof of R_c − t_c ≥ 0 verifies against the root's totals for every column.
+6. The reserves: the proof of R_c ≥ ρ·t_c (ρ = 1 unless the proof states a minimum ratio)
+   verifies against the root's totals for every column.
+7. The assets, when the publication holds a proof of assets (:mod:`.assets`): every address,
+   signature and balance, with the auditor's own chain data when given; and every column's
+   reserve in the reserves proof is at most what is proven on chain plus what is declared off
+   chain (reported apart).
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ from ..errors import DecodeError
 from ..formats.common import FormatError
 from ..formats.jsonfile import parse_json
 from ..formats.market import canonical_market, market_digest
-from ..formats.publication import ReserveProof
 from ..margin.market import compile_market, snapshot_from_json
 from . import leaf as lf
 from . import reserves as rsv
+from .assets import AssetsInvalid, AssetsReport, ChainData, verify_assets
 from .parallel import Runner
 from .root import root_message, signature_item
 from .store import Publication
@@ -63,6 +68,10 @@ class AuditReport:
     columns: list[ColumnSummary] = field(default_factory=list)
     #: What could not be checked because an option was omitted, one line each.
     unchecked: list[str] = field(default_factory=list)
+    min_ratio: tuple[int, int] = (1, 1)
+    assets: AssetsReport | None = None
+    #: The totals per column, when the exchange revealed them (checked against the root).
+    revealed: list[int] | None = None
 
 
 class _Invalid(Exception):
@@ -75,14 +84,18 @@ def audit(
     venue_key: bytes | None,
     runner: Runner,
     progress: Progress | None = None,
+    chain_data: ChainData | None = None,
 ) -> AuditReport:
-    """Run checks 1–6; unreadable input raises :class:`FormatError` (exit 2), a failed check
-    gives an invalid report naming it (exit 1)."""
+    """Run checks 1–7 (``chain_data``: the auditor's own UTXO snapshots and EVM nodes);
+    unreadable input raises :class:`FormatError` (exit 2), the auditor's node failing a
+    ChainError (exit 2), a failed check gives an invalid report naming it (exit 1)."""
     report = progress or (lambda *_: None)
     pub = Publication.open(path)
     rep = AuditReport(str(path))
     try:
         _audit(pub, rep, venue_key, runner, report)
+        _audit_revealed(pub, rep)
+        _audit_assets(pub, rep, chain_data)
         rep.valid = True
     except _Invalid as exc:
         rep.reason = str(exc)
@@ -203,9 +216,10 @@ def _audit(
         raise _Invalid("the root's signature does not verify")
 
     # 6. Reserves.
-    proof: ReserveProof = pub.reserves()
+    proof = pub.reserves()
     if not rsv.verify_reserves(proof, list(top.sums), header.height, root_message(root)):
         raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
+    rep.min_ratio = rsv.proof_ratio(proof)
     rep.columns = [
         ColumnSummary(sym, dec, int(r))
         for sym, dec, r in zip(columns.symbols, columns.decimals, proof.reserves, strict=True)
@@ -213,6 +227,45 @@ def _audit(
     for table, doc in (("header", header_json), ("root", root.model_dump_json())):
         _canonical(pub, table, doc)
     _canonical(pub, "reserves", proof.model_dump_json())
+
+
+def _audit_revealed(pub: Publication, rep: AuditReport) -> None:
+    """6b. Totals the exchange revealed (``--reveal-totals``) open the root's commitments."""
+    root, proof = pub.root(), pub.reserves()
+    try:
+        totals = lf.decode_sums(b"".join(bytes.fromhex(t) for t in root.totals), len(root.totals))
+    except DecodeError as exc:
+        raise _Invalid(f"the root's totals: {exc}") from None
+    why = rsv.check_revealed(proof, root.columns, totals)
+    if why:
+        raise _Invalid(why)
+    opened = getattr(proof, "totals", None)
+    if opened is not None:
+        rep.revealed = [int(o.value) for o in opened]
+
+
+def _audit_assets(pub: Publication, rep: AuditReport, chain_data: ChainData | None) -> None:
+    """7. The proof of assets, if any, and the reserves it must cover."""
+    if not pub.has_assets():
+        return
+    header, root, proof, doc = pub.header(), pub.root(), pub.reserves(), pub.assets()
+    data = chain_data or ChainData()
+    columns = list(zip(header.columns, header.decimals, strict=True))
+    try:
+        found = verify_assets(
+            doc, root, columns, utxo_snapshot=data.utxos, eth_rpc=list(data.evm_nodes)
+        )
+    except AssetsInvalid as exc:
+        raise _Invalid(f"proof of assets: {exc}") from None
+    for (symbol, _), reserve in zip(columns, proof.reserves, strict=True):
+        proven, stated = found.proven(symbol), found.off_chain(symbol)
+        if int(reserve) > proven + stated:
+            raise _Invalid(
+                f"{symbol}: the reserves proof counts {reserve} units, but the proof of assets "
+                f"shows {proven} proven on chain and {stated} declared off chain"
+            )
+    _canonical(pub, "assets", doc.model_dump_json())
+    rep.assets = found
 
 
 def _split(data: bytes, n: int) -> list[bytes]:

@@ -116,6 +116,7 @@ class Plan:
     #: accounts published written off (bankrupt); the least number of accounts sharing a layout
     bankrupt: int = 0
     min_share: int = 0
+    min_ratio: tuple[int, int] = (1, 1)  # reserves ≥ num/den × liabilities, per column
 
 
 def _leaf(
@@ -215,6 +216,7 @@ def make_plan(
     file: str,
     layout: str = "shared",
     min_share: int = MIN_SHARE,
+    min_ratio: tuple[int, int] = (1, 1),
 ) -> Plan:
     """Every leaf of the publication, checked: refuse (FormatError) an account no leaf circuit
     can take, and (CannotPublish) reserves short of the liabilities. An account whose debts are
@@ -305,12 +307,14 @@ def make_plan(
     totals = [(t, b % R) for t, b in totals]
     if len(reserves) != len(columns):
         raise FormatError(f"{len(columns)} reserves needed, got {len(reserves)}")
+    num, den = min_ratio
+    times = "" if min_ratio == (1, 1) else f"{num}/{den} × "
     short = [
-        f"{sym}: reserve {format_decimal(res, dec)} < liabilities {format_decimal(t, dec)}"
+        f"{sym}: reserve {format_decimal(res, dec)} < {times}liabilities {format_decimal(t, dec)}"
         for sym, dec, res, (t, _) in zip(
             columns.symbols, columns.decimals, reserves, totals, strict=True
         )
-        if res < t
+        if den * res < num * t
     ]
     if short:
         raise CannotPublish("reserves fall short of the liabilities: " + "; ".join(short))
@@ -330,6 +334,8 @@ def make_plan(
     h.update(header.model_dump_json().encode() + b"\x00")
     h.update(market_text + b"\x00")
     h.update(",".join(map(str, reserves)).encode() + b"\x00")
+    if min_ratio != (1, 1):  # the plan of ρ = 1 keeps its digest
+        h.update(f"min-ratio {num}/{den}".encode() + b"\x00")
     done: list[LeafTask] = []
     for t in tasks:
         assert t is not None
@@ -346,4 +352,5 @@ def make_plan(
         stm.derive_nonce_key(key.master_secret, epoch),
         bankrupt=bankrupt,
         min_share=smallest_share(layouts[a] for a in by_id),
+        min_ratio=min_ratio,
     )

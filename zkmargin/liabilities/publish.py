@@ -16,7 +16,7 @@ from .. import group
 from ..attest.keys import VenueKey
 from ..fileio import OutputError
 from ..formats.common import FormatError
-from ..formats.publication import AccountSecret, ReserveProof, SecretsHeader
+from ..formats.publication import AccountSecret, SecretsHeader
 from ..formats.statement import LiabilitiesTree, SignedRoot, SlotOpening, VenueEpoch
 from ..pedersen import commit
 from ..transcript import derived_rng
@@ -92,15 +92,21 @@ def reserves_proof(
     totals: list[group.Point],
     openings: list[tuple[int, int]],
     reserves: list[int],
-) -> ReserveProof:
-    """The reserves proof of a signed root. Its nonces derive from the nonce key and everything
-    proven: the root (instance), every reserve, and the totals' openings (the whole witness),
-    so two proofs that differ in anything share no nonce."""
+    *,
+    min_ratio: tuple[int, int] = (1, 1),
+    reveal: list[str] | None = None,
+) -> rsv.AnyReserveProof:
+    """The reserves proof of a signed root at the ratio ρ = ``min_ratio`` (opening the totals of
+    the columns ``reveal`` names). Its nonces derive from the nonce key and everything proven:
+    the root, ρ, every reserve and what is revealed (instance), and the totals' openings (the
+    whole witness), so two proofs that differ in anything share no nonce."""
     message = root_message(root)
-    instance = message + repr(reserves).encode()
+    instance = message + repr((reserves, min_ratio, reveal)).encode()
     witness = repr((openings, reserves)).encode()
     rng = derived_rng(nonce_key, b"reserves", instance, witness)
-    return rsv.prove_reserves(totals, openings, reserves, root.height, message, rng)
+    return rsv.prove_reserves(
+        totals, openings, reserves, root.height, message, rng, min_ratio, reveal=reveal
+    )
 
 
 def _batches(positions: list[int], size: int) -> list[list[int]]:
@@ -116,8 +122,10 @@ def publish(
     runner: Runner,
     progress: Progress | None = None,
     batch: int | None = None,
+    reveal_totals: bool = False,
 ) -> PublishResult:
-    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring."""
+    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring.
+    ``reveal_totals`` opens every column's total in the reserves proof."""
     seconds: dict[str, float] = {}
     report = progress or (lambda *_: None)
     if out.resolve() == secrets_out.resolve():
@@ -197,7 +205,16 @@ def publish(
         seconds["root"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        proof = reserves_proof(plan.nonce_key, root, list(totals), plan.totals, plan.reserves)
+        reveal = list(plan.header.columns) if reveal_totals else None
+        proof = reserves_proof(
+            plan.nonce_key,
+            root,
+            list(totals),
+            plan.totals,
+            plan.reserves,
+            min_ratio=plan.min_ratio,
+            reveal=reveal,
+        )
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0
 
