@@ -55,9 +55,10 @@ ALLOWED = {
     "trader": STORY_LAYERS,
     "auditor": STORY_LAYERS,
     "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
-    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles"},
+    "report": STORY_LAYERS | {"auditor"},
+    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles", "report"},
     "api": STORY_LAYERS
-    | {"exchange", "trader", "auditor", "demo", "bundles"}
+    | {"exchange", "trader", "auditor", "demo", "bundles", "report"}
     | {
         "group",
         "transcript",

@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import group, margin
-from .auditor import Verdict, audit_publication, verify_margin_proofs
+from .auditor import (
+    Verdict,
+    audit_publication,
+    audit_result,
+    verify_margin_proofs,
+    verify_result,
+)
 from .bundles import (
     RangeProofBundle,
     batch_verify_range,
@@ -57,7 +63,15 @@ from .liabilities.publish import PublishResult
 from .margin import synthetic
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
-from .trader import InclusionReport, NotHealthy, ProveResult, prove_margin, verify_inclusion
+from .report import render_audit, write_audit_report
+from .trader import (
+    InclusionReport,
+    NotHealthy,
+    ProveResult,
+    inclusion_result,
+    prove_margin,
+    verify_inclusion,
+)
 
 __all__ = [
     "MIN_SHARE",
@@ -80,6 +94,7 @@ __all__ = [
     "ZkMarginError",
     "atomic_write_text",
     "audit_publication",
+    "audit_result",
     "available_backends",
     "batch_verify_range",
     "csv_text",
@@ -96,6 +111,7 @@ __all__ = [
     "format_decimal",
     "format_units",
     "generate_examples",
+    "inclusion_result",
     "load_chain_data",
     "load_statement",
     "load_venue_public_key",
@@ -106,12 +122,15 @@ __all__ = [
     "parse_threshold",
     "prove_margin",
     "prove_range",
+    "render_audit",
     "use_backend",
     "venue_attest",
     "venue_keygen",
     "verify_inclusion",
     "verify_margin_proofs",
     "verify_range",
+    "verify_result",
+    "write_audit_report",
     "write_columns",
 ]
 

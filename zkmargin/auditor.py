@@ -34,6 +34,14 @@ from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
 from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
+from .formats.verdicts import (
+    AddressResult,
+    AuditResult,
+    CheckResult,
+    ColumnResult,
+    ProofResult,
+    VerifyResult,
+)
 from .liabilities.assets import ChainData
 from .liabilities.audit import AuditReport, audit
 from .liabilities.audit import Progress as AuditProgress
@@ -270,3 +278,106 @@ def audit_publication(
         )
     finally:
         runner.close()
+
+
+def verify_result(verdicts: Sequence[Verdict], *, market: str | Path, strict: bool) -> VerifyResult:
+    """The ``--json`` document of ``zkmargin verify``."""
+    proofs = [
+        ProofResult(
+            path=v.path,
+            valid=v.valid and not (strict and v.unchecked),
+            reason=v.reason,
+            circuit=v.circuit,
+            threshold=v.threshold,
+            epoch=v.epoch,
+            venue=v.venue,
+            attested=v.attested,
+            context=v.context,
+            notes=v.notes,
+            not_checked=v.unchecked,
+        )
+        for v in verdicts
+    ]
+    return VerifyResult(
+        valid=all(p.valid for p in proofs), strict=strict, market=str(market), proofs=proofs
+    )
+
+
+def column_statements(rep: AuditReport) -> list[ColumnResult]:
+    """What the audit proved about each column, as a sentence and as figures."""
+    num, den = rep.min_ratio
+    rho = (
+        ""
+        if (num, den) == (1, 1)
+        else f"{format_decimal(num * 10**6 // den, 6).rstrip('0').rstrip('.')} × "
+    )
+    out = []
+    for j, c in enumerate(rep.columns):
+        reserve = format_decimal(c.reserve, c.decimals)
+        owed = rep.revealed[j] if rep.revealed is not None else None
+        proven = declared = None
+        if rep.assets is not None:
+            proven = format_decimal(rep.assets.proven(c.symbol), c.decimals)
+            declared = format_decimal(rep.assets.off_chain(c.symbol), c.decimals)
+        if owed is None:
+            statement = (
+                f"reserve {reserve} {c.symbol} ≥ {rho}total liabilities (the total stays hidden)"
+            )
+            ratio = None
+        else:
+            statement = (
+                f"reserve {reserve} {c.symbol} against revealed liabilities "
+                f"{format_decimal(owed, c.decimals)}"
+            )
+            ratio = format_decimal(100_000 * c.reserve // owed, 3) if owed > 0 else None
+        out.append(
+            ColumnResult(
+                symbol=c.symbol,
+                decimals=c.decimals,
+                reserve=reserve,
+                statement=statement,
+                liabilities=None if owed is None else format_decimal(owed, c.decimals),
+                ratio_percent=ratio,
+                proven_on_chain=proven,
+                declared_off_chain=declared,
+            )
+        )
+    return out
+
+
+def audit_result(rep: AuditReport, *, strict: bool) -> AuditResult:
+    """The ``--json`` document of ``zkmargin exchange verify``."""
+    decimals = {c.symbol: c.decimals for c in rep.columns}
+    num, den = rep.min_ratio
+    return AuditResult(
+        publication=rep.path,
+        valid=rep.valid and not (strict and rep.unchecked),
+        strict=strict,
+        reason=rep.reason,
+        venue=rep.venue,
+        venue_key=rep.venue_key,
+        venue_key_fingerprint=rep.venue_key_fingerprint,
+        venue_key_given=rep.key_given,
+        epoch=rep.epoch,
+        root_hash=rep.root_hash,
+        tree_height=rep.height,
+        leaves=rep.leaves,
+        min_ratio=f"{num}/{den}",
+        totals_revealed=rep.revealed is not None,
+        checks=[
+            CheckResult(name=c.name, ok=c.ok, detail=c.detail, seconds=round(c.seconds, 6))
+            for c in rep.checks
+        ],
+        not_checked=rep.unchecked,
+        failures=rep.failures,
+        columns=column_statements(rep),
+        addresses=[
+            AddressResult(
+                chain=chain,
+                asset=asset,
+                address=address,
+                amount=format_decimal(amount, decimals.get(asset, 0)),
+            )
+            for chain, asset, address, amount in rep.address_amounts
+        ],
+    )

@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from . import rangeproof, sigma
@@ -40,6 +41,7 @@ from .formats.statement import (
     MarginProofFile,
     SignedRoot,
 )
+from .formats.verdicts import HoldingResult, InclusionResult, OwedResult
 from .liabilities.inclusion import NotIncluded, check_attestation, check_liability_openings
 from .liabilities.leaf import liability_columns
 from .liabilities.store import Publication
@@ -247,6 +249,99 @@ class InclusionReport:
     balances: list[tuple[str, int, int]] = field(default_factory=list)
     #: What could not be checked because an option was omitted, one line each.
     unchecked: list[str] = field(default_factory=list)
+    mode: str = ""
+    #: What the statement holds, slot by slot, labelled: (slot, of, value text, what it is)
+    holdings: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: What the exchange owes per column, labelled: (column, value text, what it is)
+    owed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def describe_holdings(
+    market: Market, st: AccountStatement, values: list[int]
+) -> list[tuple[str, str, str, str]]:
+    """The statement's slots as a person reads them: each balance (held or borrowed) in its
+    asset, each position (long or short, its size and entry), each isolated margin, the cash."""
+    by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
+    assets = {a.symbol: a for a in market.assets}
+    insts = {i.symbol: i for i in market.instruments}
+    out: list[tuple[str, str, str, str]] = []
+    for s in st.slots:
+        v = by[(s.name, s.of)]
+        if s.name in ("balance_pos", "balance_neg"):
+            a = assets[s.of]
+            amount = format_decimal(v, a.decimals)
+            what = "held" if s.name == "balance_pos" else "borrowed (a debt)"
+            out.append((s.name, s.of, f"{amount} {s.of}", f"balance {what}"))
+        elif s.name in ("long", "short"):
+            i = insts[s.of]
+            out.append(
+                (s.name, s.of, format_decimal(v, i.size_decimals), f"position size, {s.name}")
+            )
+        elif s.name == "quote":
+            i = insts[s.of]
+            size = by.get(("long", s.of), 0) - by.get(("short", s.of), 0)
+            settle = market.assets[i.settle_index]
+            if size and i.kind != "inverse":
+                exact = Fraction(-v, size)
+                approx = "" if exact.denominator == 1 else "≈ "
+                entry = format_decimal(round(exact), i.price_decimals)
+                out.append(
+                    ("quote", s.of, f"entry {approx}{entry}", "entry price (from the quote)")
+                )
+            elif size:
+                out.append(
+                    (
+                        "quote",
+                        s.of,
+                        f"{format_decimal(v, settle.decimals)} {settle.symbol}",
+                        "contracts' value at entry",
+                    )
+                )
+            else:
+                out.append(("quote", s.of, "0", "no position here (a slot hiding what you hold)"))
+        elif s.name == "isolated_margin":
+            settle = market.assets[insts[s.of].settle_index]
+            out.append(
+                (
+                    s.name,
+                    s.of,
+                    f"{format_decimal(v, settle.decimals)} {settle.symbol}",
+                    "isolated margin",
+                )
+            )
+        else:
+            out.append(
+                (
+                    s.name,
+                    "",
+                    f"{format_decimal(v, market.valuation_decimals)} {market.valuation_symbol}",
+                    "cash",
+                )
+            )
+    return out
+
+
+def describe_owed(
+    market: Market, st: AccountStatement, values: list[int], owed: list[tuple[str, int]]
+) -> list[tuple[str, str, str]]:
+    """What the exchange owes per column, with what it is made of: the balance, and in a
+    settlement asset the positions' value at mark (rounded up in your favour)."""
+    by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    out = []
+    for column, value in owed:
+        dec = decimals[column]
+        if column == market.valuation_symbol and column not in {a.symbol for a in market.assets}:
+            out.append((column, format_decimal(value, dec), "your cash"))
+            continue
+        balance = by.get(("balance_pos", column), 0) - by.get(("balance_neg", column), 0)
+        at_mark = value - balance
+        what = f"balance {format_decimal(balance, dec)}"
+        if at_mark:
+            what += f" + positions at mark {format_decimal(at_mark, dec)}"
+        out.append((column, format_decimal(value, dec), what))
+    return out
 
 
 def check_inclusion(
@@ -311,6 +406,10 @@ def check_inclusion(
         balances = check_liability_openings(doc, checked.liabilities)
         decimals = dict(zip(att.root.columns, liability_columns(mk).decimals, strict=True))
         rep.balances = [(c, decimals[c], v) for c, v in balances]
+        values, _ = stm.check_openings(st, doc.openings)
+        rep.mode = st.mode
+        rep.holdings = describe_holdings(mk, st, values)
+        rep.owed = describe_owed(mk, st, values, balances)
         rep.valid = True
     except NotIncluded as exc:
         rep.reason = str(exc)
@@ -339,4 +438,22 @@ def verify_inclusion(
             root = pub.root()
     return check_inclusion(
         doc, venue_key=venue_key, root_hash=root_hash, root=root, account=account, epoch=epoch
+    )
+
+
+def inclusion_result(rep: InclusionReport, file: str, *, strict: bool) -> InclusionResult:
+    """The ``--json`` document of one user's check."""
+    return InclusionResult(
+        file=file,
+        valid=rep.valid and not (strict and rep.unchecked),
+        strict=strict,
+        reason=rep.reason,
+        account=rep.account,
+        venue=rep.venue,
+        epoch=rep.epoch,
+        root_hash=rep.root_hash,
+        mode=rep.mode,
+        holdings=[HoldingResult(slot=a, of=b, value=c, what=d) for a, b, c, d in rep.holdings],
+        owed=[OwedResult(column=a, value=b, what=c) for a, b, c in rep.owed],
+        not_checked=rep.unchecked,
     )

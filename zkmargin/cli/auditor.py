@@ -23,6 +23,7 @@ from .. import api
     is_flag=True,
     help="Fail (exit 1) when a check could not be made because an option was omitted.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the verdicts).")
 def verify(
     proofs: tuple[str, ...],
     market: str,
@@ -30,6 +31,7 @@ def verify(
     context: str | None,
     min_threshold: str | None,
     strict: bool,
+    as_json: bool,
 ) -> None:
     """Exit 0 if every proof is valid, 1 if any is invalid, 2 on unreadable input. A check not
     made because an option was omitted is named on its own line (with --strict: exit 1)."""
@@ -37,6 +39,10 @@ def verify(
     verdicts = api.verify_margin_proofs(
         proofs, market=market, venue_key=pk, context=context, min_threshold=min_threshold
     )
+    if as_json:
+        doc = api.verify_result(verdicts, market=market, strict=strict)
+        click.echo(doc.model_dump_json(indent=1))
+        raise SystemExit(0 if doc.valid else 1)
     for v in verdicts:
         if v.valid:
             who = f"attested by {v.venue}" if v.attested else "self-committed, NOT attested"

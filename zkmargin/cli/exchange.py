@@ -221,12 +221,21 @@ def publish(
     is_flag=True,
     help="Fail (exit 1) when a check could not be made because an option was omitted.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the audit).")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the audit report: one self-contained HTML page (valid or not).",
+)
 @_chain_data_options
 @_workers_option
 def verify(
     publication: str,
     venue_key: str | None,
     strict: bool,
+    as_json: bool,
+    report: str | None,
     utxos: tuple[str, ...],
     eth_rpc: tuple[str, ...],
     workers: int | None,
@@ -248,16 +257,34 @@ def verify(
             progress=progress,
             chain_data=data,
         )
+    if report is not None:
+        api.write_audit_report(rep, report, strict=strict)
+    if as_json:
+        doc = api.audit_result(rep, strict=strict)
+        click.echo(doc.model_dump_json(indent=1))
+        raise SystemExit(0 if doc.valid else EXIT_FAILED)
     if not rep.valid:
         click.echo(f"{publication}: INVALID: {rep.reason}")
+        for line in rep.failures[1:6]:
+            click.echo(f"  also: {line}")
         for line in rep.unchecked:
             click.echo(f"  {line}")
+        if report is not None:
+            click.echo(f"report: {report}")
         raise SystemExit(EXIT_FAILED)
     click.echo(
         f"{publication}: VALID: venue {rep.venue}, epoch {rep.epoch}, {rep.leaves} leaves "
         f"(height {rep.height}): every leaf's debts covered, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
+    click.echo(f"  root hash: {rep.root_hash}  (give it to users: inclusion verify --root)")
+    click.echo(f"  venue key fingerprint (SHA-256): {rep.venue_key_fingerprint}")
+    if rep.revealed is None:
+        click.echo(
+            "  totals stay hidden: per asset, only reserve ≥ "
+            + ("" if rep.min_ratio == (1, 1) else f"{rep.min_ratio[0]}/{rep.min_ratio[1]} × ")
+            + "total liabilities is proven"
+        )
     num, den = rep.min_ratio
     times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
     for j, c in enumerate(rep.columns):
@@ -273,10 +300,10 @@ def verify(
         )
     if rep.assets is not None:
         _print_assets(rep.assets.addresses, rep.assets.heights, rep.assets.totals)
-        for note in rep.assets.notes:
-            click.echo(f"note: {note}")
     for line in rep.unchecked:
         click.echo(f"  {line}")
+    if report is not None:
+        click.echo(f"report: {report}")
     if strict and rep.unchecked:
         click.echo("strict: some checks were not made (the lines above)")
         raise SystemExit(EXIT_FAILED)

@@ -35,8 +35,12 @@ from .statement import (
     VenueKeyFile,
     VenuePublicKey,
 )
+from .verdicts import AuditResult, InclusionResult, VerifyResult
 
 MODELS: dict[str, type[BaseModel]] = {
+    "verify-result.schema.json": VerifyResult,
+    "audit-result.schema.json": AuditResult,
+    "inclusion-result.schema.json": InclusionResult,
     "market.schema.json": MarketSnapshot,
     "accounts.schema.json": AccountsFile,
     "account-statement.schema.json": AccountStatement,
