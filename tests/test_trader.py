@@ -557,3 +557,19 @@ def test_a_file_needs_its_format_tag(world: dict[str, Path]) -> None:
     assert r.exit_code == 2 and "has no 'format' key" in r.output
     r = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["key"])
     assert r.exit_code == 2 and "venue.pub" in r.output and "secret key" in r.output
+
+
+def test_a_refusal_gives_the_ratio_and_the_highest_theta(world: dict[str, Path]) -> None:
+    """prove at θ = 50 refuses with the account's margin ratio and the highest θ it can prove;
+    --threshold max proves exactly that θ, which verifies, and one step more does not prove."""
+    r = prove_attested(world, world["dir"] / "never.json", "--threshold", "50")
+    assert r.exit_code == 1 and "margin ratio (equity ÷ requirement) is" in r.output, r.output
+    best = r.output.split("the highest θ it can prove is ")[1].split(" ")[0]
+    out = world["dir"] / "max.json"
+    r = prove_attested(world, out, "--threshold", "max")
+    assert r.exit_code == 0 and f"θ = {best} (the highest" in r.output, r.output
+    assert json.loads(out.read_text())["threshold"] == best
+    assert run("verify", out, "--market", MARKET, "--venue-key", world["pub"]).exit_code == 0
+    step = f"{float(best) + 0.01:.2f}"
+    r = prove_attested(world, world["dir"] / "never2.json", "--threshold", step)
+    assert r.exit_code == 1

@@ -12,6 +12,7 @@ reserves proof; ``exchange_inclusion`` gives one user their file.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -193,7 +194,10 @@ def load_reserves(path: str | Path, columns: Columns, *, venue: str, epoch: int)
     doc = read_model(path, ReservesFile)
     file = str(path)
     if doc.venue is not None and doc.venue != venue:
-        raise FormatError(f"states venue {doc.venue!r}, the key is {venue!r}'s", file=file)
+        raise FormatError(
+            f"states venue {json.dumps(doc.venue)}, but the key is venue {json.dumps(venue)}'s",
+            file=file,
+        )
     if doc.epoch is not None and doc.epoch != epoch:
         raise FormatError(f"states epoch {doc.epoch}, the publication is epoch {epoch}", file=file)
     unknown = sorted(set(doc.reserves) - set(columns.symbols))
@@ -287,6 +291,12 @@ def exchange_inclusion(
         if not found.same_epoch(header):
             raise FormatError("belongs to another publication", file=str(secrets))
         secret = vault.account_secret(Path(secrets), account)
+        if secret.position >= 1 << header.height:
+            raise FormatError(
+                f"belongs to another publication: it puts account {json.dumps(account)} at leaf "
+                f"{secret.position}, beyond this tree of {1 << header.height} leaves",
+                file=str(secrets),
+            )
         snap = snapshot_from_json(parse_json(pub.market_text(), str(publication)))
         mk = compile_market(snap, str(publication))
         try:
@@ -301,7 +311,11 @@ def exchange_inclusion(
                 [int(g, 16) for g in secret.aux_blindings],
             )
         except DecodeError as exc:
-            raise FormatError(str(exc), file=str(publication)) from None
+            raise FormatError(
+                f"belongs to another publication of venue {json.dumps(header.venue)} and epoch "
+                f"{header.epoch}: {exc}",
+                file=str(secrets),
+            ) from None
     write_model(out, doc, secret=True)
     return Path(out)
 

@@ -9,8 +9,10 @@ writes a proof that would fail.
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -23,14 +25,16 @@ from .circuit.compiler import (
     MARGIN_CIRCUITS,
     MODE_CIRCUIT,
     Circuit,
+    Instance,
+    SlotSpec,
     compile_instance,
     load_circuit,
     statement_slots,
 )
-from .circuit.lang import CircuitError
+from .circuit.lang import CircuitError, Linear
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
-from .formats.common import FormatError, format_decimal, parse_threshold
+from .formats.common import MAX_THRESHOLD_PPM, PPM, FormatError, format_decimal, parse_threshold
 from .formats.jsonfile import read_model, write_model
 from .formats.market import market_digest
 from .formats.publication import InclusionFile
@@ -128,6 +132,54 @@ def _self_statement(
     return st, values, blindings
 
 
+def _theta_text(theta_ppm: int) -> str:
+    return format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
+
+
+def _holds(inst: Instance, values: Sequence[int]) -> bool:
+    return not cproof.check_witness(inst, cproof.auxiliary_values(inst, list(values)))
+
+
+def highest_threshold(
+    circ: Circuit, mk: Market, layout: tuple[SlotSpec, ...], values: Sequence[int], trusted: bool
+) -> int | None:
+    """The largest θ on a grid of 0.01 in [1, 1000] that the committed values prove with
+    ``circ`` (in ppm), or None when even θ = 1 fails. Health only falls as θ rises, so a binary
+    search over the grid finds it."""
+
+    def holds(hundredths: int) -> bool:
+        inst = compile_instance(circ, mk, layout, hundredths * 10_000, trusted_slots=trusted)
+        return _holds(inst, values)
+
+    lo, hi = 100, MAX_THRESHOLD_PPM // 10_000
+    if not holds(lo):
+        return None
+    if holds(hi):
+        return hi * 10_000
+    while hi - lo > 1:  # holds(lo) and not holds(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    return lo * 10_000
+
+
+def margin_ratio(inst: Instance, values: Sequence[int]) -> str | None:
+    """equity ÷ requirement as the circuit counts them (its ``equity`` and ``requirement``),
+    to two decimals, rounded down; None when the circuit names no such figures."""
+    scope = inst.scope
+    if scope is None or not {"equity", "requirement"} <= set(scope.lets):
+        return None
+    known = cproof.auxiliary_values(inst, list(values))
+
+    def value(name: str) -> Fraction:
+        form = Linear.of(scope.lets[name])
+        return sum((c * known[k] for k, c in form.terms.items()), form.const)
+
+    equity, requirement = value("equity"), value("requirement")
+    if requirement <= 0:
+        return "unbounded (nothing is required)"
+    return format_decimal(math.floor(100 * equity / requirement), 2)
+
+
 def prove_margin(
     *,
     market: str | Path,
@@ -147,7 +199,8 @@ def prove_margin(
     """Prove equity − θ·requirement ≥ 0 for an attested statement (``statement`` and
     ``openings``; or ``inclusion``, a user's inclusion file from the exchange's publication) or
     a self-committed ``account``; write the proof file to ``out``."""
-    theta_ppm = parse_threshold(threshold)
+    best = threshold.strip().lower() == "max"
+    theta_ppm = PPM if best else parse_threshold(threshold)
     if len(context.encode()) > 1024:
         raise FormatError("the context string is longer than 1024 bytes")
     snap = load_snapshot(market)
@@ -196,13 +249,29 @@ def prove_margin(
         st, values, blindings = _self_statement(
             mk, digest, snap.epoch, account, decoys, master, theta_ppm
         )
-    theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
     circ = choose_circuit(circuit, st.mode)
     trusted = st.signature is not None or attestation is not None
+    layout = statement_slots(st)
     try:
-        inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted)
+        inst = compile_instance(circ, mk, layout, theta_ppm, trusted_slots=trusted)
     except CircuitError as exc:
         raise FormatError(str(exc)) from None
+    if best or not _holds(inst, values):
+        highest = highest_threshold(circ, mk, layout, values, trusted)
+        if best and highest is not None:
+            theta_ppm = highest
+            inst = compile_instance(circ, mk, layout, theta_ppm, trusted_slots=trusted)
+        else:
+            asked = "any θ ≥ 1" if best else f"θ = {_theta_text(theta_ppm)}"
+            ratio = margin_ratio(inst, values)
+            figures = f"its margin ratio (equity ÷ requirement) is {ratio}; " if ratio else ""
+            can = (
+                f"the highest θ it can prove is {_theta_text(highest)} (--threshold max)"
+                if highest is not None
+                else "it is below maintenance (θ = 1 fails)"
+            )
+            raise NotHealthy(f"the account does not meet {asked}: {figures}{can}")
+    theta_text = _theta_text(theta_ppm)
     ctx = stm.proof_context(
         circuit_digest=circ.digest,
         market_digest=digest,
@@ -213,7 +282,7 @@ def prove_margin(
     )
     try:
         proof = cproof.prove(inst, values, blindings, ctx, rng=rng, entropy=entropy)
-    except ProvingError as exc:
+    except ProvingError as exc:  # the witness was checked above: a limb bound, say
         raise NotHealthy(f"the account does not meet θ = {theta_text}: {exc}") from None
     data = proof.to_bytes()
     doc = MarginProofFile(

@@ -20,6 +20,7 @@ Checks of an attestation, in order (:func:`check_attestation`):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,7 +178,7 @@ def make_inclusion_file(
     """The user's file: statement, openings (checked), liabilities openings, attestation."""
     st, att = attestation_of(pub, position)
     if st.account_tag != stm.account_tag(account, salt).hex():
-        raise DecodeError(f"the leaf at position {position} is not account {account!r}'s")
+        raise DecodeError(f"the leaf at position {position} is not account {json.dumps(account)}'s")
     doc = AccountOpenings(
         account=account,
         epoch=st.epoch,
