@@ -1,0 +1,407 @@
+"""Property tests of soundness: what a forger (:mod:`forger`) makes is given to the unmodified
+verifiers, and whatever they accept must mean what it says by the exact margin engine.
+
+1. Leaves: any layout, declared bounds, values and auxiliary values, checked by the audit's own
+   per-leaf code (``check_leaves``) against a real publication's header and market. Accepted ⇒
+   every slot in the circuit's bound, exact equity ≥ exact maintenance, and every committed
+   liability at least the account's true liability.
+2. Publications: one or two forged leaves in the padding of a real publication, the tree and
+   root redone with the venue key, the reserves re-proven (forged where short). Valid ⇒ every
+   forged leaf means what it says and each column's true total is at most its reserve.
+3. Margin proofs: forged self-committed statements, or venue-attested statements proven with
+   forged auxiliary values, on the cross, isolated and portfolio circuits. Valid ⇒ every slot
+   in the circuit's bound and exact equity ≥ θ·requirement.
+
+Each property has a companion that draws honest-looking inputs with the same strategies and
+checks that the verifiers accept them exactly when the oracle says they hold, so the soundness
+properties cannot pass by refusing everything. ``ZKMARGIN_FUZZ=1`` (``make fuzz``) multiplies
+every example count by 25.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import forger
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from zkmargin import group
+from zkmargin.attest import statement as stm
+from zkmargin.attest.keys import VenueKey, generate
+from zkmargin.auditor import verify_margin_proofs
+from zkmargin.circuit import proof as cproof
+from zkmargin.circuit.compiler import SlotSpec, load_circuit
+from zkmargin.cli import main
+from zkmargin.exchange import load_venue_key
+from zkmargin.formats.common import PPM
+from zkmargin.formats.jsonfile import write_model
+from zkmargin.formats.market import market_digest
+from zkmargin.formats.publication import AccountSecret
+from zkmargin.formats.statement import AccountStatement
+from zkmargin.group import R
+from zkmargin.liabilities import leaf as lf
+from zkmargin.liabilities.audit import audit
+from zkmargin.liabilities.parallel import InProcess
+from zkmargin.liabilities.plan import PADDING_PREFIX, _leaf, derive_permutation
+from zkmargin.liabilities.work import check_leaves
+from zkmargin.margin.market import Market, compile_market, load_snapshot
+from zkmargin.margin.synthetic import (
+    exchange_accounts,
+    exchange_market,
+    exchange_market_document,
+    market_document,
+)
+from zkmargin.margin.table_io import save_table
+
+ROOT = Path(__file__).resolve().parent.parent
+FUZZ = os.environ.get("ZKMARGIN_FUZZ", "") not in ("", "0")
+SCALE = 25 if FUZZ else 1
+EPOCH = 3
+N_ACCOUNTS = 6
+
+
+def examples(n: int) -> Callable[[Any], Any]:
+    """``n`` examples (times the fuzz scale), no deadline, module-scoped fixtures allowed."""
+    return settings(
+        max_examples=n * SCALE,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+# ----- the world: a real publication (header, market, key, secrets) --------------------------
+
+
+@dataclass
+class World:
+    dir: Path
+    pub: Path
+    secrets: Path
+    key: VenueKey
+    header: dict[str, Any]
+    header_json: str
+    market: Market
+    market_text: bytes
+    columns: lf.Columns
+    padding: list[int]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Six accounts of the exchange market published in 8 leaves (two of them padding)."""
+    d = tmp_path_factory.mktemp("forgery")
+    (d / "market.json").write_text(json.dumps(exchange_market_document(EPOCH)))
+    market = exchange_market(EPOCH)
+    save_table(exchange_accounts(market, N_ACCOUNTS, seed=5), market, d / "accounts.csv")
+    reserves = {"USDT": "10" + "0" * 15, "USDC": "10" + "0" * 12, "BTC": "10" + "0" * 12}
+    reserves |= {"ETH": "10" + "0" * 12, "USD": "10" + "0" * 12}
+    (d / "reserves.json").write_text(
+        json.dumps({"format": "zkmargin/reserves/1", "reserves": reserves})
+    )
+
+    def run(*args: str | Path) -> None:
+        r = CliRunner().invoke(main, [str(a) for a in args])
+        assert r.exit_code == 0, r.output
+
+    run("venue", "keygen", "--out", d / "venue.key", "--venue", "X")
+    run(
+        "exchange", "publish", "--out", d / "pub.sqlite", "--workers", "1",
+        "--market", d / "market.json", "--accounts", d / "accounts.csv",
+        "--reserves", d / "reserves.json", "--key", d / "venue.key",
+    )  # fmt: skip
+    pub = d / "pub.sqlite"
+    header, market = forger.read_header(pub)
+    with sqlite3.connect(pub) as conn:
+        header_json = conn.execute("SELECT doc FROM header").fetchone()[0]
+        market_text = conn.execute("SELECT snapshot FROM market").fetchone()[0]
+    with sqlite3.connect(d / "pub.sqlite.secrets") as conn:
+        used = {json.loads(s)["position"] for (s,) in conn.execute("SELECT doc FROM accounts")}
+    padding = sorted(set(range(1 << header["height"])) - used)
+    assert len(padding) == (1 << header["height"]) - N_ACCOUNTS
+    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
+    return World(
+        d, pub, d / "pub.sqlite.secrets", load_venue_key(d / "venue.key"), header,
+        header_json, market, market_text, columns, padding,
+    )  # fmt: skip
+
+
+def leaf_accepted(world: World, row: Any) -> bool:
+    """The audit's own per-leaf check (statement, layout and bounds, liabilities, hash, proof)."""
+    verdict = check_leaves(group.backend().name, world.market_text, world.header_json, [row])
+    return not verdict.bad and len(verdict.tags) == 1
+
+
+# ----- values: a mix biased to where bugs live --------------------------------------------------
+
+
+def magnitude(top: int = 15) -> st.SearchStrategy[int]:
+    """A non-negative integer of any order of magnitude up to 10^top (log-uniform-ish)."""
+    return st.integers(0, top).flatmap(lambda e: st.integers(0, 10**e))
+
+
+EDGES = (1 << 62, 1 << 63, 1 << 64)
+
+
+def wild(honest: int) -> st.SearchStrategy[int]:
+    """A value a forger might commit in place of ``honest``: zero, negative, next to 2^62,
+    2^63, 2^64 (and their negatives), r − k (a 'negative' field element), r − honest, a small
+    change of the honest value, or anything below r."""
+    near = st.tuples(st.sampled_from(EDGES), st.integers(-2, 2), st.sampled_from((1, -1)))
+    return st.one_of(
+        st.sampled_from((0, -1, 1, R - 1, R - 2, (R - 1) // 2, (R + 1) // 2)),
+        near.map(lambda t: t[2] * t[0] + t[1]),
+        st.integers(1, 10**6).map(lambda k: R - k),
+        st.just(R - honest),
+        st.integers(-3, 3).map(lambda d: honest + d),
+        magnitude(18).map(lambda m: -m),
+        st.integers(0, R - 1),
+    )
+
+
+AUX_CHANGES = ("+1", "-1", "zero", "2^63", "+2^63", "2^64-1", "r-1", "r-honest", "-2^63")
+
+
+def change_aux(op: str, honest: int) -> int:
+    return {
+        "+1": honest + 1,
+        "-1": honest - 1,
+        "zero": 0,
+        "2^63": 1 << 63,
+        "+2^63": honest + (1 << 63),
+        "2^64-1": (1 << 64) - 1,
+        "r-1": R - 1,
+        "r-honest": R - honest,
+        "-2^63": honest - (1 << 63),
+    }[op]
+
+
+# ----- accounts as slots ------------------------------------------------------------------------
+
+
+def spec(circuit: str, name: str, of: str) -> tuple[int, bool]:
+    kind = load_circuit(circuit).slots[name]
+    return kind.bits, kind.signed
+
+
+@st.composite
+def account_values(
+    draw: st.DrawFn,
+    market: Market,
+    circuit: str,
+    assets: list[str],
+    instruments: list[str],
+    honest: bool = False,
+) -> list[tuple[str, str, int]]:
+    """Realistic values for a layout, in market order: (name, of, value). Unless ``honest``, an
+    asset may hold both a balance and a borrow (no venue commits that; the circuit then counts
+    the borrow in full and the balance haircut, more strictly than the engine's net)."""
+    out: list[tuple[str, str, int]] = []
+    for a in market.assets:
+        if a.symbol not in assets:
+            continue
+        shapes = ("pos", "pos", "pos", "neg", "zero") + (() if honest else ("both",))
+        shape = draw(st.sampled_from(shapes))
+        amount = draw(magnitude(a.decimals + 5))
+        pos = amount if shape in ("pos", "both") else 0
+        neg = (
+            amount if shape == "neg" else draw(magnitude(a.decimals + 3)) if shape == "both" else 0
+        )
+        out += [("balance_pos", a.symbol, pos), ("balance_neg", a.symbol, neg)]
+    for inst in market.instruments:
+        if inst.symbol not in instruments:
+            continue
+        size = draw(magnitude(inst.size_decimals + 5)) * draw(st.sampled_from((1, -1)))
+        if inst.kind == "inverse":
+            # q: what the contracts cost in settle units (⌊size·cv/entry⌋ for an honest venue)
+            settle = market.assets[inst.settle_index]
+            entry = max(1, inst.mark + draw(st.integers(-inst.mark // 10, inst.mark // 10)))
+            num = size * inst.contract_value * 10**settle.decimals
+            quote = num // (10**inst.size_decimals * entry)
+        else:
+            entry = max(0, inst.mark + draw(st.integers(-inst.mark // 10, inst.mark // 10)))
+            quote = -size * entry
+        out += [
+            ("long", inst.symbol, max(size, 0)),
+            ("short", inst.symbol, max(-size, 0)),
+            ("quote", inst.symbol, quote),
+        ]
+        if circuit == "isolated":
+            settle = market.assets[inst.settle_index]
+            out.append(("isolated_margin", inst.symbol, draw(magnitude(settle.decimals + 5))))
+    cash = draw(st.one_of(st.just(0), st.just(0), magnitude(12), magnitude(12).map(lambda m: -m)))
+    out.append(("cash", "", cash))
+    return out
+
+
+def with_specs(circuit: str, values: list[tuple[str, str, int]]) -> list[forger.ForgedSlot]:
+    return [(n, o, *spec(circuit, n, o), v) for n, o, v in values]
+
+
+def set_value(slots: list[forger.ForgedSlot], name: str, of: str, v: int) -> None:
+    for k, (n, o, b, s, _) in enumerate(slots):
+        if (n, o) == (name, of):
+            slots[k] = (n, o, b, s, v)
+
+
+def value_of(slots: list[forger.ForgedSlot], name: str, of: str) -> int:
+    return next(forger.signed_rep(v) for n, o, _, _, v in slots if (n, o) == (name, of))
+
+
+def balance_cash(
+    market: Market, slots: list[forger.ForgedSlot], mode: str, theta_ppm: int, margin: int
+) -> None:
+    """Set cash so that exact equity − θ·requirement lands in [margin, margin + 1) (cash counts
+    one for one in equity and in nothing else)."""
+    equity, requirement = forger.margin_figures(market, slots, mode)
+    cash = value_of(slots, "cash", "")
+    gap = Fraction(theta_ppm, PPM) * requirement - equity
+    set_value(slots, "cash", "", cash + math.ceil(gap) + margin)
+
+
+MARGINS = (-(10**6), -1000, -1, 0, 0, 0, 1, 2, 1000)
+
+
+# ----- 1. leaves ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LeafDraw:
+    slots: list[forger.ForgedSlot]
+    statement_slots: list[forger.ForgedSlot] | None
+    aux_change: str | None
+    honest: bool  # circuit bounds, honest hints, a defined layout, no wild value
+    seed: bytes
+
+
+@st.composite
+def leaf_draws(draw: st.DrawFn, market: Market, honest: bool = False) -> LeafDraw:
+    """A leaf a forging exchange might publish for ``market`` (the exchange market): a layout
+    (a subset of assets and instruments), realistic values usually set at the edge of covered,
+    then, unless ``honest``: a few wild values, other declared bounds, a changed auxiliary value,
+    a slot dropped or doubled."""
+    assets = draw(st.lists(st.sampled_from([a.symbol for a in market.assets]), unique=True))
+    instruments = draw(
+        st.lists(st.sampled_from([i.symbol for i in market.instruments]), unique=True)
+    )
+    circuit = lf.LEAF_CIRCUIT
+    slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
+    if draw(st.integers(0, 3)):
+        balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(MARGINS)))
+    clean = True
+    if not honest and draw(st.integers(0, 2)) == 0:
+        for k in draw(st.lists(st.integers(0, len(slots) - 1), min_size=1, max_size=2)):
+            n, o, b, s, v = slots[k]
+            slots[k] = (n, o, b, s, draw(wild(v)))
+        clean = False
+        if draw(st.booleans()):
+            balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(MARGINS)))
+    if not honest and draw(st.integers(0, 4)) == 0:
+        bits = st.sampled_from((1, 2, 8, 16, 32, 48, 62, 63, 64, 64))
+        if draw(st.booleans()):  # one slot
+            k = draw(st.integers(0, len(slots) - 1))
+            n, o, _, _, v = slots[k]
+            slots[k] = (n, o, draw(bits), draw(st.booleans()), v)
+        else:  # every slot of one kind
+            kind = draw(st.sampled_from(sorted({n for n, *_ in slots})))
+            b, s = draw(bits), draw(st.booleans())
+            slots = [
+                (n, o, b, s, v) if n == kind else (n, o, bb, ss, v) for n, o, bb, ss, v in slots
+            ]
+        clean = clean and all(sp[2:4] == spec(circuit, *sp[:2]) for sp in slots)
+    aux_change = None
+    if not honest and instruments and draw(st.integers(0, 3)) == 0:
+        aux_change = draw(st.sampled_from(AUX_CHANGES))
+        clean = False
+    statement_slots = None
+    if not honest and draw(st.integers(0, 14)) == 0:
+        k = draw(st.integers(0, len(slots) - 1))
+        if len(slots) > 1 and draw(st.booleans()):
+            statement_slots = slots[:k] + slots[k + 1 :]
+        else:
+            n, o, b, s, v = slots[k]
+            statement_slots = [*slots, (n, o, b, s, draw(wild(v)))]
+        clean = False
+    return LeafDraw(slots, statement_slots, aux_change, clean, draw(st.binary(max_size=4)))
+
+
+def forge(world: World, d: LeafDraw, position: int, tag: bytes | None = None) -> forger.ForgedLeaf:
+    aux: dict[tuple[str, Any], int] | None = None
+    if d.aux_change is not None:
+        specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in d.slots)
+        inst = forger.forged_instance(lf.LEAF_CIRCUIT, world.market, specs, PPM, trusted=False)
+        honest = cproof.auxiliary_values(inst, [forger.signed_rep(v) for *_, v in d.slots])
+        aux = {("settled", "USDT"): change_aux(d.aux_change, honest[("settled", "USDT")])}
+    return forger.forge_leaf(
+        world.market,
+        world.header,
+        position,
+        d.slots,
+        aux=aux,
+        tag=tag,
+        seed=d.seed,
+        statement_slots=d.statement_slots,
+    )
+
+
+def bounds_as_circuit(slots: list[forger.ForgedSlot]) -> bool:
+    return all((b, s) == spec(lf.LEAF_CIRCUIT, n, o) for n, o, b, s, _ in slots)
+
+
+def test_accepted_leaves_mean_what_they_say(world: World) -> None:
+    """The soundness property of a leaf, on forged leaves of every kind."""
+    seen: list[tuple[bool, bool]] = []
+
+    @examples(200)
+    @given(d=leaf_draws(world.market))
+    def check(d: LeafDraw) -> None:
+        leaf = forge(world, d, world.padding[0])
+        accepted = leaf_accepted(world, leaf.row)
+        event("accepted" if accepted else "refused")
+        event("honest-looking" if d.honest else "forged")
+        seen.append((d.honest, accepted))
+        if accepted:
+            assert forger.leaf_means_what_it_says(world.market, leaf), (
+                "CRITICAL: the audit accepted a leaf that does not mean what it says",
+                leaf.slots,
+                d,
+            )
+            # a statement repeating other bounds than the circuit's is refused, whatever it holds
+            assert bounds_as_circuit(leaf.slots), leaf.slots
+
+    check()
+    accepted = sum(a for _, a in seen)
+    # not vacuous: the strategy reaches accepted leaves, and refused ones
+    assert 0 < accepted < len(seen), (accepted, len(seen))
+
+
+def test_honest_leaves_are_accepted_when_covered(world: World) -> None:
+    """Completeness of the same strategy: an honest-looking leaf (the circuit's bounds, honest
+    hints) is accepted exactly when the exact engine says it means what it says."""
+    seen: list[bool] = []
+
+    @examples(40)
+    @given(d=leaf_draws(world.market, honest=True))
+    def check(d: LeafDraw) -> None:
+        leaf = forge(world, d, world.padding[0])
+        means = forger.leaf_means_what_it_says(world.market, leaf)
+        accepted = leaf_accepted(world, leaf.row)
+        event("accepted" if accepted else "refused")
+        assert accepted == means, (accepted, means, leaf.slots)
+        seen.append(accepted)
+
+    check()
+    assert sum(seen) >= len(seen) // 3, (sum(seen), len(seen))
