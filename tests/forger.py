@@ -36,6 +36,7 @@ from zkmargin.circuit.compiler import (
 )
 from zkmargin.circuit.lang import CircuitError
 from zkmargin.circuit.slots import SlotValue
+from zkmargin.errors import ProvingError
 from zkmargin.formats.common import PPM, format_decimal
 from zkmargin.formats.publication import ReserveProof
 from zkmargin.formats.statement import AccountStatement, MarginProofFile, SignedRoot
@@ -283,7 +284,10 @@ def forge_reserves(
     message = root_message(root)
     rng = SpongeRng.from_tag(b"forged reserves")
     if all(res >= t for res, (t, _) in zip(reserves, openings, strict=True)):
-        return rsv.prove_reserves(totals, openings, reserves, height, message, rng)
+        try:
+            return rsv.prove_reserves(totals, openings, reserves, height, message, rng)
+        except ProvingError:
+            pass  # a gap too wide for its limbs (a total far below zero): forged below
     limbs = [rsv.reserve_limbs(r, height) for r in reserves]
     context = rsv.reserves_context(message, reserves, limbs)
     values: list[int] = []

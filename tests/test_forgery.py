@@ -57,6 +57,7 @@ from zkmargin.liabilities import leaf as lf
 from zkmargin.liabilities.audit import audit
 from zkmargin.liabilities.parallel import InProcess
 from zkmargin.liabilities.plan import PADDING_PREFIX, _leaf, derive_permutation
+from zkmargin.liabilities import reserves as rsv
 from zkmargin.liabilities.work import check_leaves
 from zkmargin.margin.market import Market, compile_market, load_snapshot
 from zkmargin.margin.synthetic import (
@@ -288,11 +289,17 @@ class LeafDraw:
 
 
 @st.composite
-def leaf_draws(draw: st.DrawFn, market: Market, honest: bool = False) -> LeafDraw:
+def leaf_draws(
+    draw: st.DrawFn,
+    market: Market,
+    honest: bool = False,
+    layouts: bool = True,
+    margins: tuple[int, ...] = MARGINS,
+) -> LeafDraw:
     """A leaf a forging exchange might publish for ``market`` (the exchange market): a layout
     (a subset of assets and instruments), realistic values usually set at the edge of covered,
     then, unless ``honest``: a few wild values, other declared bounds, a changed auxiliary value,
-    a slot dropped or doubled."""
+    a slot dropped or doubled (when ``layouts``)."""
     assets = draw(st.lists(st.sampled_from([a.symbol for a in market.assets]), unique=True))
     instruments = draw(
         st.lists(st.sampled_from([i.symbol for i in market.instruments]), unique=True)
@@ -300,8 +307,11 @@ def leaf_draws(draw: st.DrawFn, market: Market, honest: bool = False) -> LeafDra
     circuit = lf.LEAF_CIRCUIT
     slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
     if draw(st.integers(0, 3)):
-        balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(MARGINS)))
-    clean = True
+        balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(margins)))
+    # a venue commits b⁺ or b⁻ of an asset, never both
+    clean = not any(
+        n == "balance_pos" and v and value_of(slots, "balance_neg", o) for n, o, *_, v in slots
+    )
     if not honest and draw(st.integers(0, 2)) == 0:
         for k in draw(st.lists(st.integers(0, len(slots) - 1), min_size=1, max_size=2)):
             n, o, b, s, v = slots[k]
@@ -327,7 +337,7 @@ def leaf_draws(draw: st.DrawFn, market: Market, honest: bool = False) -> LeafDra
         aux_change = draw(st.sampled_from(AUX_CHANGES))
         clean = False
     statement_slots = None
-    if not honest and draw(st.integers(0, 14)) == 0:
+    if not honest and layouts and draw(st.integers(0, 14)) == 0:
         k = draw(st.integers(0, len(slots) - 1))
         if len(slots) > 1 and draw(st.booleans()):
             statement_slots = slots[:k] + slots[k + 1 :]
@@ -405,3 +415,170 @@ def test_honest_leaves_are_accepted_when_covered(world: World) -> None:
 
     check()
     assert sum(seen) >= len(seen) // 3, (sum(seen), len(seen))
+
+
+# ----- 2. publications ---------------------------------------------------------------------------
+
+
+@dataclass
+class Book:
+    """What the exchange knows of each leaf of the world's publication: (L_c, blinding) per
+    column, the true liabilities of the account it stands for, and its account tag."""
+
+    openings: dict[int, list[tuple[int, int]]]
+    true: dict[int, list[Fraction]]
+    tags: dict[int, bytes]
+
+
+def stored_statement(db: Path, position: int) -> AccountStatement:
+    with sqlite3.connect(db) as conn:
+        doc = conn.execute("SELECT statement FROM leaves WHERE position = ?", (position,))
+        return AccountStatement.model_validate_json(doc.fetchone()[0])
+
+
+@pytest.fixture(scope="module")
+def book(world: World) -> Book:
+    """Every leaf's openings: the accounts' from the secrets file, the padding leaves' from the
+    venue's KDF (as the plan made them: zero in every slot)."""
+    out = Book({}, {}, {})
+    size = 1 << world.header["height"]
+    with sqlite3.connect(world.secrets) as conn:
+        secrets = [AccountSecret.model_validate_json(d) for (d,) in conn.execute(
+            "SELECT doc FROM accounts"
+        )]  # fmt: skip
+    for sec in secrets:
+        stmt = stored_statement(world.pub, sec.position)
+        specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
+        inst = lf.leaf_instance(world.market, specs)
+        values = [int(o.value) for o in sec.openings]
+        blindings = [int(o.blinding, 16) for o in sec.openings]
+        every = cproof.auxiliary_values(inst, values)
+        out.openings[sec.position] = lf.liability_openings(
+            lf.liability_terms(inst, world.columns),
+            values,
+            blindings,
+            [every[k] for k, _, _ in inst.aux],
+            [int(g, 16) for g in sec.aux_blindings],
+        )
+        slots = [(s.name, s.of, s.bits, s.signed, v) for s, v in zip(specs, values, strict=True)]
+        out.true[sec.position] = forger.true_liabilities(
+            world.market, forger.account_of(world.market, slots)
+        )
+        out.tags[sec.position] = bytes.fromhex(stmt.account_tag)
+    perm = derive_permutation(world.key.master_secret, EPOCH, size)
+    for k in range(size - len(secrets)):
+        position = perm[len(secrets) + k]
+        stmt = stored_statement(world.pub, position)
+        specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
+        *_, liabilities, _, failed = _leaf(
+            world.market, world.columns, world.key, EPOCH, f"{PADDING_PREFIX}{k}", specs,
+            [0] * len(specs),
+        )  # fmt: skip
+        assert not failed
+        out.openings[position] = liabilities
+        out.true[position] = [Fraction(0)] * len(world.columns)
+        out.tags[position] = bytes.fromhex(stmt.account_tag)
+    assert sorted(out.openings) == list(range(size)) and sorted(world.padding) == sorted(
+        set(range(size)) - {s.position for s in secrets}
+    )
+    return out
+
+
+RESERVE_CHOICES = ("committed", "committed+1", "committed-1", "true", "true-1", "zero", "plenty")
+
+
+def reserve(choice: str, committed: int, true: Fraction) -> int:
+    r = {
+        "committed": committed,
+        "committed+1": committed + 1,
+        "committed-1": committed - 1,
+        "true": math.ceil(true),
+        "true-1": math.ceil(true) - 1,
+        "zero": 0,
+        "plenty": committed + 10**15,
+    }[choice]
+    return min(max(r, 0), rsv.MAX_RESERVE)
+
+
+@st.composite
+def publication_draws(
+    draw: st.DrawFn, world: World, book: Book
+) -> tuple[list[tuple[int, LeafDraw, bytes | None]], list[str]]:
+    """One or two padding leaves replaced by forged ones (sometimes claiming an account's tag),
+    and each column's reserve chosen against the committed and the true totals."""
+    positions = draw(st.lists(st.sampled_from(world.padding), min_size=1, max_size=2, unique=True))
+    leaves = []
+    for position in positions:
+        if draw(st.integers(0, 3)):  # mostly a covered account, honestly committed
+            d = draw(leaf_draws(world.market, honest=True, layouts=False, margins=(0, 1, 1000)))
+        else:
+            d = draw(leaf_draws(world.market, layouts=False))
+        tag = None
+        if draw(st.integers(0, 9)) == 0:
+            tag = book.tags[draw(st.sampled_from(sorted(set(book.tags) - set(world.padding))))]
+        leaves.append((position, d, tag))
+    # half the time every column covered, else each column's reserve on its own
+    choose = st.sampled_from(RESERVE_CHOICES[:2] if draw(st.booleans()) else RESERVE_CHOICES)
+    choices = [draw(choose) for _ in world.columns.symbols]
+    return leaves, choices
+
+
+def test_valid_publications_cover_their_true_liabilities(world: World, book: Book) -> None:
+    """The soundness property of the whole audit, on publications with forged leaves."""
+    seen: list[tuple[bool, bool]] = []
+
+    @examples(15)
+    @given(draw=publication_draws(world, book))
+    def check(draw: tuple[list[tuple[int, LeafDraw, bytes | None]], list[str]]) -> None:
+        plan, choices = draw
+        forged = {p: forge(world, d, p, tag) for p, d, tag in plan}
+        openings = {p: o for p, o in book.openings.items() if p not in forged}
+        true = {p: t for p, t in book.true.items() if p not in forged}
+        for p, leaf in forged.items():
+            openings[p] = forger.leaf_openings(leaf, world.market, world.columns)
+            true[p] = forger.true_liabilities(
+                world.market, forger.account_of(world.market, leaf.slots)
+            )
+        ncol = len(world.columns)
+        totals = [
+            (sum(o[c][0] for o in openings.values()), sum(o[c][1] for o in openings.values()) % R)
+            for c in range(ncol)
+        ]
+        true_totals = [sum((t[c] for t in true.values()), Fraction(0)) for c in range(ncol)]
+        reserves = [
+            reserve(ch, t, tt) for ch, (t, _), tt in zip(choices, totals, true_totals, strict=True)
+        ]
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "p.sqlite"
+            shutil.copy(world.pub, db)
+            for leaf in forged.values():
+                forger.put_leaf(db, leaf.row)
+            forger.rebuild(db, world.key, reserves=reserves, totals=totals)
+            rep = audit(db, venue_key=world.key.public_key, runner=InProcess())
+        event("valid" if rep.valid else "invalid")
+
+        honest = all(d.honest for _, d, tag in plan if tag is None) and all(
+            tag is None for *_, tag in plan
+        )
+        seen.append((honest, rep.valid))
+        if rep.valid:
+            for p, leaf in forged.items():
+                assert forger.leaf_means_what_it_says(world.market, leaf), (
+                    "CRITICAL: a publication with a leaf that does not mean what it says audits",
+                    p,
+                    leaf.slots,
+                )
+            tags = [t for p, t in book.tags.items() if p not in forged]
+            tags += [bytes.fromhex(f.statement.account_tag) for f in forged.values()]
+            assert len(set(tags)) == len(tags), "a valid publication holds an account twice"
+            for sym, tt, res in zip(world.columns.symbols, true_totals, reserves, strict=True):
+                assert tt <= res, ("CRITICAL: reserves below the true total", sym, tt, res)
+        elif (
+            honest
+            and all(forger.leaf_means_what_it_says(world.market, f) for f in forged.values())
+            and all(res >= t for res, (t, _) in zip(reserves, totals, strict=True))
+        ):
+            pytest.fail(f"an honest publication was refused: {rep.reason}")
+
+    check()
+    assert any(valid for _, valid in seen), seen
