@@ -45,7 +45,7 @@ bench: $(STAMP)
 # then the forger's property tests (tests/test_forgery.py) with 20 times their examples.
 fuzz: $(FUZZ_STAMP)
 	$(BIN)/python fuzz/run.py --total 1000000
-	ZKMARGIN_FUZZ=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_forgery.py
+	ZKMARGIN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_forgery.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m zkmargin.formats.schema docs/formats
