@@ -443,12 +443,14 @@ def forge_margin_proof(
     aux: dict[tuple[str, Any], int] | None = None,
     context: str = "",
     seed: bytes = b"",
+    claimed_theta_ppm: int | None = None,
 ) -> tuple[MarginProofFile, dict[tuple[str, Any], int]]:
     """A margin proof file over a statement of ``slots``, proven with no check at all.
 
     With ``venue_key`` the statement is signed by that venue (an honest venue attesting the
     account; the forger then changes only auxiliary values with ``aux``); without, it is
-    self-committed. Returns the file and every value the forger committed."""
+    self-committed. ``claimed_theta_ppm``: the file states this threshold, while the proof is
+    made for ``theta_ppm``. Returns the file and every value the forger committed."""
     specs = [SlotSpec(n, o, b, s) for n, o, b, s, _ in slots]
     values = [v for *_, v in slots]
     blindings = [3000 + 13 * j + len(seed) for j in range(len(slots))]
@@ -480,7 +482,7 @@ def forge_margin_proof(
         circuit=circ.name,
         circuit_digest=circ.digest.hex(),
         market_digest=market_digest.hex(),
-        threshold=theta_text(theta_ppm),
+        threshold=theta_text(theta_ppm if claimed_theta_ppm is None else claimed_theta_ppm),
         epoch=market.epoch,
         context=context,
         statement=st,
