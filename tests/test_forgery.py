@@ -725,7 +725,7 @@ def margin_draws(
         slots[k] = (n, o, draw(st.sampled_from((1, 8, 32, 63, 64))), draw(st.booleans()), v)
         clean = clean and (slots[k][2], slots[k][3]) == (b, s)
     changes: list[tuple[int, str]] = []
-    if not honest and draw(st.integers(0, 2 if attested else 3)) != 0:
+    if not honest and draw(st.integers(0, 1 if attested else 2)) == 0:
         ops = st.sampled_from((*AUX_CHANGES, "2^62", "2^62-1"))
         changes = draw(st.lists(st.tuples(st.integers(0, 63), ops), min_size=1, max_size=2))
     proven = None
