@@ -41,9 +41,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_circuits.py
 	$(BIN)/python benchmarks/bench_exchange.py --quick
 
-# Coverage-guided fuzzing (atheris) of every decoder and reader: at least 10^6 inputs in all.
+# Coverage-guided fuzzing (atheris) of every decoder and reader: at least 10^6 inputs in all;
+# then the forger's property tests (tests/test_forgery.py) with 20 times their examples.
 fuzz: $(FUZZ_STAMP)
 	$(BIN)/python fuzz/run.py --total 1000000
+	ZKMARGIN_FUZZ=1 $(BIN)/python -m pytest -q tests/test_forgery.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m zkmargin.formats.schema docs/formats

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from zkmargin import group, rangeproof
+from zkmargin.attest import bls
 from zkmargin.attest import statement as stm
 from zkmargin.attest.keys import VenueKey
 from zkmargin.circuit import proof as cproof
@@ -29,13 +30,16 @@ from zkmargin.circuit.compiler import (
     Instance,
     SlotKind,
     SlotSpec,
+    circuit_slot,
     compile_instance,
     load_circuit,
 )
+from zkmargin.circuit.lang import CircuitError
 from zkmargin.circuit.slots import SlotValue
-from zkmargin.formats.common import PPM
+from zkmargin.errors import ProvingError
+from zkmargin.formats.common import PPM, format_decimal
 from zkmargin.formats.publication import ReserveProof
-from zkmargin.formats.statement import AccountStatement, SignedRoot
+from zkmargin.formats.statement import AccountStatement, MarginProofFile, SignedRoot
 from zkmargin.group import R
 from zkmargin.liabilities import leaf as lf
 from zkmargin.liabilities import reserves as rsv
@@ -43,7 +47,7 @@ from zkmargin.liabilities.root import root_message, sign_root
 from zkmargin.liabilities.store import LeafRow
 from zkmargin.liabilities.tree import Node, build_levels
 from zkmargin.liabilities.work import load_market
-from zkmargin.margin.exact import debts_covered, position_value
+from zkmargin.margin.exact import debts_covered, exact_figures, position_value
 from zkmargin.margin.market import Market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
@@ -69,11 +73,31 @@ def forged_circuit(circuit: Circuit, specs: Sequence[SlotSpec]) -> Circuit:
     return dataclasses.replace(circuit, slots=kinds)
 
 
+class _AnyBound:
+    """A slot kind's bound that equals every bound: the compiler's comparison of each slot's
+    declared bound with its kind's passes, so slots of one kind may declare different bounds."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+
 def forged_instance(
     circuit: str, market: Market, specs: Sequence[SlotSpec], theta_ppm: int, *, trusted: bool
 ) -> Instance:
-    """The instance a forger proves with: its own declared bounds, never refused."""
+    """The instance a forger proves with: its own declared bounds, never refused (slots of one
+    kind may even declare different bounds; each slot is bounded as it declares)."""
     circ = forged_circuit(load_circuit(circuit), specs)
+    if any(
+        (s.bits, s.signed) != (t.bits, t.signed) for s in specs for t in specs if s.name == t.name
+    ):
+        wild: Any = _AnyBound()
+        kinds = {n: SlotKind(k.over, wild, wild) for n, k in circ.slots.items()}
+        circ = dataclasses.replace(circ, slots=kinds)
     return compile_instance(circ, market, tuple(specs), theta_ppm, trusted_slots=trusted)
 
 
@@ -110,6 +134,8 @@ class ForgedLeaf:
     slots: list[ForgedSlot]
     values: dict[tuple[str, Any], int]
     mode: str = "cross"
+    blindings: list[int] = dataclasses.field(default_factory=list)
+    aux_blindings: list[int] = dataclasses.field(default_factory=list)
 
 
 def forge_leaf(
@@ -122,30 +148,60 @@ def forge_leaf(
     tag: bytes | None = None,
     seed: bytes = b"",
     mode: str = "cross",
+    statement_slots: Sequence[ForgedSlot] | None = None,
 ) -> ForgedLeaf:
-    """A leaf of the given slots at ``position``, proven by a prover that skips every check."""
+    """A leaf of the given slots at ``position``, proven by a prover that skips every check.
+
+    ``statement_slots``: the statement published holds these instead (a layout the circuit may
+    not define: a slot dropped or doubled), while the proof is made for ``slots``."""
     specs = [SlotSpec(n, o, b, s) for n, o, b, s, _ in slots]
     values = [v for *_, v in slots]
     blindings = [1000 + 7 * j + len(seed) for j in range(len(slots))]
-    st = stm.build_statement(
-        venue=header["venue"],
-        epoch=header["epoch"],
-        market_digest=bytes.fromhex(header["market_digest"]),
-        tag=tag or stm.account_tag(f"forged-{position}-{seed.hex()}", b"\x01" * 32),
-        mode=mode,
-        slots=[SlotValue(s, v % R) for s, v in zip(specs, values, strict=True)],
-        blindings=blindings,
-        venue_key=bytes.fromhex(header["venue_key"]),
-    )
+    tag = tag or stm.account_tag(f"forged-{position}-{seed.hex()}", b"\x01" * 32)
+
+    def statement(of: Sequence[ForgedSlot]) -> AccountStatement:
+        return stm.build_statement(
+            venue=header["venue"],
+            epoch=header["epoch"],
+            market_digest=bytes.fromhex(header["market_digest"]),
+            tag=tag,
+            mode=mode,
+            slots=[SlotValue(SlotSpec(n, o, b, s), v % R) for n, o, b, s, v in of],
+            blindings=[1000 + 7 * j + len(seed) for j in range(len(of))],
+            venue_key=bytes.fromhex(header["venue_key"]),
+        )
+
+    proven = statement(slots)
+    st = proven if statement_slots is None else statement(statement_slots)
     inst = forged_instance(lf.LEAF_CIRCUITS[mode], market, specs, PPM, trusted=False)
-    proof, vals = forged_proof(inst, values, blindings, lf.leaf_context(st), aux, seed)
+    aux_blindings = [5000 + 11 * k + len(seed) for k in range(len(inst.aux))]
+    proof, vals = forged_proof(
+        inst, values, blindings, lf.leaf_context(st), aux, seed, aux_blindings
+    )
     columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
     sums = lf.encode_sums(
-        lf.liability_points(lf.liability_terms(inst, columns), stm.statement_points(st), proof.aux)
+        lf.liability_points(
+            lf.liability_terms(inst, columns), stm.statement_points(proven), proof.aux
+        )
     )
     data = proof.to_bytes()
     row = (position, lf.statement_bytes(st), data, sums, lf.leaf_hash(st, data, sums))
-    return ForgedLeaf(row, st, list(slots), vals, mode)
+    said = list(slots) if statement_slots is None else list(statement_slots)
+    return ForgedLeaf(row, st, said, vals, mode, blindings, aux_blindings)
+
+
+def leaf_openings(leaf: ForgedLeaf, market: Market, columns: lf.Columns) -> list[tuple[int, int]]:
+    """(L_c, its blinding mod r) of every column of a forged leaf, as its forger knows them: the
+    values it committed (signed representatives) and the blindings it chose."""
+    specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
+    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
+    return lf.liability_openings(
+        lf.liability_terms(inst, columns),
+        [signed_rep(v) for *_, v in leaf.slots],
+        leaf.blindings,
+        [signed_rep(leaf.values[k]) for k, _, _ in inst.aux],
+        leaf.aux_blindings,
+    )
 
 
 def read_header(db: Path) -> tuple[dict[str, Any], Market]:
@@ -230,7 +286,10 @@ def forge_reserves(
     message = root_message(root)
     rng = SpongeRng.from_tag(b"forged reserves")
     if all(res >= t for res, (t, _) in zip(reserves, openings, strict=True)):
-        return rsv.prove_reserves(totals, openings, reserves, height, message, rng)
+        try:
+            return rsv.prove_reserves(totals, openings, reserves, height, message, rng)
+        except ProvingError:
+            pass  # a gap too wide for its limbs (a total far below zero): forged below
     limbs = [rsv.reserve_limbs(r, height) for r in reserves]
     context = rsv.reserves_context(message, reserves, limbs)
     values: list[int] = []
@@ -318,8 +377,12 @@ def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
 def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
     """The intended meaning of a leaf: every slot in its circuit's bound, the account's debts
     covered by its own holdings (the exact engine's :func:`debts_covered`), and every committed
-    liability at least the account's true liability in its column."""
-    if not within_circuit_bounds(lf.LEAF_CIRCUITS[leaf.mode], leaf.slots):
+    liability at least the account's true liability in its column. A layout the circuit does
+    not define (a slot dropped or doubled) means nothing."""
+    circuit = lf.LEAF_CIRCUITS[leaf.mode]
+    if not layout_defined(circuit, market, leaf.slots):
+        return False
+    if not within_circuit_bounds(circuit, leaf.slots):
         return False
     acc = account_of(market, leaf.slots, leaf.mode)
     if not debts_covered(acc, market):
@@ -341,3 +404,125 @@ def committed_liabilities(market: Market, leaf: ForgedLeaf) -> list[int]:
             total += k * signed_rep(leaf.values[key])
         out.append(total)
     return out
+
+
+def layout_defined(circuit: str, market: Market, slots: Sequence[ForgedSlot]) -> bool:
+    """Whether the circuit defines a statement of these slots (each kind bounded as the circuit
+    declares it): every slot once, its partners present, names the market lists."""
+    circ = load_circuit(circuit)
+    try:
+        compile_instance(
+            circ,
+            market,
+            tuple(circuit_slot(circ, n, o) for n, o, *_ in slots),
+            PPM,
+            trusted_slots=False,
+        )
+    except (CircuitError, KeyError):
+        return False
+    return True
+
+
+# ----- margin proofs: a forging trader --------------------------------------------------------
+
+
+def theta_text(theta_ppm: int) -> str:
+    return format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
+
+
+def forge_margin_proof(
+    circuit: str,
+    market: Market,
+    market_digest: bytes,
+    slots: Sequence[ForgedSlot],
+    theta_ppm: int,
+    *,
+    mode: str,
+    venue_key: VenueKey | None = None,
+    aux: dict[tuple[str, Any], int] | None = None,
+    context: str = "",
+    seed: bytes = b"",
+    claimed_theta_ppm: int | None = None,
+) -> tuple[MarginProofFile, dict[tuple[str, Any], int]]:
+    """A margin proof file over a statement of ``slots``, proven with no check at all.
+
+    With ``venue_key`` the statement is signed by that venue (an honest venue attesting the
+    account; the forger then changes only auxiliary values with ``aux``); without, it is
+    self-committed. ``claimed_theta_ppm``: the file states this threshold, while the proof is
+    made for ``theta_ppm``. Returns the file and every value the forger committed."""
+    specs = [SlotSpec(n, o, b, s) for n, o, b, s, _ in slots]
+    values = [v for *_, v in slots]
+    blindings = [3000 + 13 * j + len(seed) for j in range(len(slots))]
+    st = stm.build_statement(
+        venue=venue_key.venue if venue_key else "self-committed",
+        epoch=market.epoch,
+        market_digest=market_digest,
+        tag=stm.account_tag(f"trader-{seed.hex()}", b"\x02" * 32),
+        mode=mode,
+        slots=[SlotValue(sp, v % R) for sp, v in zip(specs, values, strict=True)],
+        blindings=blindings,
+        venue_key=venue_key.public_key if venue_key else None,
+    )
+    if venue_key is not None:
+        signature = bls.sign(venue_key.secret_key, stm.statement_message(st))
+        st = st.model_copy(update={"signature": signature.hex()})
+    circ = load_circuit(circuit)
+    inst = forged_instance(circuit, market, specs, theta_ppm, trusted=venue_key is not None)
+    ctx = stm.proof_context(
+        circuit_digest=circ.digest,
+        market_digest=market_digest,
+        theta_ppm=theta_ppm,
+        epoch=market.epoch,
+        context=context,
+        statement=st,
+    )
+    proof, vals = forged_proof(inst, values, blindings, ctx, aux, seed)
+    doc = MarginProofFile(
+        circuit=circ.name,
+        circuit_digest=circ.digest.hex(),
+        market_digest=market_digest.hex(),
+        threshold=theta_text(theta_ppm if claimed_theta_ppm is None else claimed_theta_ppm),
+        epoch=market.epoch,
+        context=context,
+        statement=st,
+        proof=proof.to_bytes().hex(),
+    )
+    return doc, vals
+
+
+def margin_figures(
+    market: Market, slots: Sequence[ForgedSlot], mode: str
+) -> tuple[Fraction, Fraction]:
+    """(equity, requirement) of the account the slot values describe, by the exact engine (for
+    portfolio accounts the requirement is its worst scenario loss).
+
+    An inverse position's committed quote q is in settle units (−q is what the position cost):
+    the engine is given the position at entry = mark (value 0, the same notional and
+    maintenance) and its value q − size·(contract value at mark) is added in valuation units."""
+    acc = account_of(market, slots, mode)
+    extra = Fraction(0)
+    positions = []
+    v = market.valuation_decimals
+    for p in acc.positions:
+        inst = market.instruments[p.instrument]
+        if inst.kind != "inverse":
+            positions.append(p)
+            continue
+        s = market.assets[inst.settle_index]
+        per = Fraction(inst.contract_value * 10**s.decimals, 10**inst.size_decimals * inst.mark)
+        to_val = s.price * Fraction(10) ** (v - s.decimals - s.price_decimals)
+        extra += (p.quote - p.size * per) * to_val
+        positions.append(dataclasses.replace(p, quote=inst.mark))
+    fig = exact_figures(dataclasses.replace(acc, positions=tuple(positions)), market)
+    return fig.equity + extra, fig.maintenance
+
+
+def margin_holds(
+    circuit: str, market: Market, slots: Sequence[ForgedSlot], theta_ppm: int, mode: str
+) -> bool:
+    """What an accepted margin proof must mean: a layout the circuit defines, every slot in the
+    circuit's bound, and exact equity ≥ θ·requirement for the committed values."""
+    if not layout_defined(circuit, market, slots) or not within_circuit_bounds(circuit, slots):
+        return False
+    equity, requirement = margin_figures(market, slots, mode)
+    return equity >= Fraction(theta_ppm, PPM) * requirement
