@@ -40,6 +40,7 @@ from .errors import ZkMarginError
 from .exchange import (
     AssetsResult,
     AttestResult,
+    exchange_evm_snapshot,
     exchange_inclusion,
     exchange_prove_assets,
     exchange_publish,
@@ -104,6 +105,7 @@ __all__ = [
     "demo_margin",
     "demo_trader",
     "equality_relation",
+    "exchange_evm_snapshot",
     "exchange_inclusion",
     "exchange_prove_assets",
     "exchange_publish",

@@ -21,11 +21,12 @@ from pathlib import Path
 from .attest import statement as stm
 from .attest.keys import VenueKey, generate
 from .chain.bitcoin import NETWORKS as BITCOIN_CHAINS
-from .chain.evm import EvmNode
+from .chain.evm import EvmNode, EvmSnapshot, snapshot_balances
+from .chain.evm import chain_id as evm_chain_id
 from .chain.utxo import parse_snapshot
 from .circuit.slots import account_slots
 from .errors import DecodeError
-from .formats.assets import SignaturesFile, WalletsFile
+from .formats.assets import EvmBalancesFile, SignaturesFile, WalletsFile
 from .formats.common import FormatError, format_decimal, to_units
 from .formats.jsonfile import parse_json, read_model, write_model
 from .formats.market import MarketSnapshot, canonical_market, market_digest
@@ -323,15 +324,23 @@ def exchange_inclusion(
 # ----- the proof of assets (reserves proven, not stated) ---------------------------------------
 
 
+def load_evm_balances(path: str | Path) -> EvmSnapshot:
+    """An EVM balance snapshot file (``zkmargin/evm-balances/1``), its entries checked."""
+    return EvmSnapshot(read_model(path, EvmBalancesFile), str(path))
+
+
 def load_chain_data(
     *,
     utxos: Sequence[str | Path] = (),
     eth_rpc: Sequence[str] = (),
     evm_nodes: Sequence[EvmNode] = (),
+    evm_balances: Sequence[str | Path] = (),
 ) -> ChainData:
     """Chain data: ``scantxoutset`` snapshots (``PATH`` for bitcoin, or ``CHAIN=PATH``), EVM
-    nodes by URL, and EVM nodes already connected (any web3 provider)."""
+    nodes by URL, EVM nodes already connected (any web3 provider), and EVM balance snapshot
+    files (``zkmargin/evm-balances/1``)."""
     data = ChainData(evm_nodes=list(evm_nodes))
+    data.evm_snapshots = [load_evm_balances(path) for path in evm_balances]
     for spec in utxos:
         text = str(spec)
         chain, sep, path = text.partition("=")
@@ -374,6 +383,7 @@ def exchange_prove_assets(
     utxos: Sequence[str | Path] = (),
     eth_rpc: Sequence[str] = (),
     evm_nodes: Sequence[EvmNode] = (),
+    evm_balances: Sequence[str | Path] = (),
     out: str | Path | None = None,
 ) -> AssetsResult:
     """Check every wallet's signatures and read its balance at its chain's height, then write
@@ -391,9 +401,18 @@ def exchange_prove_assets(
         )
     sig_doc = read_model(signatures, SignaturesFile)
     parsed = parse_heights(heights) if isinstance(heights, str) else dict(heights)
-    data = load_chain_data(utxos=utxos, eth_rpc=eth_rpc, evm_nodes=evm_nodes)
+    data = load_chain_data(
+        utxos=utxos, eth_rpc=eth_rpc, evm_nodes=evm_nodes, evm_balances=evm_balances
+    )
     doc = prove_assets(
-        root, columns, wallet_doc, sig_doc, parsed, utxos=data.utxos, evm_nodes=data.evm_nodes
+        root,
+        columns,
+        wallet_doc,
+        sig_doc,
+        parsed,
+        utxos=data.utxos,
+        evm_nodes=data.evm_nodes,
+        evm_snapshots=data.evm_snapshots,
     )
     found = verify_assets(doc, root, columns)
     for (symbol, decimals), reserve in zip(columns, proof.reserves, strict=True):
@@ -407,3 +426,35 @@ def exchange_prove_assets(
     target = Path(out) if out is not None else Path(publication)
     add_assets(Path(publication), doc, target)
     return AssetsResult(target, found.addresses, found.heights, found.totals)
+
+
+def exchange_evm_snapshot(
+    *,
+    wallets: str | Path,
+    block: int,
+    out: str | Path,
+    eth_rpc: str | None = None,
+    evm_node: EvmNode | None = None,
+) -> EvmBalancesFile:
+    """Read, from the exchange's own EVM node (``eth_rpc`` URL, or ``evm_node`` already
+    connected), the balance at ``block`` of every wallet of ``wallets`` on that node's chain,
+    and write them as an EVM balance snapshot (``zkmargin/evm-balances/1``) to ``out``.
+    Raises ChainError (the node fails or answers garbage) or FormatError (no wallet is on the
+    node's chain); nothing is written then."""
+    if (eth_rpc is None) == (evm_node is None):
+        raise FormatError("give one EVM node: an RPC URL or a connected node")
+    node = evm_node if evm_node is not None else EvmNode.connect(str(eth_rpc))
+    doc = read_model(wallets, WalletsFile)
+    chain_id = node.chain_id()
+    holdings = list(
+        dict.fromkeys(
+            (w.address, w.contract) for w in doc.wallets if evm_chain_id(w.chain) == chain_id
+        )
+    )
+    if not holdings:
+        raise FormatError(
+            f"no wallet is on the node's chain (chain id {chain_id})", file=str(wallets)
+        )
+    snap = snapshot_balances(node, holdings, block)
+    write_model(Path(out), snap)
+    return snap

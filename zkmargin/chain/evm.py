@@ -8,15 +8,21 @@
   coin, ``balanceOf`` and ``decimals`` of an ERC-20 contract through ``eth_call``. The node's
   chain id must be the wallet's chain. Any failure of the node (down, an error, an answer that is
   not what the method returns) is one :class:`ChainError` naming the node and the call.
+* A balance snapshot (:class:`EvmSnapshot`, the file ``zkmargin/evm-balances/1`` that
+  :func:`snapshot_balances` writes from the exchange's own node) answers the same reads as a
+  node, for its chain id and its one block only: the EVM counterpart of a Bitcoin
+  ``scantxoutset`` result, so a proof can be made, and its story shown, without a node.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_utils.address import to_checksum_address
 
+from ..formats.assets import EvmBalance, EvmBalancesFile
 from .errors import AddressError, ChainError, SignatureEncodingError
 
 if TYPE_CHECKING:
@@ -151,3 +157,123 @@ class EvmNode:
         if value > 36:
             raise ChainError(f"Ethereum RPC {self.name}: {what} answered {value}")
         return value
+
+
+class BalanceSource(Protocol):
+    """What the proof of assets reads from an EVM chain: a node, or a balance snapshot."""
+
+    name: str
+
+    def chain_id(self) -> int: ...
+    def block_hash(self, block: int) -> str: ...
+    def native_balance(self, address: str, block: int) -> int: ...
+    def token_balance(self, contract: str, address: str, block: int) -> int: ...
+    def token_decimals(self, contract: str, block: int) -> int: ...
+
+
+class EvmSnapshot:
+    """The balances of a ``zkmargin/evm-balances/1`` file, read as a node that knows one block.
+
+    Every address and contract must be in EIP-55 form, decimals are given for a token and only
+    for one, a contract states one decimals, and no (address, contract) is listed twice:
+    otherwise a ChainError naming ``name`` and the entry. A read at another block, or of a
+    balance the file does not hold, is a ChainError naming the address."""
+
+    def __init__(self, doc: EvmBalancesFile, name: str) -> None:
+        self.doc = doc
+        self.name = name
+        self.block = doc.block
+        self._balances: dict[tuple[str, str | None], int] = {}
+        self._decimals: dict[str, int] = {}
+        for j, e in enumerate(doc.balances):
+            at = f"{name}: balances[{j}]"
+            try:
+                checksum_address(e.address)
+                if e.contract is not None:
+                    checksum_address(e.contract)
+            except AddressError as exc:
+                raise ChainError(f"{at}: {exc}") from None
+            if (e.contract is None) != (e.decimals is None):
+                raise ChainError(
+                    f"{at}: {e.address}: a token balance gives its contract and decimals, "
+                    "a native one neither"
+                )
+            key = (e.address, e.contract)
+            if key in self._balances:
+                what = f"of {e.contract}" if e.contract else "of the native coin"
+                raise ChainError(f"{at}: {e.address}: its balance {what} is listed twice")
+            if (
+                e.contract is not None
+                and e.decimals is not None
+                and self._decimals.setdefault(e.contract, e.decimals) != e.decimals
+            ):
+                raise ChainError(f"{at}: {e.contract} is given two different decimals")
+            self._balances[key] = int(e.balance)
+
+    def _at(self, block: int, what: str) -> None:
+        if block != self.block:
+            raise ChainError(
+                f"{what}: {self.name} holds balances at block {self.block}, not {block}"
+            )
+
+    def chain_id(self) -> int:
+        return self.doc.chain_id
+
+    def block_hash(self, block: int) -> str:
+        self._at(block, f"block {block}")
+        return self.doc.block_hash
+
+    def native_balance(self, address: str, block: int) -> int:
+        self._at(block, address)
+        if (address, None) not in self._balances:
+            raise ChainError(f"{address}: {self.name} holds no native balance of it")
+        return self._balances[(address, None)]
+
+    def token_balance(self, contract: str, address: str, block: int) -> int:
+        self._at(block, address)
+        if (address, contract) not in self._balances:
+            raise ChainError(f"{address}: {self.name} holds no balance of it in {contract}")
+        return self._balances[(address, contract)]
+
+    def token_decimals(self, contract: str, block: int) -> int:
+        self._at(block, contract)
+        if contract not in self._decimals:
+            raise ChainError(f"{contract}: {self.name} holds no balance of this token")
+        return self._decimals[contract]
+
+
+def snapshot_balances(
+    node: BalanceSource, holdings: Iterable[tuple[str, str | None]], block: int
+) -> EvmBalancesFile:
+    """The balance snapshot of ``holdings`` (address, token contract or None for the native
+    coin) read from ``node`` at ``block``: its chain id, the block's hash, each balance, and
+    each token's decimals (read at the block). Raises ChainError (the node fails, an address
+    is not in EIP-55 form, a holding is listed twice)."""
+    chain = node.chain_id()
+    digest = node.block_hash(block)
+    balances: list[EvmBalance] = []
+    seen: set[tuple[str, str | None]] = set()
+    decimals: dict[str, int] = {}
+    for address, contract in holdings:
+        checksum_address(address)
+        if contract is not None:
+            checksum_address(contract)
+        if (address, contract) in seen:
+            raise ChainError(f"{address}: listed twice for {contract or 'the native coin'}")
+        seen.add((address, contract))
+        if contract is None:
+            balances.append(
+                EvmBalance(address=address, balance=str(node.native_balance(address, block)))
+            )
+            continue
+        if contract not in decimals:
+            decimals[contract] = node.token_decimals(contract, block)
+        balances.append(
+            EvmBalance(
+                address=address,
+                contract=contract,
+                decimals=decimals[contract],
+                balance=str(node.token_balance(contract, address, block)),
+            )
+        )
+    return EvmBalancesFile(chain_id=chain, block=block, block_hash=digest, balances=balances)

@@ -68,6 +68,15 @@ def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _chain_data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option(
+        "--evm-balances",
+        "evm_balances",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="An EVM balance snapshot `exchange evm-snapshot` read from your own node "
+        "(repeat for several chains).",
+    )(f)
+    f = click.option(
         "--eth-rpc",
         "eth_rpc",
         multiple=True,
@@ -238,6 +247,7 @@ def verify(
     report: str | None,
     utxos: tuple[str, ...],
     eth_rpc: tuple[str, ...],
+    evm_balances: tuple[str, ...],
     workers: int | None,
     scheduler: str | None,
 ) -> None:
@@ -247,7 +257,7 @@ def verify(
     2 unreadable. A check not made because an option was omitted is named on its own line
     (with --strict: exit 1)."""
     pk = api.load_venue_public_key(venue_key) if venue_key else None
-    data = api.load_chain_data(utxos=utxos, eth_rpc=eth_rpc)
+    data = api.load_chain_data(utxos=utxos, eth_rpc=eth_rpc, evm_balances=evm_balances)
     with phase_bars() as progress:
         rep = api.audit_publication(
             publication,
@@ -370,11 +380,13 @@ def prove_assets(
     heights: str,
     utxos: tuple[str, ...],
     eth_rpc: tuple[str, ...],
+    evm_balances: tuple[str, ...],
     out: str | None,
 ) -> None:
     """Check every wallet's signatures over the reserves message and read its balance at the
-    height; add the proof of assets to the publication. Exit 1 when a check fails (the address
-    named), 2 for bad input or chain data; nothing is written then."""
+    height (Bitcoin: a scantxoutset output; EVM: a node or a balance snapshot); add the proof of
+    assets to the publication. Exit 1 when a check fails (the address named), 2 for bad input
+    or chain data; nothing is written then."""
     try:
         res = api.exchange_prove_assets(
             publication=publication,
@@ -383,6 +395,7 @@ def prove_assets(
             heights=heights,
             utxos=utxos,
             eth_rpc=eth_rpc,
+            evm_balances=evm_balances,
             out=out,
         )
     except api.AssetsInvalid as exc:
@@ -390,3 +403,21 @@ def prove_assets(
         raise SystemExit(EXIT_FAILED) from None
     click.echo(f"wrote {res.out}")
     _print_assets(res.addresses, res.heights, res.totals)
+
+
+@exchange.command("evm-snapshot")
+@click.option("--eth-rpc", "eth_rpc", required=True, metavar="URL", help="Your EVM node.")
+@click.option(
+    "--block", required=True, type=click.IntRange(0, (1 << 63) - 1), help="The snapshot block."
+)
+@click.option("--wallets", required=True, type=click.Path(dir_okay=False), help="Wallets file.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The snapshot file.")
+def evm_snapshot(eth_rpc: str, block: int, wallets: str, out: str) -> None:
+    """Read from your EVM node the balance at BLOCK of every wallet on its chain (native coin,
+    or balanceOf and decimals of its token) and write an EVM balance snapshot, for prove-assets
+    --evm-balances. Exit 2 when the node fails; nothing is written then."""
+    snap = api.exchange_evm_snapshot(wallets=wallets, block=block, out=out, eth_rpc=eth_rpc)
+    click.echo(
+        f"wrote {out}: {len(snap.balances)} balances of chain id {snap.chain_id} at block "
+        f"{snap.block} ({snap.block_hash})"
+    )

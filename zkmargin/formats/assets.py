@@ -154,12 +154,40 @@ class ProofOfAssets(BaseModel):
     off_chain: list[OffChainAmount] = Field(default=[], max_length=4096)
 
 
-class CustodianKey(BaseModel):
-    """One reserve address of the bundled example and the test keys that control it."""
+class EvmBalance(BaseModel):
+    """One balance of an EVM balance snapshot: an address's native coin (no ``contract``) or its
+    balance of an ERC-20 ``contract`` (with the ``decimals`` the contract states), in base units
+    (wei, the token's smallest unit)."""
 
     model_config = STRICT
     address: AddressText
-    kind: Literal["p2wpkh", "p2tr", "p2wsh-multisig"]
+    contract: AddressText | None = None
+    decimals: int | None = Field(default=None, ge=0, le=36)
+    balance: Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,39})$", strict=True)]
+
+
+class EvmBalancesFile(BaseModel):
+    """Format ``zkmargin/evm-balances/1``: the balances an exchange read from its own EVM node
+    at one block (``zkmargin exchange evm-snapshot``), the EVM counterpart of a Bitcoin
+    ``scantxoutset`` result. ``block_hash`` is the hash of block ``block`` of chain
+    ``chain_id``; an auditor with their own node checks both and every balance."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/evm-balances/1"] = "zkmargin/evm-balances/1"
+    chain_id: int = Field(ge=1, lt=10**18)
+    block: int = Field(ge=0, lt=1 << 63)
+    block_hash: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-f]{64}$", strict=True)]
+    balances: list[EvmBalance] = Field(max_length=MAX_ADDRESSES)
+
+
+class CustodianKey(BaseModel):
+    """One reserve address of the bundled example and the test keys that control it (an EVM
+    account gives its ``chain``; the others are on the file's chain)."""
+
+    model_config = STRICT
+    address: AddressText
+    kind: Literal["p2wpkh", "p2tr", "p2wsh-multisig", "evm"]
+    chain: ChainName | None = None
     secrets: list[Hex32] = Field(min_length=1, max_length=16)  # type: ignore[valid-type]
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
-from .assets import ProofOfAssets, SignaturesFile, WalletsFile
+from .assets import EvmBalancesFile, ProofOfAssets, SignaturesFile, WalletsFile
 from .market import MarketSnapshot
 from .publication import (
     AccountSecret,
@@ -60,6 +60,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "wallets.schema.json": WalletsFile,
     "signatures.schema.json": SignaturesFile,
     "proof-of-assets.schema.json": ProofOfAssets,
+    "evm-balances.schema.json": EvmBalancesFile,
 }
 
 

@@ -7,7 +7,8 @@ line; custodians sign exactly that text. A signature over it proves control of a
 this publication only: it cannot be replayed from another epoch, venue or root.
 
 :func:`prove_assets` reads every balance from the chain data (a ``scantxoutset`` snapshot per
-Bitcoin chain, an EVM node per EVM chain) and checks everything :func:`verify_assets` checks.
+Bitcoin chain, an EVM node or an EVM balance snapshot per EVM chain) and checks everything
+:func:`verify_assets` checks.
 :func:`verify_assets` checks, offline:
 
 1. the proof is for this signed root (venue, venue key, epoch, root hash) and its message is
@@ -19,9 +20,10 @@ Bitcoin chain, an EVM node per EVM chain) and checks everything :func:`verify_as
    twice and a balance is the sum of its outputs; the amount is the balance in column units;
 3. every total: the sum of its addresses' amounts; off-chain amounts are reported apart.
 
-Given the auditor's own chain data (a UTXO snapshot at the same height, an EVM node), every
-balance is read again and a difference is refused; without it the report says the balances were
-taken from the publication. Every failure names the address.
+Given the auditor's own chain data (a UTXO snapshot at the same height, an EVM node, an EVM
+balance snapshot the auditor exported from their own node), every balance is read again and a
+difference is refused; without it the report says, per chain, that the balances were taken
+from the publication. Every failure names the address.
 
 Amounts convert to a column's units exactly, or rounded *down* when the column has fewer
 decimals than the chain (a reserve is never overstated).
@@ -273,7 +275,22 @@ def _nodes_by_chain(nodes: Sequence[evm.EvmNode]) -> dict[int, evm.EvmNode]:
     return {node.chain_id(): node for node in nodes}
 
 
-def _node_for(chain: str, nodes: Mapping[int, evm.EvmNode]) -> evm.EvmNode | None:
+def _sources_by_chain(
+    nodes: Sequence[evm.EvmNode], snapshots: Sequence[evm.EvmSnapshot]
+) -> dict[int, evm.BalanceSource]:
+    """The nodes and balance snapshots by chain id; FormatError for two of one chain."""
+    out: dict[int, evm.BalanceSource] = dict(_nodes_by_chain(nodes))
+    for snap in snapshots:
+        other = out.get(snap.chain_id())
+        if other is not None:
+            raise FormatError(
+                f"{snap.name} and {other.name} both give chain id {snap.chain_id()}: give one"
+            )
+        out[snap.chain_id()] = snap
+    return out
+
+
+def _node_for(chain: str, nodes: Mapping[int, evm.BalanceSource]) -> evm.BalanceSource | None:
     want = evm.chain_id(chain)
     return nodes.get(want) if want is not None else None
 
@@ -285,7 +302,7 @@ def _read_bitcoin(address: str, chain: str, snap: UtxoSnapshot) -> list[Output]:
 
 
 def _read_evm(
-    address: str, contract: str | None, node: evm.EvmNode, block: int
+    address: str, contract: str | None, node: evm.BalanceSource, block: int
 ) -> tuple[int, int | None]:
     """(balance, token decimals or None) of an EVM address at ``block``."""
     if contract is None:
@@ -305,14 +322,16 @@ def prove_assets(
     *,
     utxos: Mapping[str, UtxoSnapshot] | None = None,
     evm_nodes: Sequence[evm.EvmNode] = (),
+    evm_snapshots: Sequence[evm.EvmSnapshot] = (),
 ) -> ProofOfAssets:
     """The proof of assets of ``wallets`` for the publication of ``root``: each balance read at
-    its chain's height in ``heights`` from the chain data. Raises AssetsInvalid (a check fails;
+    its chain's height in ``heights`` from the chain data (a UTXO snapshot per Bitcoin chain; an
+    EVM node or an EVM balance snapshot per EVM chain). Raises AssetsInvalid (a check fails;
     the address named), ChainError (chain data, an address or a signature unreadable) or
     FormatError (a file inconsistent)."""
     utxos = utxos or {}
     message = reserves_message(root, heights)
-    nodes = _nodes_by_chain(evm_nodes)
+    nodes = _sources_by_chain(evm_nodes, evm_snapshots)
     decimals = dict(columns)
     by_address: dict[tuple[str, str], AddressSignatures] = {}
     for s in signatures.signatures:
@@ -367,11 +386,19 @@ def prove_assets(
                     )
                 node = _node_for(w.chain, nodes)
                 if not nodes:
-                    raise FormatError(f"{w.address}: no EVM node is given for {w.chain}")
+                    raise FormatError(
+                        f"{w.address}: no EVM node or balance snapshot is given for {w.chain}"
+                    )
                 if node is None:
+                    given = ", ".join(f"{n.name} of chain id {c}" for c, n in sorted(nodes.items()))
                     raise AssetsInvalid(
-                        f"{w.address}: no EVM node of {w.chain} (chain id "
-                        f"{evm.chain_id(w.chain)}) is given"
+                        f"{w.address}: no EVM node or balance snapshot of {w.chain} (chain id "
+                        f"{evm.chain_id(w.chain)}) is given; given: {given}"
+                    )
+                if isinstance(node, evm.EvmSnapshot) and node.block != height:
+                    raise AssetsInvalid(
+                        f"{w.address}: the EVM balance snapshot {node.name} of {w.chain} is at "
+                        f"block {node.block}, the message states {height}"
                     )
                 if w.chain not in chains:
                     chains[w.chain] = ChainSnapshot(
@@ -464,11 +491,15 @@ def verify_assets(
     *,
     utxo_snapshot: Mapping[str, UtxoSnapshot] | None = None,
     eth_rpc: Sequence[evm.EvmNode] | evm.EvmNode | None = None,
+    evm_snapshots: Sequence[evm.EvmSnapshot] = (),
 ) -> AssetsReport:
     """Checks 1–3 of the module docstring, and every balance again from the auditor's own chain
-    data when given. Raises AssetsInvalid naming the address (or the chain), ChainError when the
-    auditor's own node fails."""
-    nodes = _nodes_by_chain([eth_rpc] if isinstance(eth_rpc, evm.EvmNode) else list(eth_rpc or ()))
+    data when given (their UTXO snapshots, their EVM nodes, or balance snapshots they exported
+    from their own EVM node). Raises AssetsInvalid naming the address (or the chain),
+    ChainError when the auditor's own node fails."""
+    nodes = _sources_by_chain(
+        [eth_rpc] if isinstance(eth_rpc, evm.EvmNode) else list(eth_rpc or ()), evm_snapshots
+    )
     snaps = dict(utxo_snapshot or {})
     if (doc.venue, doc.venue_key, doc.epoch, doc.root_hash) != (
         root.venue,
@@ -498,8 +529,20 @@ def verify_assets(
             )
         if chain in heights and snap.bestblock != _block(doc, chain):
             raise AssetsInvalid(f"your UTXO snapshot of {chain} is of another block at that height")
+    for chain_id, source in nodes.items():
+        on = next((c for c in heights if evm.chain_id(c) == chain_id), None)
+        if isinstance(source, evm.EvmSnapshot) and on is not None:
+            if source.block != heights[on]:
+                raise AssetsInvalid(
+                    f"your EVM balance snapshot of {on} is at block {source.block}; the "
+                    f"proof's balances are at {heights[on]}"
+                )
+            if source.doc.block_hash != _block(doc, on):
+                raise AssetsInvalid(
+                    f"your EVM balance snapshot of {on} is of another block at that height"
+                )
     seen = _Seen()
-    chain_nodes: dict[str, evm.EvmNode | None] = {}
+    chain_nodes: dict[str, evm.BalanceSource | None] = {}
     for a in doc.addresses:
         try:
             why = seen.add(a) or _check_address(a, message, heights, decimals)
@@ -523,9 +566,13 @@ def verify_assets(
                 if node is not None:
                     balance, dec = _read_evm(a.address, a.contract, node, a.height)
                     if (balance, dec) != (int(a.balance), a.token_decimals):
-                        why = (
-                            f"balance {a.balance} at block {a.height}, your node says {balance}"
-                            + (f" (decimals {dec})" if dec is not None else "")
+                        yours = (
+                            "your balance snapshot"
+                            if isinstance(node, evm.EvmSnapshot)
+                            else "your node"
+                        )
+                        why = f"balance {a.balance} at block {a.height}, {yours} says {balance}" + (
+                            f" (decimals {dec})" if dec is not None else ""
                         )
         except ChainError as exc:
             if exc.__class__ is ChainError:  # the auditor's node failed: not the proof's fault
@@ -556,7 +603,9 @@ def _block(doc: ProofOfAssets, chain: str) -> str:
 
 @dataclass
 class ChainData:
-    """An auditor's (or prover's) chain data: UTXO snapshots by Bitcoin chain, EVM nodes."""
+    """An auditor's (or prover's) chain data: UTXO snapshots by Bitcoin chain, EVM nodes, EVM
+    balance snapshots."""
 
     utxos: dict[str, UtxoSnapshot] = field(default_factory=dict)
     evm_nodes: list[evm.EvmNode] = field(default_factory=list)
+    evm_snapshots: list[evm.EvmSnapshot] = field(default_factory=list)

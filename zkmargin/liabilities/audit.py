@@ -281,9 +281,7 @@ def _audit(
     with _step(rep, "reserves") as found:
         proof = pub.reserves()
         if not rsv.verify_reserves(proof, list(top.sums), header.height, root_message(root)):
-            raise _Invalid(
-                "the reserves proof does not verify: reserves may not cover the totals"
-            )
+            raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
         rep.min_ratio = rsv.proof_ratio(proof)
         num, den = rep.min_ratio
         times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
@@ -339,7 +337,12 @@ def _check_assets(
     columns = list(zip(header.columns, header.decimals, strict=True))
     try:
         found = verify_assets(
-            doc, root, columns, utxo_snapshot=data.utxos, eth_rpc=list(data.evm_nodes)
+            doc,
+            root,
+            columns,
+            utxo_snapshot=data.utxos,
+            eth_rpc=list(data.evm_nodes),
+            evm_snapshots=data.evm_snapshots,
         )
     except AssetsInvalid as exc:
         raise _Invalid(f"proof of assets: {exc}") from None
