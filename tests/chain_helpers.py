@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +80,63 @@ class Evm:
 
 def new_evm() -> Evm:
     return Evm(Web3(EthereumTesterProvider()))
+
+
+def _quantities(value: Any) -> Any:
+    """An eth-tester result as a node writes it: integers as hex quantities, bytes as hex."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {k: _quantities(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_quantities(v) for v in value]
+    return value
+
+
+@contextmanager
+def rpc_server(w3: Web3) -> Iterator[str]:
+    """eth-tester behind a JSON-RPC endpoint on 127.0.0.1, as an auditor's or exchange's node
+    is reached (``--eth-rpc URL``): each request goes to the in-process EVM through the
+    eth-tester provider's own request and result formatting. Yields its URL."""
+    from web3.middleware import combine_middleware
+
+    provider = w3.provider
+    assert isinstance(provider, EthereumTesterProvider)
+    call = combine_middleware(
+        middleware=tuple(provider._middleware), w3=w3, provider_request_fn=provider.make_request
+    )
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                response = dict(call(request["method"], request.get("params", [])))
+            response["id"] = request.get("id")
+            if "result" in response:
+                response["result"] = _quantities(response["result"])
+            body = json.dumps(response).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager

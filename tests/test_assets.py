@@ -15,6 +15,7 @@ from chain_helpers import (
     garbage_node,
     key,
     new_evm,
+    rpc_server,
     sign_bip137,
     sign_bip322_p2tr,
     sign_bip322_p2wpkh,
@@ -24,10 +25,11 @@ from eth_account.messages import encode_defunct
 
 from zkmargin.chain import AddressError, ChainError, SignatureEncodingError
 from zkmargin.chain import bitcoin as btc
-from zkmargin.chain.evm import EvmNode
+from zkmargin.chain.evm import EvmNode, EvmSnapshot, snapshot_balances
 from zkmargin.chain.utxo import UtxoSnapshot, parse_snapshot
 from zkmargin.formats.assets import (
     AddressSignatures,
+    EvmBalancesFile,
     OffChainAmount,
     Output,
     ProofOfAssets,
@@ -127,6 +129,7 @@ class World:
             kw.pop("heights", self.heights),
             utxos=kw.pop("utxos", {BTC_CHAIN: self.snap}),
             evm_nodes=kw.pop("evm_nodes", [self.node]),
+            evm_snapshots=kw.pop("evm_snapshots", []),
         )
 
 
@@ -511,6 +514,148 @@ def test_bad_input_is_a_clear_error(world: World) -> None:
     assert json.loads(world.prove().model_dump_json())["format"] == "zkmargin/proof-of-assets/1"
 
 
+# ----- EVM balances from a snapshot file ----------------------------------------------------------
+
+
+def evm_holdings(world: World) -> list[tuple[str, str | None]]:
+    return [(w.address, w.contract) for w in world.wallets.wallets if w.chain == world.evm_chain]
+
+
+@pytest.fixture(scope="module")
+def evm_snap(world: World) -> EvmBalancesFile:
+    """The exchange's snapshot of its EVM wallets at the stated block, read from its node."""
+    return snapshot_balances(world.node, evm_holdings(world), world.block)
+
+
+def with_balance(snap: EvmBalancesFile, holder: str, /, **changes: Any) -> EvmBalancesFile:
+    """``snap`` with the entry of ``holder`` changed."""
+    entries = [b.model_copy(update=changes) if b.address == holder else b for b in snap.balances]
+    return snap.model_copy(update={"balances": entries})
+
+
+def test_evm_snapshot_holds_what_the_chain_holds(
+    world: World, proof: ProofOfAssets, evm_snap: EvmBalancesFile
+) -> None:
+    eth, usdt, small = (w.address for w in world.wallets.wallets[6:9])
+    assert evm_snap.chain_id == world.evm.w3.eth.chain_id and evm_snap.block == world.block
+    block = world.evm.w3.eth.get_block(world.block)
+    assert evm_snap.block_hash == "0x" + bytes(block["hash"]).hex()
+    got = {(b.address, b.contract): (b.balance, b.decimals) for b in evm_snap.balances}
+    token = world.token.address
+    # the balances of the block, not the later ones (1 ether and 1 unit moved after it)
+    assert got == {
+        (eth, None): (str(12 * 10**18 + 5), None),
+        (usdt, token): ("4000000000", 6),
+        (small, token): ("250000", 6),
+    }
+    assert world.evm.w3.eth.get_balance(eth) == 13 * 10**18 + 5
+    # the proof made from the file is the proof made from the node, byte for byte
+    again = EvmBalancesFile.model_validate_json(evm_snap.model_dump_json())
+    from_file = world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(again, "snap.json")])
+    assert from_file.model_dump_json() == proof.model_dump_json()
+    # without the auditor's own EVM data: one line says so; with it: checked, no line
+    utxos = {BTC_CHAIN: world.snap}
+    rep = verify_assets(from_file, world.root, COLUMNS, utxo_snapshot=utxos)
+    assert rep.notes == [
+        f"balances on {world.evm_chain} were taken from the publication (not re-read: give your "
+        "own node, --eth-rpc URL, or its --evm-balances FILE)"
+    ]
+    rep = verify_assets(from_file, world.root, COLUMNS, utxo_snapshot=utxos, eth_rpc=world.node)
+    assert rep.notes == [] and rep.proven("USDT") == 4_000_250_000
+    mine = EvmSnapshot(evm_snap, "my-snap.json")
+    rep = verify_assets(from_file, world.root, COLUMNS, utxo_snapshot=utxos, evm_snapshots=[mine])
+    assert rep.notes == []
+
+
+def test_evm_snapshot_of_another_chain_or_block(world: World, evm_snap: EvmBalancesFile) -> None:
+    first = world.wallets.wallets[6].address
+    other = evm_snap.model_copy(update={"chain_id": 1})
+    with pytest.raises(
+        AssetsInvalid,
+        match=f"{first}: no EVM node of {world.evm_chain} .*given: x.json of chain id 1",
+    ):
+        world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(other, "x.json")])
+    later = snapshot_balances(world.node, evm_holdings(world), world.block + 1)
+    with pytest.raises(
+        AssetsInvalid,
+        match=f"{first}: the EVM balance snapshot later.json of {world.evm_chain} is at block "
+        f"{world.block + 1}, the message states {world.block}",
+    ):
+        world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(later, "later.json")])
+    # the later balances relabelled as the stated block, with its hash: the auditor's node
+    # re-reads the balance at the block and names the address
+    relabelled = later.model_copy(update={"block": world.block, "block_hash": evm_snap.block_hash})
+    doc = world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(relabelled, "relabelled.json")])
+    verify_assets(doc, world.root, COLUMNS)  # consistent on its face
+    refused(
+        doc,
+        world,
+        f"{first}: balance {13 * 10**18 + 5} at block {world.block}, your node says "
+        f"{12 * 10**18 + 5}",
+        eth_rpc=world.node,
+    )
+    # ... and with the later block's hash kept: another block than the node's
+    relabelled = later.model_copy(update={"block": world.block})
+    doc = world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(relabelled, "relabelled.json")])
+    refused(
+        doc, world, f"block {world.block} of {world.evm_chain} is another block", eth_rpc=world.node
+    )
+    # the auditor's own snapshot of another block is refused as such
+    with pytest.raises(AssetsInvalid, match=r"your EVM balance snapshot of \S+ is at block"):
+        verify_assets(doc, world.root, COLUMNS, evm_snapshots=[EvmSnapshot(later, "my-later.json")])
+
+
+def test_evm_snapshot_balance_changed(world: World, evm_snap: EvmBalancesFile) -> None:
+    holder = world.wallets.wallets[7].address
+    inflated = 4_000_000_000 + 10**12
+    forged = with_balance(evm_snap, holder, balance=str(inflated))
+    doc = world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(forged, "forged.json")])
+    # offline, the balances are the publication's word (and the report says so)
+    rep = verify_assets(doc, world.root, COLUMNS, utxo_snapshot={BTC_CHAIN: world.snap})
+    assert rep.proven("USDT") == inflated + 250_000 and len(rep.notes) == 1
+    refused(
+        doc,
+        world,
+        f"{holder}: balance {inflated} at block {world.block}, your node says 4000000000",
+        eth_rpc=world.node,
+    )
+    mine = EvmSnapshot(evm_snap, "my-snap.json")
+    refused(doc, world, f"{holder}: .*your balance snapshot says 4000000000", evm_snapshots=[mine])
+
+
+def test_evm_snapshot_token_balance_from_another_contract(
+    world: World, evm_snap: EvmBalancesFile
+) -> None:
+    holder = world.wallets.wallets[7].address
+    fake = world.fake.functions.balanceOf(holder).call(block_identifier=world.block)
+    assert fake == 9 * 10**12
+    # the holder's balance of the fake token, written under the USDT contract
+    forged = with_balance(evm_snap, holder, balance=str(fake))
+    doc = world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(forged, "forged.json")])
+    refused(doc, world, f"{holder}: balance {fake} at block .*says 4000000000", eth_rpc=world.node)
+    # the snapshot holds the holder's balance of another contract only: nothing to read
+    moved = with_balance(evm_snap, holder, contract=world.fake.address, balance=str(fake))
+    with pytest.raises(ChainError, match=f"{holder}: moved.json holds no balance of it in "):
+        world.prove(evm_nodes=[], evm_snapshots=[EvmSnapshot(moved, "moved.json")])
+
+
+def test_evm_snapshot_file_is_checked(world: World, evm_snap: EvmBalancesFile) -> None:
+    holder = world.wallets.wallets[7].address
+    twice = evm_snap.model_copy(update={"balances": [*evm_snap.balances, evm_snap.balances[1]]})
+    with pytest.raises(ChainError, match=f"t.json: balances\\[3\\]: {holder}: .* listed twice"):
+        EvmSnapshot(twice, "t.json")
+    lower = with_balance(evm_snap, holder, address=holder.lower())
+    with pytest.raises(ChainError, match="bad EIP-55 checksum"):
+        EvmSnapshot(lower, "l.json")
+    no_decimals = with_balance(evm_snap, holder, decimals=None)
+    with pytest.raises(ChainError, match=f"{holder}: a token balance gives its contract"):
+        EvmSnapshot(no_decimals, "d.json")
+    with pytest.raises(FormatError, match="both give chain id"):
+        world.prove(evm_snapshots=[EvmSnapshot(evm_snap, "s.json")])
+    with pytest.raises(ChainError, match="listed twice"):
+        snapshot_balances(world.node, [*evm_holdings(world), evm_holdings(world)[0]], world.block)
+
+
 # ----- end to end: publish, message, sign, prove assets, audit -----------------------------------
 
 from pathlib import Path  # noqa: E402
@@ -712,7 +857,7 @@ def test_cli_message_prove_and_audit(published: Published) -> None:
     r = run("exchange", "verify", out, "--workers", "1")
     assert r.exit_code == 0, r.output
     assert "BTC: proven on chain 36.50070006; declared off chain (not proven) 1000" in r.output
-    assert f"note: balances on {BTC_CHAIN} were taken from the publication" in r.output
+    assert f"\n  balances on {BTC_CHAIN} were taken from the publication (" in r.output
     r = run(
         "exchange", "verify", out, "--workers", "1", "--utxos", f"{BTC_CHAIN}={published.scan()}"
     )
@@ -870,6 +1015,82 @@ def test_api_flow_with_an_evm(published: Published) -> None:
         api.audit_publication(
             out, workers=1, chain_data=api.load_chain_data(eth_rpc=["http://127.0.0.1:9"])
         )
+
+
+def test_cli_evm_snapshot_prove_and_audit(published: Published) -> None:
+    """The exchange exports its EVM balances from its node over HTTP (eth-tester behind a
+    JSON-RPC endpoint), proves from the file with no node; the auditor without a node is told
+    the EVM balances are the publication's, with theirs the balances are re-read."""
+    world = published.world
+    w, s = published.dir / "snap-wallets.json", published.dir / "snap-signatures.json"
+    off = [OffChainAmount(asset=a, amount=v, holder="Bank A") for a, v in RESERVES.items()]
+    w.write_text(
+        world.wallets.model_copy(update={"off_chain": off}).model_dump_json(exclude_none=True)
+    )
+    s.write_text(world.signatures(published.message()).model_dump_json())
+    heights = ",".join(f"{c}={h}" for c, h in world.heights.items())
+    scan = f"{BTC_CHAIN}={published.scan()}"
+    snap, forged = published.dir / "evm-snap.json", published.dir / "evm-forged.json"
+    holder = world.wallets.wallets[7].address
+
+    def prove(balances: Path, out: Path) -> Result:
+        return run(
+            "exchange", "prove-assets", "--publication", published.pub, "--wallets", w,
+            "--signatures", s, "--heights", heights, "--utxos", scan,
+            "--evm-balances", balances, "--out", out,
+        )  # fmt: skip
+
+    with rpc_server(world.evm.w3) as url:
+        r = run(
+            "exchange", "evm-snapshot", "--eth-rpc", url, "--block", world.block,
+            "--wallets", w, "--out", snap,
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        assert f"3 balances of chain id {world.evm.w3.eth.chain_id} at block {world.block}" in (
+            r.output
+        )
+        exported = EvmBalancesFile.model_validate_json(snap.read_text())
+        assert exported == snapshot_balances(world.node, evm_holdings(world), world.block)
+        out = published.dir / "from-snap.sqlite"
+        r = prove(snap, out)
+        assert r.exit_code == 0 and "proof of assets: 9 addresses" in r.output, r.output
+        r = run("exchange", "verify", out, "--workers", "1", "--utxos", scan)
+        assert r.exit_code == 0, r.output
+        lines = [line.strip() for line in r.output.splitlines()]
+        note = f"balances on {world.evm_chain} were taken from the publication (not re-read"
+        assert any(line.startswith(note) for line in lines), r.output
+        r = run("exchange", "verify", out, "--workers", "1", "--utxos", scan, "--eth-rpc", url)
+        assert r.exit_code == 0 and "taken from the publication" not in r.output, r.output
+        r = run(
+            "exchange", "verify", out, "--workers", "1", "--utxos", scan, "--evm-balances", snap
+        )
+        assert r.exit_code == 0 and "taken from the publication" not in r.output, r.output
+        # a balance raised in the exported file: proven, but the auditor's node names it
+        doc = json.loads(snap.read_text())
+        entry = next(b for b in doc["balances"] if b["address"] == holder)
+        entry["balance"] = str(int(entry["balance"]) + 10**12)
+        forged.write_text(json.dumps(doc))
+        out = published.dir / "from-forged.sqlite"
+        assert prove(forged, out).exit_code == 0
+        r = run("exchange", "verify", out, "--workers", "1", "--utxos", scan, "--eth-rpc", url)
+        assert r.exit_code == 1, r.output
+        assert f"INVALID: proof of assets: {holder}: balance {entry['balance']}" in r.output
+        # a block the node does not have: exit 2, nothing written
+        missing = published.dir / "missing.json"
+        r = run(
+            "exchange", "evm-snapshot", "--eth-rpc", url, "--block", 10**6,
+            "--wallets", w, "--out", missing,
+        )  # fmt: skip
+        assert r.exit_code == 2 and "eth_getBlockByNumber(1000000)" in r.output, r.output
+        assert not missing.exists()
+    # a snapshot of another block than the heights: exit 1, the address named
+    doc = json.loads(snap.read_text())
+    doc["block"] += 1
+    forged.write_text(json.dumps(doc))
+    r = prove(forged, published.dir / "never.sqlite")
+    first = world.wallets.wallets[6].address
+    assert r.exit_code == 1 and f"cannot prove assets: {first}: the EVM balance" in r.output
+    assert not (published.dir / "never.sqlite").exists()
 
 
 def test_bundled_example_is_regenerated_exactly(tmp_path: Path) -> None:

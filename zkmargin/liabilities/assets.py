@@ -392,8 +392,9 @@ def prove_assets(
                 if node is None:
                     given = ", ".join(f"{n.name} of chain id {c}" for c, n in sorted(nodes.items()))
                     raise AssetsInvalid(
-                        f"{w.address}: no EVM node or balance snapshot of {w.chain} (chain id "
-                        f"{evm.chain_id(w.chain)}) is given; given: {given}"
+                        f"{w.address}: no EVM node of {w.chain} (chain id "
+                        f"{evm.chain_id(w.chain)}) nor a balance snapshot of it is given "
+                        f"(given: {given})"
                     )
                 if isinstance(node, evm.EvmSnapshot) and node.block != height:
                     raise AssetsInvalid(
@@ -589,8 +590,15 @@ def verify_assets(
     for chain in sorted(heights):
         checked = chain in snaps if is_bitcoin(chain) else chain_nodes.get(chain) is not None
         if not checked:
-            rep.notes.append(f"balances on {chain} were taken from the publication")
+            rep.notes.append(f"balances on {chain} were taken from the publication{_bring(chain)}")
     return rep
+
+
+def _bring(chain: str) -> str:
+    """What re-reads the balances of ``chain``, for the line that says they were not."""
+    if is_bitcoin(chain):
+        return f" (not re-read: give your own scantxoutset, --utxos {chain}=FILE)"
+    return " (not re-read: give your own node, --eth-rpc URL, or its --evm-balances FILE)"
 
 
 def _point(o: Output) -> tuple[str, int]:
