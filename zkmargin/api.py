@@ -41,6 +41,7 @@ from .exchange import (
     AssetsResult,
     AttestResult,
     exchange_inclusion,
+    exchange_inclusion_all,
     exchange_prove_assets,
     exchange_publish,
     exchange_reserves_message,
@@ -52,7 +53,7 @@ from .exchange import (
 )
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import format_decimal, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .liabilities.assets import AssetsInvalid, AssetsReport, ChainData
@@ -84,6 +85,7 @@ __all__ = [
     "CannotPublish",
     "ChainData",
     "DemoReport",
+    "FormatError",
     "InclusionReport",
     "MarginRun",
     "NotHealthy",
@@ -105,6 +107,7 @@ __all__ = [
     "demo_trader",
     "equality_relation",
     "exchange_inclusion",
+    "exchange_inclusion_all",
     "exchange_prove_assets",
     "exchange_publish",
     "exchange_reserves_message",

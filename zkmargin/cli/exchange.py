@@ -312,12 +312,49 @@ def verify(
 @exchange.command("inclusion")
 @click.option("--publication", required=True, type=click.Path(dir_okay=False))
 @click.option("--secrets", required=True, type=click.Path(dir_okay=False))
-@click.option("--account", required=True, help="The account id.")
+@click.option("--account", default=None, help="The account id (one user's file).")
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="The user's file (owner-only)."
+    "--out", type=click.Path(dir_okay=False), default=None, help="The user's file (owner-only)."
 )
-def inclusion(publication: str, secrets: str, account: str, out: str) -> None:
-    """Write one user's inclusion file: their statement, openings and path to the root."""
+@click.option("--all", "every", is_flag=True, help="Every account's file, into --out-dir.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --all: the folder (owner-only) of the files, one ACCOUNT.inclusion.json each.",
+)
+@_workers_option
+def inclusion(
+    publication: str,
+    secrets: str,
+    account: str | None,
+    out: str | None,
+    every: bool,
+    out_dir: str | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Write one user's inclusion file (--account ID --out FILE), or every user's (--all
+    --out-dir DIR, on the worker pool): their statement, openings and path to the root."""
+    if every:
+        if account is not None or out is not None or out_dir is None:
+            raise api.FormatError("--all takes --out-dir, and neither --account nor --out")
+        with phase_bars() as progress:
+            res = api.exchange_inclusion_all(
+                publication=publication,
+                secrets=secrets,
+                out_dir=out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        click.echo(
+            f"wrote {res.accounts} inclusion files into {res.out_dir} on {res.where} "
+            "(private: give each account only its own file)"
+        )
+        return
+    if account is None or out is None or out_dir is not None:
+        raise api.FormatError("give --account and --out (one user), or --all and --out-dir")
     path = api.exchange_inclusion(
         publication=publication, secrets=secrets, account=account, out=out
     )

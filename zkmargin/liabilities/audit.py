@@ -281,9 +281,7 @@ def _audit(
     with _step(rep, "reserves") as found:
         proof = pub.reserves()
         if not rsv.verify_reserves(proof, list(top.sums), header.height, root_message(root)):
-            raise _Invalid(
-                "the reserves proof does not verify: reserves may not cover the totals"
-            )
+            raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
         rep.min_ratio = rsv.proof_ratio(proof)
         num, den = rep.min_ratio
         times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
