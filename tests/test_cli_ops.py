@@ -4,14 +4,20 @@ the environment."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_exchange import account_ids, run, world
+from test_exchange import _partial_leaves, account_ids, copy_inputs, publish_args, run, world
 
 from zkmargin.cli import main
 
@@ -138,3 +144,156 @@ def test_margin_verify_into_a_closed_pipe(tmp_path: Path) -> None:
             )
             assert rc == code, err
             assert "Traceback" not in err and "Errno" not in err, err
+
+
+# ----- Ctrl-C with worker processes ------------------------------------------------------------
+
+
+def _marked(mark: str) -> list[int]:
+    """Live processes (zombies aside) whose environment carries ``mark``: the command and
+    everything it started, wherever they were reparented."""
+    psutil = pytest.importorskip("psutil")
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get("ZKMARGIN_TEST_MARK") == mark:
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def ctrl_c(
+    cmd: list[str], when: Callable[[int], bool], *, twice: bool = False
+) -> tuple[int | None, str]:
+    """Start ``cmd`` in its own process group, wait until ``when(pid)``, then send SIGINT to
+    the group as a terminal's Ctrl-C does (``twice``: a second one 0.1 s later). Return the
+    exit code (None if it had finished before the signal) and standard error, once no process
+    it started is left."""
+    mark = uuid.uuid4().hex
+    env = os.environ | {"ZKMARGIN_TEST_MARK": mark}
+    p = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while p.poll() is None and not when(p.pid):
+        assert time.monotonic() < deadline, "the moment to interrupt never came"
+        time.sleep(0.02)
+    hit = p.poll() is None
+    if hit:
+        os.killpg(p.pid, signal.SIGINT)
+        if twice:
+            time.sleep(0.1)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=60)  # no hang at exit
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        raise
+    left = _marked(mark)
+    for _ in range(100):  # the resource tracker leaves when it sees its parent gone
+        if not left:
+            break
+        time.sleep(0.1)
+        left = _marked(mark)
+    assert not left, f"processes left behind: {left}\n{err}"
+    return (p.returncode if hit else None), err
+
+
+def workers_started(n: int) -> Callable[[int], bool]:
+    """True once the process has ``n`` pool workers (spawned, maybe still starting)."""
+    psutil = pytest.importorskip("psutil")
+
+    def when(pid: int) -> bool:
+        try:
+            kids = psutil.Process(pid).children()
+            return sum("spawn_main" in " ".join(k.cmdline()) for k in kids) >= n
+        except psutil.Error:
+            return False
+
+    return when
+
+
+def after(first: Callable[[int], bool], seconds: float) -> Callable[[int], bool]:
+    since: list[float] = []
+
+    def when(pid: int) -> bool:
+        if not since and first(pid):
+            since.append(time.monotonic())
+        return bool(since) and time.monotonic() - since[0] >= seconds
+
+    return when
+
+
+@pytest.mark.slow
+def test_ctrl_c_publish_with_workers_keeps_the_work_and_says_how_to_resume(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Ctrl-C ``exchange publish --workers 2`` while its workers start, after one and after
+    five of the eight leaves are stored, and twice in a row: each time exit 130, one message
+    and no traceback, no process left; the same command then finishes the same publication."""
+    d = tmp_path
+    copy_inputs(world, d)
+    out = d / "pub.sqlite"
+    partial = Path(str(out) + ".partial")
+    args = [str(a) for a in publish_args(d, out, runner=("--workers", "2"))]
+
+    def leaves(n: int) -> Callable[[int], bool]:
+        return lambda _: _partial_leaves(partial) >= n
+
+    points = [
+        ("while the workers start", workers_started(1), False),
+        ("after a leaf", leaves(1), False),
+        ("twice, after five leaves", leaves(5), True),
+    ]
+    stopped = []
+    for what, when, twice in points:
+        rc, err = ctrl_c(zkmargin(*args), when, twice=twice)
+        if rc is None:  # the run finished first: nothing to interrupt at this point
+            continue
+        stopped.append(what)
+        assert rc == 130, (what, err)
+        assert "Traceback" not in err and "Error" not in err, (what, err)
+        assert err.strip().splitlines()[-1] == (
+            f"interrupted: the finished work is kept in {partial}; to resume, run the same "
+            f"command: zkmargin {' '.join(args)}"
+        ), (what, err)
+        assert partial.exists() and not out.exists()
+    assert stopped[:2] == ["while the workers start", "after a leaf"]
+    done = subprocess.run(zkmargin(*args), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "resumed" in done.stdout and not partial.exists()
+    assert out.read_bytes() == world["pub"].read_bytes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_verify_with_workers_stops_cleanly(world: dict[str, Path]) -> None:
+    cmd = zkmargin("exchange", "verify", world["pub"], "--workers", "2")
+    expected = (
+        "interrupted: nothing is kept (an audit starts over); run the same command again: "
+        f"zkmargin exchange verify {world['pub']} --workers 2"
+    )
+    points = [
+        ("while the workers start", workers_started(2), False),
+        ("twice, as the workers start", workers_started(1), True),
+        ("a little later", after(workers_started(2), 0.5), False),
+    ]
+    stopped = []
+    for what, when, twice in points:
+        rc, err = ctrl_c(cmd, when, twice=twice)
+        if rc is None:
+            continue
+        stopped.append(what)
+        assert rc == 130, (what, err)
+        assert "Traceback" not in err and "Error" not in err, (what, err)
+        assert err.strip().splitlines() == [expected], (what, err)
+    assert stopped[:2] == ["while the workers start", "twice, as the workers start"]

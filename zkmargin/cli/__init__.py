@@ -23,6 +23,8 @@ from .demo import demo
 from .examples import examples
 from .exchange import exchange
 from .inclusion import inclusion
+from .interrupt import message as interrupt_message
+from .interrupt import once as interrupt_once
 from .margin import margin
 from .trader import prove
 from .venue import venue
@@ -47,7 +49,7 @@ class ZkMarginGroup(click.Group):
             click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo(interrupt_message(ctx, self._argv), err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
@@ -61,10 +63,15 @@ class ZkMarginGroup(click.Group):
             )
             ctx.exit(EXIT_INTERNAL)
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        with _quiet_on_closed_pipes():
+    _argv: tuple[str, ...] = ()
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        """As click's, with standard output and error that survive a closed pipe and one
+        Ctrl-C that stops the command (see :mod:`.interrupt`)."""
+        self._argv = tuple(sys.argv[1:] if args is None else args)
+        with _quiet_on_closed_pipes(), interrupt_once():
             try:
-                return super().main(*args, **kwargs)
+                return super().main(list(self._argv), *rest, **kwargs)
             except KeyboardInterrupt:
                 click.echo("interrupted", err=True)
                 raise SystemExit(EXIT_INTERRUPTED) from None

@@ -7,11 +7,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import api
+from ..liabilities.store import work_path
+from .interrupt import when_interrupted
 
 EXIT_FAILED = 1
 
@@ -120,6 +123,14 @@ def publish(
 ) -> None:
     """Prove every account above maintenance, build the Merkle sum tree, sign its root and
     prove the reserves cover every asset's total. A stopped run resumes where it stopped."""
+    partial = work_path(Path(out))
+    when_interrupted(
+        lambda: (
+            f"the finished work is kept in {partial}; to resume, run the same command"
+            if partial.exists()
+            else "nothing was kept; run the same command again"
+        )
+    )
     try:
         with phase_bars() as progress:
             res = api.exchange_publish(
@@ -162,6 +173,7 @@ def verify(
 ) -> None:
     """The full audit: every leaf's proof, every node, the root and its signature, the reserves.
     Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable."""
+    when_interrupted(lambda: "nothing is kept (an audit starts over); run the same command again")
     pk = api.load_venue_public_key(venue_key) if venue_key else None
     with phase_bars() as progress:
         rep = api.audit_publication(

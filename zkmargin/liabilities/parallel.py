@@ -6,8 +6,12 @@ as they finish, and the caller stores each one before asking for more.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -40,32 +44,104 @@ class InProcess:
         pass
 
 
+def _ignore_interrupts() -> None:
+    """A worker's initializer: Ctrl-C (sent by a terminal to every process of the foreground
+    group) is the main process's to handle; it stops the pool. SIGINT was blocked when the
+    worker started (see :func:`_interrupts_held`): ignoring it first drops one that came during
+    the start, then it is unblocked."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """SIGINT blocked in this (the main) thread: a worker started meanwhile inherits the mask,
+    so a Ctrl-C during its start (before its initializer runs) cannot print a traceback there.
+    A Ctrl-C that comes meanwhile is delivered here when the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored (in the main thread) while the pool is stopped: the stop is bounded, and
+    a second Ctrl-C must not cut it short and leave workers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class LocalPool:
     """A pool of ``workers`` processes started fresh (spawn), at most two tasks in flight per
-    worker so that a stop loses little work."""
+    worker so that a stop loses little work. Workers ignore Ctrl-C; on an interrupt (or any
+    error) :meth:`close` terminates and joins them itself rather than waiting for their tasks."""
+
+    #: seconds a terminated worker gets to exit before it is killed
+    GRACE = 5.0
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.where = f"{workers} local processes"
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
+        )
+        self._inflight: set[Future[Any]] = set()
 
     def run(self, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
-        pending: set[Future[Any]] = set()
+        # Unfinished tasks are not cancelled here: close() stops the workers, and the pool
+        # marks their futures failed (cancelling them too would make its thread fail).
+        pending = self._inflight
         todo = list(tasks)
         todo.reverse()
-        try:
-            while todo or pending:
-                while todo and len(pending) < 2 * self.workers:
+        while todo or pending:
+            while todo and len(pending) < 2 * self.workers:
+                with _interrupts_held():  # submit may start a worker
                     pending.add(self._pool.submit(fn, *todo.pop()))
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        finally:
-            for f in pending:
-                f.cancel()
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            pending -= done
+            for f in done:
+                yield f.result()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Shut the pool down: at once (terminate, join, kill what is left) when an exception
+        is on its way or tasks are unfinished, else the ordinary way (idle workers exit)."""
+        unfinished = any(not f.done() for f in self._inflight)
+        if sys.exc_info()[0] is None and not unfinished:
+            self._pool.shutdown(wait=True)
+            return
+        with _interrupts_ignored():
+            self._stop()
+
+    def _stop(self) -> None:
+        pool = self._pool
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        queue = getattr(pool, "_call_queue", None)
+        if queue is not None:
+            # its feeder thread may be blocked on a pipe no worker reads any more: do not wait
+            # for it at exit (multiprocessing's exit handler would)
+            queue.cancel_join_thread()
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.join(self.GRACE)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        pool.shutdown(wait=True)  # its thread sees the workers gone and fails their tasks
+        self._inflight.clear()
 
 
 class DaskCluster:
