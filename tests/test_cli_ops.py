@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -297,3 +299,48 @@ def test_ctrl_c_verify_with_workers_stops_cleanly(world: dict[str, Path]) -> Non
         assert "Traceback" not in err and "Error" not in err, (what, err)
         assert err.strip().splitlines() == [expected], (what, err)
     assert stopped[:2] == ["while the workers start", "twice, as the workers start"]
+
+
+# ----- a finished publication rerun ------------------------------------------------------------
+
+
+def _finished(world: dict[str, Path], d: Path) -> Path:
+    copy_inputs(world, d)
+    out = d / "pub.sqlite"
+    shutil.copy(world["pub"], out)
+    shutil.copy(world["secrets"], d / "pub.sqlite.secrets")
+    return out
+
+
+def test_rerunning_a_finished_publish_does_nothing(world: dict[str, Path], tmp_path: Path) -> None:
+    out = _finished(world, tmp_path)
+    before = out.stat().st_mtime_ns
+    r = run(*publish_args(tmp_path, out))
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == f"already complete: {out}"
+    assert out.stat().st_mtime_ns == before
+    assert out.read_bytes() == world["pub"].read_bytes()
+    assert not Path(str(out) + ".partial").exists()
+
+
+def test_a_finished_publish_of_other_inputs_is_not_complete(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """Another padding is another plan: its secrets file (this plan's) is refused as before,
+    never taken for complete."""
+    out = _finished(world, tmp_path)
+    r = run(*publish_args(tmp_path, out, "--pad-to", "16"))
+    assert r.exit_code == 2 and "already complete" not in r.output
+    assert "other inputs" in r.output
+    assert out.read_bytes() == world["pub"].read_bytes()
+
+
+def test_a_damaged_finished_publication_is_rebuilt(world: dict[str, Path], tmp_path: Path) -> None:
+    out = _finished(world, tmp_path)
+    with sqlite3.connect(out) as conn:
+        conn.execute("DELETE FROM leaves WHERE position = 0")
+    conn.close()
+    r = run(*publish_args(tmp_path, out))
+    assert r.exit_code == 0, r.output
+    assert "already complete" not in r.output and "published" in r.output
+    assert out.read_bytes() == world["pub"].read_bytes()

@@ -150,6 +150,9 @@ def publish(
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    if res.complete:
+        click.echo(f"already complete: {res.out}")
+        return
     total = sum(res.seconds.values())
     click.echo(
         f"published {res.out}: {res.accounts} accounts in {res.leaves} leaves (height "
