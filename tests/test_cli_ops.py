@@ -5,8 +5,10 @@ the environment."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,6 +24,7 @@ from click.testing import CliRunner
 from test_exchange import _partial_leaves, account_ids, copy_inputs, publish_args, run, world
 
 from zkmargin.cli import main
+from zkmargin.cli.progress import LogProgress, RecentRate
 
 __all__ = ["world"]  # the publication fixture, shared with test_exchange
 
@@ -65,10 +68,14 @@ def closed_pipe(cmd: list[str], *, merge: bool) -> tuple[int, str]:
     return p.wait(timeout=300), err
 
 
-def first_line(cmd: list[str]) -> tuple[int, bytes]:
-    """``cmd 2>&1 | head -1``: the first line, and the command's own exit code."""
+def first_line(cmd: list[str], *, merge: bool) -> tuple[int, bytes]:
+    """``cmd | head -1`` (``merge``: ``cmd 2>&1 | head -1``): the first line, and the
+    command's own exit code."""
     p = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge else subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
     )
     assert p.stdout is not None
     line = p.stdout.readline()
@@ -113,9 +120,12 @@ def test_a_closed_pipe_is_a_quiet_exit_with_the_verdicts_code(
 
 
 def test_head_1_gets_the_verdict_and_the_code_is_kept(world: dict[str, Path], mine: Path) -> None:
-    rc, line = first_line(zkmargin("exchange", "verify", world["pub"], "--workers", "1"))
+    verify = zkmargin("exchange", "verify", world["pub"], "--workers", "1")
+    rc, line = first_line(verify, merge=False)
     assert rc == 0 and b"VALID" in line
-    rc, line = first_line(zkmargin("inclusion", "verify", mine, "--root", "ab" * 32))
+    rc, line = first_line(verify, merge=True)
+    assert rc == 0 and b"verify leaves: started, 0/8" in line  # the log on standard error
+    rc, line = first_line(zkmargin("inclusion", "verify", mine, "--root", "ab" * 32), merge=True)
     assert rc == 1 and b"private" in line  # the warning on standard error comes first
 
 
@@ -297,7 +307,7 @@ def test_ctrl_c_verify_with_workers_stops_cleanly(world: dict[str, Path]) -> Non
         stopped.append(what)
         assert rc == 130, (what, err)
         assert "Traceback" not in err and "Error" not in err, (what, err)
-        assert err.strip().splitlines() == [expected], (what, err)
+        assert err.strip().splitlines()[-1] == expected, (what, err)
     assert stopped[:2] == ["while the workers start", "twice, as the workers start"]
 
 
@@ -344,3 +354,146 @@ def test_a_damaged_finished_publication_is_rebuilt(world: dict[str, Path], tmp_p
     assert r.exit_code == 0, r.output
     assert "already complete" not in r.output and "published" in r.output
     assert out.read_bytes() == world["pub"].read_bytes()
+
+
+# ----- progress as log lines -------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def log_progress(interval: float = 30.0) -> tuple[LogProgress, Clock, io.StringIO]:
+    clock, out = Clock(), io.StringIO()
+    log = LogProgress(out, interval=interval, clock=clock, stamp=lambda: "T", label="publish")
+    return log, clock, out
+
+
+def lines(out: io.StringIO) -> list[str]:
+    return out.getvalue().splitlines()
+
+
+def test_log_lines_at_phase_start_end_and_every_interval() -> None:
+    log, clock, out = log_progress(interval=30)
+    log("leaves", 0, 100)
+    for t in range(1, 101):  # one leaf a second
+        clock.now = float(t)
+        log("leaves", t, 100)
+        log.tick()
+    assert lines(out) == [
+        "T publish leaves: started, 0/100",
+        "T publish leaves: 30/100 (30 %), 1/s, about 1 min 10 s left",
+        "T publish leaves: 60/100 (60 %), 1/s, about 40 s left",
+        "T publish leaves: 90/100 (90 %), 1/s, about 10 s left",
+        "T publish leaves: done, 100/100 in 1 min 40 s (1/s on average)",
+    ]
+    log("nodes", 0, 4)
+    clock.now += 5
+    log.tick()  # not yet due
+    log.close(ok=False)  # Ctrl-C
+    assert lines(out)[-2:] == [
+        "T publish nodes: started, 0/4",
+        "T publish nodes: stopped at 0/4 after 5 s",
+    ]
+
+
+def test_time_left_follows_the_recent_rate() -> None:
+    """A phase that speeds up (1/s for 100 s, then 10/s): the time left comes from the last
+    minute's rate, not the whole phase's average (which would say 68 s here)."""
+    log, clock, out = log_progress(interval=30)
+    log("leaves", 0, 1000)
+    for t in range(1, 101):
+        clock.now = float(t)
+        log("leaves", t, 1000)
+    for t in range(101, 161):
+        clock.now = float(t)
+        log("leaves", 100 + 10 * (t - 100), 1000)
+    log.tick()
+    assert lines(out)[-1] == "T publish leaves: 700/1000 (70 %), 10/s, about 30 s left"
+
+
+def test_time_left_ignores_the_workers_start() -> None:
+    """20 s before the first leaf (workers starting), then a leaf a second: 89 s left, where the
+    average since the start (11 in 30 s) would say four minutes."""
+    log, clock, out = log_progress(interval=30)
+    log("leaves", 0, 100)
+    for t in range(20, 31):
+        clock.now = float(t)
+        log("leaves", t - 19, 100)
+    log.tick()
+    assert lines(out)[-1] == "T publish leaves: 11/100 (11 %), 1/s, about 1 min 29 s left"
+
+
+def test_steps_and_an_unknown_rate() -> None:
+    log, clock, out = log_progress(interval=10)
+    log.step("margin figures")
+    clock.now = 12
+    log.tick()
+    log("leaves", 0, 8)  # a phase within the step
+    clock.now = 25
+    log.tick()
+    log.step("crypto")
+    clock.now = 26
+    log.close()
+    assert lines(out) == [
+        "T publish margin figures: started",
+        "T publish margin figures: running for 12 s",
+        "T publish leaves: started, 0/8",
+        "T publish leaves: 0/8 (0 %), rate not known yet, time left not known yet",
+        "T publish leaves: stopped at 0/8 after 13 s",
+        "T publish crypto: started",
+        "T publish crypto: done after 1 s",
+    ]
+
+
+def test_recent_rate_window() -> None:
+    rate = RecentRate(window=10)
+    rate.update(0, 0)
+    assert rate.rate() is None
+    rate.update(5, 5)
+    assert rate.rate() is None  # one finished sample: no rate yet
+    rate.update(6, 6)
+    assert rate.rate() == pytest.approx(1.0)
+    for t in range(7, 40):
+        rate.update(t, 6 + 3 * (t - 6))
+    assert rate.rate() == pytest.approx(3.0)
+
+
+def test_commands_log_their_phases_when_stderr_is_not_a_terminal(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    log = tmp_path / "log"
+    with log.open("w") as err:
+        p = subprocess.run(
+            zkmargin("exchange", "verify", world["pub"], "--workers", "1"),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=os.environ | {"ZKMARGIN_PROGRESS_INTERVAL": "0.05"},
+            timeout=300,
+        )
+    assert p.returncode == 0
+    text = log.read_text()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    for phase, total in (("leaves", 8), ("nodes", 1)):
+        assert re.search(rf"^{stamp} verify {phase}: started, 0/{total}$", text, re.M), text
+        assert re.search(rf"^{stamp} verify {phase}: done, {total}/{total} in ", text, re.M), text
+    for line in text.splitlines():
+        assert re.fullmatch(rf"{stamp} verify (leaves|nodes): .*", line), line
+    r = run(
+        "venue",
+        "attest",
+        "--key",
+        world["key"],
+        "--market",
+        world["market"],
+        "--accounts",
+        world["accounts"],
+        "--out-dir",
+        tmp_path / "statements",
+    )
+    assert r.exit_code == 0, r.output
+    assert re.search(r"attest statements: done, 6/6 in ", r.stderr), r.stderr

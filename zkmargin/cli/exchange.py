@@ -3,10 +3,8 @@ reserves, its full audit, and one user's inclusion file."""
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -15,41 +13,15 @@ import click
 from .. import api
 from ..liabilities.store import work_path
 from .interrupt import when_interrupted
+from .progress import PhaseProgress, phases
 
 EXIT_FAILED = 1
 
 
-@contextmanager
-def phase_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """``progress(phase, done, total)`` drawn as one bar per phase, with the rate and the time
-    left, on standard error (only on a terminal)."""
-    bars: dict[str, Any] = {}
-    started: dict[str, tuple[float, int]] = {}
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if phase not in bars:
-            for other in bars.values():
-                other.__exit__(None, None, None)
-            bars.clear()
-            bar = click.progressbar(
-                length=total, label=f"{phase:>7}", show_pos=True, show_eta=True, file=sys.stderr
-            )
-            bar.__enter__()
-            bars[phase] = bar
-            started[phase] = (time.perf_counter(), done)
-        bar = bars[phase]
-        t0, first = started[phase]
-        rate = (done - first) / max(time.perf_counter() - t0, 1e-9)
-        bar.label = f"{phase:>7} {rate:7.1f}/s"
-        bar.update(done - bar.pos)
-
-    try:
-        yield progress
-    finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
+def phase_bars(label: str = "") -> AbstractContextManager[PhaseProgress]:
+    """Progress of the exchange's long work: bars on a terminal, log lines otherwise (see
+    :mod:`.progress`)."""
+    return phases(label)
 
 
 def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,7 +104,7 @@ def publish(
         )
     )
     try:
-        with phase_bars() as progress:
+        with phase_bars("publish") as progress:
             res = api.exchange_publish(
                 key=key,
                 market=market,
@@ -178,7 +150,7 @@ def verify(
     Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable."""
     when_interrupted(lambda: "nothing is kept (an audit starts over); run the same command again")
     pk = api.load_venue_public_key(venue_key) if venue_key else None
-    with phase_bars() as progress:
+    with phase_bars("verify") as progress:
         rep = api.audit_publication(
             publication, venue_key=pk, workers=workers, scheduler=scheduler, progress=progress
         )

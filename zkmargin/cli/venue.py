@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from .. import api
+from .progress import phases
 
 
 @click.group()
@@ -61,17 +59,7 @@ def attest(
     key: str, market: str, accounts: str, epoch: int | None, out_dir: str, decoys: int
 ) -> None:
     """Commit and sign every account's statement; openings go to the trader, owner-only."""
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(
-                click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr)
-            )
-            bars[0].__enter__()
-        bars[0].update(1)
-
-    try:
+    with phases("attest") as progress:
         result = api.venue_attest(
             key=key,
             market=market,
@@ -79,11 +67,8 @@ def attest(
             out_dir=out_dir,
             epoch=epoch,
             decoys=decoys,
-            progress=progress,
+            progress=lambda done, total: progress("statements", done, total),
         )
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
     click.echo(
         f"attested {result.accounts} account statement(s) into {result.out_dir} "
         "(*.statement.json public, *.openings.json secret: give each to its owner)"
