@@ -25,6 +25,7 @@ from test_exchange import _partial_leaves, account_ids, copy_inputs, publish_arg
 
 from zkmargin.cli import main
 from zkmargin.cli.progress import LogProgress, RecentRate
+from zkmargin.margin.synthetic import exchange_accounts, exchange_market
 
 __all__ = ["world"]  # the publication fixture, shared with test_exchange
 
@@ -497,3 +498,75 @@ def test_commands_log_their_phases_when_stderr_is_not_a_terminal(
     )
     assert r.exit_code == 0, r.output
     assert re.search(r"attest statements: done, 6/6 in ", r.stderr), r.stderr
+
+
+# ----- example books for the exchange ----------------------------------------------------------
+
+
+def test_examples_generate_exchange_writes_a_publishable_book(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = run("examples", "generate", "--exchange", "--accounts", "6")
+    assert r.exit_code == 2 and "--out-dir" in r.output
+    assert list(tmp_path.iterdir()) == []  # nothing written without a folder named
+    book = tmp_path / "book"
+    r = run("examples", "generate", "--exchange", "--accounts", "6", "--out-dir", book)
+    assert r.exit_code == 0, r.output
+    assert "6 accounts: 6 cross; 0 below maintenance" in r.output
+    assert sorted(p.name for p in book.iterdir()) == [
+        "accounts.csv",
+        "market.json",
+        "reserves.json",
+    ]
+    assert run("venue", "keygen", "--out", tmp_path / "venue.key").exit_code == 0
+    (book / "venue.key").symlink_to(tmp_path / "venue.key")
+    out = tmp_path / "pub.sqlite"
+    r = run(*publish_args(book, out))
+    assert r.exit_code == 0, r.output
+    assert run("exchange", "verify", out).exit_code == 0
+
+
+def test_examples_generate_exchange_below_maintenance_is_refused_by_publish(
+    tmp_path: Path,
+) -> None:
+    book = tmp_path / "book"
+    r = run(
+        "examples", "generate", "--exchange", "--accounts", "40", "--below", "0.5",
+        "--out-dir", book,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    unhealthy = int(re.search(r"; (\d+) below maintenance", r.output).group(1))  # type: ignore[union-attr]
+    assert unhealthy > 0 and "refuses this book" in r.output
+    assert run("venue", "keygen", "--out", book / "venue.key").exit_code == 0
+    r = run(*publish_args(book, tmp_path / "pub.sqlite"))
+    assert r.exit_code == 1 and f"{unhealthy} account(s) below maintenance" in r.output
+    assert not (tmp_path / "pub.sqlite").exists()
+
+
+def test_examples_generate_exchange_mode_mix(tmp_path: Path) -> None:
+    market = exchange_market(1)
+    assert set(exchange_accounts(market, 50).mode) == {0}  # cross by default: what publishes
+    mixed = exchange_accounts(market, 200, modes={"cross": 1, "isolated": 1})
+    assert set(mixed.mode) == {0, 1}
+    assert (mixed.pos_isolated[mixed.mode[mixed.pos_account] == 1] > 0).all()
+    assert (mixed.pos_isolated[mixed.mode[mixed.pos_account] == 0] == 0).all()
+    for bad in ({"spot": 1.0}, {"cross": 0.0}, {"cross": -1.0}, {"portfolio": 1.0}):
+        with pytest.raises(ValueError):
+            exchange_accounts(market, 5, modes=bad)
+    d = tmp_path / "d"
+    r = run("examples", "generate", "--exchange", "--modes", "cross=x", "--out-dir", d)
+    assert r.exit_code == 2 and "--modes" in r.output and not d.exists()
+
+
+def test_generate_py_needs_a_folder_and_rebuilds_the_bundled_book(tmp_path: Path) -> None:
+    script = ROOT / "examples" / "exchange" / "generate.py"
+    p = subprocess.run([sys.executable, script], capture_output=True, text=True, cwd=tmp_path)
+    assert p.returncode == 2 and "--out-dir" in p.stderr
+    assert list(tmp_path.iterdir()) == []
+    p = subprocess.run(
+        [sys.executable, script, "--out-dir", tmp_path / "x"], capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+    for name in ("market.json", "accounts.csv", "reserves.json"):
+        assert (tmp_path / "x" / name).read_bytes() == (script.parent / name).read_bytes(), name

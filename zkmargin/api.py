@@ -59,6 +59,7 @@ __all__ = [
     "AuditReport",
     "CannotPublish",
     "DemoReport",
+    "ExchangeExamples",
     "InclusionReport",
     "MarginRun",
     "NotHealthy",
@@ -83,6 +84,7 @@ __all__ = [
     "format_decimal",
     "format_units",
     "generate_examples",
+    "generate_exchange_examples",
     "load_statement",
     "load_venue_public_key",
     "margin_columns",
@@ -229,6 +231,69 @@ def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
     table = pa.table({k: tidy._strings(v) for k, v in columns.items()})
     pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
     return buf.getvalue().decode()
+
+
+@dataclass
+class ExchangeExamples:
+    """What :func:`generate_exchange_examples` wrote."""
+
+    market: Path
+    accounts: Path
+    reserves: Path
+    count: int
+    modes: dict[str, int]  # accounts per margin mode
+    unhealthy: int  # accounts below maintenance (0: the book publishes)
+
+
+def generate_exchange_examples(
+    count: int,
+    seed: int,
+    out_dir: str | Path,
+    epoch: int = 1,
+    *,
+    modes: dict[str, float] | None = None,
+    below: float = 0.0,
+    cushion: float = 0.1,
+) -> ExchangeExamples:
+    """Write an exchange's book to ``out_dir``: ``market.json``, ``accounts.csv`` (``count``
+    accounts in the ``modes`` mix, by default what the liabilities tree takes, every one above
+    maintenance but a fraction ``below``) and ``reserves.json`` (every total plus ``cushion``):
+    what ``exchange publish`` takes. Everything is computed before the first file is written."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    doc = synthetic.exchange_market_document(epoch)
+    market = margin.compile_market(MarketSnapshot.model_validate(doc))
+    table = synthetic.exchange_accounts(
+        market,
+        count,
+        seed,
+        modes=synthetic.PUBLISHABLE_MODES if modes is None else modes,
+        below=below,
+    )
+    report = margin.evaluate_table(market, table)
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    reserves = {
+        "format": "zkmargin/reserves/1",
+        "epoch": epoch,
+        "reserves": {
+            symbol: format_decimal(amount, decimals[symbol])
+            for symbol, amount in synthetic.exchange_reserves(market, table, cushion).items()
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    paths = out / "market.json", out / "accounts.csv", out / "reserves.json"
+    save_table(table, market, paths[1])
+    atomic_write_text(paths[0], json.dumps(doc, indent=1) + "\n")
+    atomic_write_text(paths[2], json.dumps(reserves, indent=1) + "\n")
+    counts = np.bincount(table.mode, minlength=len(MODES))
+    return ExchangeExamples(
+        *paths,
+        count=len(table),
+        modes={m: int(c) for m, c in zip(MODES, counts, strict=True) if c},
+        unhealthy=int((~report.healthy).sum()),
+    )
 
 
 def generate_examples(
