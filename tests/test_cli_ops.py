@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from test_exchange import _partial_leaves, account_ids, copy_inputs, publish_args, run, world
@@ -570,3 +571,59 @@ def test_generate_py_needs_a_folder_and_rebuilds_the_bundled_book(tmp_path: Path
     assert p.returncode == 0, p.stderr
     for name in ("market.json", "accounts.csv", "reserves.json"):
         assert (tmp_path / "x" / name).read_bytes() == (script.parent / name).read_bytes(), name
+
+
+# ----- the documentation of the commands -------------------------------------------------------
+
+
+def _commands(group: click.Group, prefix: str = "zkmargin") -> list[str]:
+    out = []
+    for name, cmd in sorted(group.commands.items()):
+        if isinstance(cmd, click.Group):
+            out += _commands(cmd, f"{prefix} {name}")
+        else:
+            out.append(f"{prefix} {name}")
+    return out
+
+
+def _cells(row: str) -> list[str]:
+    """A Markdown table row's cells (``\\|`` is a pipe inside a cell)."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def test_cli_md_command_table_is_one_table_with_every_command() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    lines = text.splitlines()
+    start = lines.index("| command | what it does |")
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(line)
+    assert all(len(_cells(r)) == 2 for r in rows), [r[:60] for r in rows if len(_cells(r)) != 2]
+    listed = [_cells(r)[0] for r in rows]
+    for command in _commands(main):
+        assert any(cell.startswith(f"`{command}") for cell in listed), command
+    # no command row outside the table (a blank line would leave the rest as plain text)
+    outside = [ln for ln in lines if ln.startswith("| `zkmargin") and ln not in rows]
+    assert outside == []
+
+
+def test_trader_and_auditor_docs_walk_through_the_commands() -> None:
+    docs = ROOT / "docs"
+    trader = (docs / "trader.md").read_text()
+    order = [
+        "$ zkmargin venue keygen",
+        "$ zkmargin venue attest",
+        "$ zkmargin prove",
+        "$ zkmargin verify",
+        "$ zkmargin inclusion verify",
+    ]
+    positions = [trader.index(cmd) for cmd in order]
+    assert positions == sorted(positions)
+    for printed in ("wrote venue.key", "attested 1 account", "VALID cross proof", "INCLUDED:"):
+        assert printed in trader, printed
+    auditor = (docs / "auditor.md").read_text()
+    for needed in ("exchange verify", "--venue-key", "inclusion verify", "| 130 |", "root hash"):
+        assert needed in auditor, needed
+    assert "(auditor.md)" in (docs / "index.md").read_text()
