@@ -537,7 +537,9 @@ def test_examples_generate_exchange_below_maintenance_is_refused_by_publish(
         "--out-dir", book,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    unhealthy = int(re.search(r"; (\d+) below maintenance", r.output).group(1))  # type: ignore[union-attr]
+    found = re.search(r"; (\d+) below maintenance", r.output)
+    assert found is not None, r.output
+    unhealthy = int(found.group(1))
     assert unhealthy > 0 and "refuses this book" in r.output
     assert run("venue", "keygen", "--out", book / "venue.key").exit_code == 0
     r = run(*publish_args(book, tmp_path / "pub.sqlite"))

@@ -100,7 +100,7 @@ def publish(
         lambda: (
             f"the finished work is kept in {partial}; to resume, run the same command"
             if partial.exists()
-            else "nothing was kept; run the same command again"
+            else "no finished work was kept; run the same command again"
         )
     )
     try:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
 from ..formats.common import FormatError
@@ -55,17 +56,28 @@ def _ignore_interrupts() -> None:
 
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """SIGINT blocked in this (the main) thread: a worker started meanwhile inherits the mask,
-    so a Ctrl-C during its start (before its initializer runs) cannot print a traceback there.
-    A Ctrl-C that comes meanwhile is delivered here when the block ends."""
+    """Ctrl-C held back in this (the main) thread while it touches the pool, then raised.
+
+    SIGINT is blocked, so a worker started meanwhile inherits the mask and a Ctrl-C during its
+    start (before its initializer runs) cannot print a traceback there; and the Python-level
+    handler only notes a signal that arrived just before (Python runs handlers later than the
+    signal comes), so that no KeyboardInterrupt lands between starting a worker and sending it
+    its task, or while a lock is held. A Ctrl-C that came meanwhile is raised at the end."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    noted: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a blocked Ctrl-C is delivered now
+        signal.signal(signal.SIGINT, handler)
+    if noted and handler is not signal.SIG_IGN:
+        if callable(handler):
+            handler(signal.SIGINT, None)  # raises KeyboardInterrupt, as it would have
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -101,19 +113,26 @@ class LocalPool:
         self._inflight: set[Future[Any]] = set()
 
     def run(self, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
-        # Unfinished tasks are not cancelled here: close() stops the workers, and the pool
-        # marks their futures failed (cancelling them too would make its thread fail).
+        # Finished futures come through a queue filled by their callbacks: this thread waits on
+        # the queue alone, holding no future's lock, and touches futures (submit, callback,
+        # result) only with SIGINT held back, so that a Ctrl-C cannot leave a lock taken that
+        # the pool's thread needs to stop (it would hang at exit). Unfinished tasks are not
+        # cancelled here: close() stops the workers, and the pool fails their futures.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
         pending = self._inflight
         todo = list(tasks)
         todo.reverse()
         while todo or pending:
             while todo and len(pending) < 2 * self.workers:
-                with _interrupts_held():  # submit may start a worker
-                    pending.add(self._pool.submit(fn, *todo.pop()))
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            pending -= done
-            for f in done:
-                yield f.result()
+                with _interrupts_held():  # submit may start a worker, too
+                    f = self._pool.submit(fn, *todo.pop())
+                    pending.add(f)
+                    f.add_done_callback(finished.put)
+            f = finished.get()
+            with _interrupts_held():
+                pending.discard(f)
+                result = f.result()
+            yield result
 
     def close(self) -> None:
         """Shut the pool down: at once (terminate, join, kill what is left) when an exception
