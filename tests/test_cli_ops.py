@@ -629,3 +629,12 @@ def test_trader_and_auditor_docs_walk_through_the_commands() -> None:
     for needed in ("exchange verify", "--venue-key", "inclusion verify", "| 130 |", "root hash"):
         assert needed in auditor, needed
     assert "(auditor.md)" in (docs / "index.md").read_text()
+
+
+def test_examples_generate_exchange_writes_all_three_or_none(tmp_path: Path) -> None:
+    book = tmp_path / "book"
+    (book / "reserves.json").mkdir(parents=True)  # cannot be replaced
+    r = run("examples", "generate", "--exchange", "--accounts", "3", "--out-dir", book)
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output
+    assert sorted(p.name for p in book.iterdir()) == ["reserves.json"]

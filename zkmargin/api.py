@@ -284,9 +284,16 @@ def generate_exchange_examples(
     }
     out.mkdir(parents=True, exist_ok=True)
     paths = out / "market.json", out / "accounts.csv", out / "reserves.json"
-    save_table(table, market, paths[1])
-    atomic_write_text(paths[0], json.dumps(doc, indent=1) + "\n")
-    atomic_write_text(paths[2], json.dumps(reserves, indent=1) + "\n")
+    # each file atomically; the three or none of the new ones (as generate_examples)
+    fresh = [p for p in paths if not p.exists()]
+    try:
+        save_table(table, market, paths[1])
+        atomic_write_text(paths[0], json.dumps(doc, indent=1) + "\n")
+        atomic_write_text(paths[2], json.dumps(reserves, indent=1) + "\n")
+    except BaseException:
+        for p in fresh:
+            p.unlink(missing_ok=True)
+        raise
     counts = np.bincount(table.mode, minlength=len(MODES))
     return ExchangeExamples(
         *paths,
