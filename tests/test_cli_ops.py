@@ -638,3 +638,16 @@ def test_examples_generate_exchange_writes_all_three_or_none(tmp_path: Path) -> 
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert len([ln for ln in r.output.splitlines() if ln.strip()]) == 1, r.output
     assert sorted(p.name for p in book.iterdir()) == ["reserves.json"]
+
+
+def test_time_left_counts_the_wait_since_the_last_burst() -> None:
+    """Two workers finish a batch of 8 each at 15 s and 16 s, then nothing until a tick at
+    45 s: 8 leaves in the 30 s since the first batch, not the 8/s of the burst."""
+    log, clock, out = log_progress(interval=30)
+    log("leaves", 0, 64)
+    for t, done in ((15.0, 8), (16.0, 16)):
+        clock.now = t
+        log("leaves", done, 64)
+    clock.now = 45.0
+    log.tick()
+    assert lines(out)[-1] == "T publish leaves: 16/64 (25 %), 0.267/s, about 3 min 00 s left"

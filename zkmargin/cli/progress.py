@@ -60,10 +60,15 @@ class RecentRate:
         while len(self._samples) > 2 and self._samples[1][0] <= now - self.window:
             self._samples.popleft()
 
-    def rate(self) -> float | None:
+    def rate(self, now: float | None = None) -> float | None:
+        """Items per second from the window's first sample to ``now`` (default: the last
+        sample): counting the time since the last item finished too keeps items that finish in
+        bursts (a batch per worker) from looking fast."""
         if len(self._samples) < 2:
             return None
         (t0, d0), (t1, d1) = self._samples[0], self._samples[-1]
+        if now is not None:
+            t1 = max(t1, now)
         if t1 <= t0 or d1 <= d0:
             return None
         return (d1 - d0) / (t1 - t0)
@@ -180,7 +185,7 @@ class LogProgress:
             if p.total is None:
                 self._write(f"{p.name}: running for {duration(now - p.started)}")
                 return
-            rate = p.rate.rate()
+            rate = p.rate.rate(now)
             left = (
                 f"about {duration((p.total - p.done) / rate)} left"
                 if rate
