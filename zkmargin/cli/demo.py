@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import api
-from .exchange import phase_bars
+from .progress import phases
 
 
 @click.command()
@@ -19,11 +19,15 @@ def demo(workers: int | None) -> None:
     """Margin figures of a synthetic exchange, the trader's proof to a lender, the exchange's
     proof of liabilities and reserves, then range and Sigma proofs and attempts to cheat them,
     saying what happened."""
-    report = api.demo_margin()
-    api.demo_trader(report)
-    with phase_bars() as progress:
+    with phases("demo") as progress:
+        progress.step("margin figures")
+        report = api.demo_margin()
+        progress.step("the trader's proof")
+        api.demo_trader(report)
+        progress.step("the exchange's publication")
         api.demo_exchange(report, workers=workers, progress=progress)
-    crypto = api.demo_crypto()
+        progress.step("range and Sigma proofs")
+        crypto = api.demo_crypto()
     report.lines.extend(crypto.lines)
     report.ok &= crypto.ok
     for line in report.lines:
