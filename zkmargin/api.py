@@ -35,7 +35,14 @@ from .bundles import (
     prove_range,
     verify_range,
 )
-from .demo import DemoReport, demo_crypto, demo_exchange, demo_margin, demo_trader
+from .demo import (
+    DemoReport,
+    demo_crypto,
+    demo_exchange,
+    demo_margin,
+    demo_summary,
+    demo_trader,
+)
 from .errors import ZkMarginError
 from .exchange import (
     AssetsResult,
@@ -105,6 +112,7 @@ __all__ = [
     "demo_crypto",
     "demo_exchange",
     "demo_margin",
+    "demo_summary",
     "demo_trader",
     "equality_relation",
     "exchange_inclusion",
