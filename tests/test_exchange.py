@@ -673,6 +673,30 @@ def test_not_checked_lines_and_strict_in_the_audit(world: dict[str, Path]) -> No
     assert full.exit_code == 0 and "not checked" not in full.output, full.output
 
 
+def test_every_users_inclusion_file_in_one_run(world: dict[str, Path], tmp_path: Path) -> None:
+    """``exchange inclusion --all --out-dir``: one owner-only file per account, named by it, each
+    verifying for its account; the folder is owner-only too."""
+    out = tmp_path / "users"
+    r = run(
+        "exchange", "inclusion", "--publication", world["pub"], "--secrets", world["secrets"],
+        "--all", "--out-dir", out, "--workers", "2",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ids = account_ids(world)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{a}.inclusion.json" for a in ids)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    for a in ids:
+        f = out / f"{a}.inclusion.json"
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+        rep = api.verify_inclusion(f, publication=world["pub"], account=a)
+        assert rep.valid, rep.reason
+    both = run(
+        "exchange", "inclusion", "--publication", world["pub"], "--secrets", world["secrets"],
+        "--all", "--account", ids[0], "--out-dir", out,
+    )  # fmt: skip
+    assert both.exit_code == 2
+
+
 # ----- bad input ---------------------------------------------------------------------------
 
 

@@ -35,13 +35,21 @@ from .bundles import (
     prove_range,
     verify_range,
 )
-from .demo import DemoReport, demo_crypto, demo_exchange, demo_margin, demo_trader
+from .demo import (
+    DemoReport,
+    demo_crypto,
+    demo_exchange,
+    demo_margin,
+    demo_summary,
+    demo_trader,
+)
 from .errors import ZkMarginError
 from .exchange import (
     AssetsResult,
     AttestResult,
     exchange_evm_snapshot,
     exchange_inclusion,
+    exchange_inclusion_all,
     exchange_prove_assets,
     exchange_publish,
     exchange_reserves_message,
@@ -53,7 +61,7 @@ from .exchange import (
 )
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import format_decimal, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .liabilities.assets import AssetsInvalid, AssetsReport, ChainData
@@ -85,6 +93,8 @@ __all__ = [
     "CannotPublish",
     "ChainData",
     "DemoReport",
+    "ExchangeExamples",
+    "FormatError",
     "InclusionReport",
     "MarginRun",
     "NotHealthy",
@@ -103,16 +113,19 @@ __all__ = [
     "demo_crypto",
     "demo_exchange",
     "demo_margin",
+    "demo_summary",
     "demo_trader",
     "equality_relation",
     "exchange_evm_snapshot",
     "exchange_inclusion",
+    "exchange_inclusion_all",
     "exchange_prove_assets",
     "exchange_publish",
     "exchange_reserves_message",
     "format_decimal",
     "format_units",
     "generate_examples",
+    "generate_exchange_examples",
     "inclusion_result",
     "load_chain_data",
     "load_statement",
@@ -264,6 +277,76 @@ def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
     table = pa.table({k: tidy._strings(v) for k, v in columns.items()})
     pacsv.write_csv(table, buf, pacsv.WriteOptions(quoting_style="needed"))
     return buf.getvalue().decode()
+
+
+@dataclass
+class ExchangeExamples:
+    """What :func:`generate_exchange_examples` wrote."""
+
+    market: Path
+    accounts: Path
+    reserves: Path
+    count: int
+    modes: dict[str, int]  # accounts per margin mode
+    unhealthy: int  # accounts below maintenance (0: the book publishes)
+
+
+def generate_exchange_examples(
+    count: int,
+    seed: int,
+    out_dir: str | Path,
+    epoch: int = 1,
+    *,
+    modes: dict[str, float] | None = None,
+    below: float = 0.0,
+    cushion: float = 0.1,
+) -> ExchangeExamples:
+    """Write an exchange's book to ``out_dir``: ``market.json``, ``accounts.csv`` (``count``
+    accounts in the ``modes`` mix, by default what the liabilities tree takes, every one above
+    maintenance but a fraction ``below``) and ``reserves.json`` (every total plus ``cushion``):
+    what ``exchange publish`` takes. Everything is computed before the first file is written."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    doc = synthetic.exchange_market_document(epoch)
+    market = margin.compile_market(MarketSnapshot.model_validate(doc))
+    table = synthetic.exchange_accounts(
+        market,
+        count,
+        seed,
+        modes=synthetic.PUBLISHABLE_MODES if modes is None else modes,
+        below=below,
+    )
+    report = margin.evaluate_table(market, table)
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    reserves = {
+        "format": "zkmargin/reserves/1",
+        "epoch": epoch,
+        "reserves": {
+            symbol: format_decimal(amount, decimals[symbol])
+            for symbol, amount in synthetic.exchange_reserves(market, table, cushion).items()
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    paths = out / "market.json", out / "accounts.csv", out / "reserves.json"
+    # each file atomically; the three or none of the new ones (as generate_examples)
+    fresh = [p for p in paths if not p.exists()]
+    try:
+        save_table(table, market, paths[1])
+        atomic_write_text(paths[0], json.dumps(doc, indent=1) + "\n")
+        atomic_write_text(paths[2], json.dumps(reserves, indent=1) + "\n")
+    except BaseException:
+        for p in fresh:
+            p.unlink(missing_ok=True)
+        raise
+    counts = np.bincount(table.mode, minlength=len(MODES))
+    return ExchangeExamples(
+        *paths,
+        count=len(table),
+        modes={m: int(c) for m, c in zip(MODES, counts, strict=True) if c},
+        unhealthy=int((~report.healthy).sum()),
+    )
 
 
 def generate_examples(

@@ -11,13 +11,12 @@ reserves proof; ``exchange_inclusion`` gives one user their file.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import group
 from .attest import statement as stm
 from .attest.keys import VenueKey, generate
 from .chain.bitcoin import NETWORKS as BITCOIN_CHAINS
@@ -25,10 +24,10 @@ from .chain.evm import EvmNode, EvmSnapshot, snapshot_balances
 from .chain.evm import chain_id as evm_chain_id
 from .chain.utxo import parse_snapshot
 from .circuit.slots import account_slots
-from .errors import DecodeError
+from .fileio import safe_stem
 from .formats.assets import EvmBalancesFile, SignaturesFile, WalletsFile
 from .formats.common import FormatError, format_decimal, to_units
-from .formats.jsonfile import parse_json, read_model, write_model
+from .formats.jsonfile import read_model, write_model
 from .formats.market import MarketSnapshot, canonical_market, market_digest
 from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
@@ -42,7 +41,7 @@ from .liabilities.assets import (
     reserves_message,
     verify_assets,
 )
-from .liabilities.inclusion import make_inclusion_file
+from .liabilities.inclusion import inclusion_file_of, write_inclusion_files
 from .liabilities.layouts import MIN_SHARE, shared_layouts
 from .liabilities.leaf import Columns, liability_columns
 from .liabilities.parallel import make_runner
@@ -50,10 +49,8 @@ from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
 from .liabilities.reserves import parse_ratio
 from .liabilities.store import Publication, add_assets
-from .margin.market import Market, compile_market, load_snapshot, snapshot_from_json
+from .margin.market import Market, compile_market, load_snapshot
 from .margin.table_io import load_table
-
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def venue_keygen(out: str | Path, venue: str) -> tuple[Path, Path]:
@@ -90,10 +87,7 @@ def load_venue_public_key(path: str | Path) -> bytes:
 
 def statement_files(out_dir: Path, account_id: str) -> tuple[Path, Path]:
     """Where an account's statement and openings go in an attest output directory."""
-    if _SAFE.match(account_id):
-        stem = account_id
-    else:
-        stem = "account-" + hashlib.sha256(account_id.encode()).hexdigest()[:20]
+    stem = safe_stem(account_id)
     return out_dir / f"{stem}.statement.json", out_dir / f"{stem}.openings.json"
 
 
@@ -287,38 +281,51 @@ def exchange_inclusion(
     """Write ``account``'s inclusion file (owner-only): the market, their statement and
     openings, their liabilities' openings and their path to the signed root."""
     with Publication.open(publication) as pub:
-        header = pub.header()
-        found = vault.read_header(Path(secrets))
-        if not found.same_epoch(header):
-            raise FormatError("belongs to another publication", file=str(secrets))
-        secret = vault.account_secret(Path(secrets), account)
-        if secret.position >= 1 << header.height:
-            raise FormatError(
-                f"belongs to another publication: it puts account {json.dumps(account)} at leaf "
-                f"{secret.position}, beyond this tree of {1 << header.height} leaves",
-                file=str(secrets),
-            )
-        snap = snapshot_from_json(parse_json(pub.market_text(), str(publication)))
-        mk = compile_market(snap, str(publication))
-        try:
-            doc = make_inclusion_file(
-                pub,
-                mk,
-                snap,
-                account,
-                secret.position,
-                bytes.fromhex(secret.salt),
-                secret.openings,
-                [int(g, 16) for g in secret.aux_blindings],
-            )
-        except DecodeError as exc:
-            raise FormatError(
-                f"belongs to another publication of venue {json.dumps(header.venue)} and epoch "
-                f"{header.epoch}: {exc}",
-                file=str(secrets),
-            ) from None
+        doc = inclusion_file_of(pub, Path(secrets), account)
     write_model(out, doc, secret=True)
     return Path(out)
+
+
+@dataclass(frozen=True)
+class InclusionAllResult:
+    accounts: int
+    out_dir: Path
+    where: str
+
+
+def exchange_inclusion_all(
+    *,
+    publication: str | Path,
+    secrets: str | Path,
+    out_dir: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> InclusionAllResult:
+    """Write every account's inclusion file into ``out_dir`` (owner-only, named by account:
+    ``ID.inclusion.json``), in batches on the worker pool. The folder is created owner-only."""
+    report = progress or (lambda *_: None)
+    accounts = vault.accounts(Path(secrets))
+    with Publication.open(publication) as pub:  # one check up front: the secrets are this one's
+        if accounts:
+            inclusion_file_of(pub, Path(secrets), accounts[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runner = make_runner(workers, scheduler)
+    try:
+        per = max(1, min(64, -(-len(accounts) // (4 * runner.workers))))
+        tasks = [
+            (group.backend().name, str(publication), str(secrets), accounts[i : i + per], str(out))
+            for i in range(0, len(accounts), per)
+        ]
+        done = 0
+        report("inclusion files", 0, len(accounts))
+        for batch in runner.run(write_inclusion_files, tasks):
+            done += len(batch)
+            report("inclusion files", done, len(accounts))
+        return InclusionAllResult(len(accounts), out, runner.where)
+    finally:
+        runner.close()
 
 
 # ----- the proof of assets (reserves proven, not stated) ---------------------------------------

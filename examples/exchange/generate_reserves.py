@@ -6,7 +6,8 @@ HEIGHT paying those addresses the BTC reserve and a little more).
 
 The signatures are made by the demo for each publication (the message names its root).
 
-Run: python examples/exchange/generate_reserves.py [--seed S] [--out-dir DIR]
+Run: python examples/exchange/generate_reserves.py [--seed S] --out-dir DIR (examples/exchange
+rebuilds the bundled files; it reads the reserves.json beside this script)
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ def _key(seed: int, n: int, even: bool = False) -> PrivateKey:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent)
+    ap.add_argument(
+        "--out-dir",
+        type=Path,
+        required=True,
+        help="where to write (examples/exchange rebuilds the bundled files)",
+    )
     args = ap.parse_args()
     out: Path = args.out_dir
     reserves = json.loads((out / "reserves.json").read_text())["reserves"]

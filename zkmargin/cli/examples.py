@@ -34,8 +34,68 @@ def examples() -> None:
     show_default=True,
     help=".json, .csv or .parquet",
 )
-def generate(count: int, seed: int, epoch: int, market_out: str, accounts_out: str) -> None:
-    """Write a market snapshot and accounts: most healthy, some near and some below maintenance."""
+@click.option(
+    "--exchange",
+    is_flag=True,
+    help="Write an exchange's publishable book instead: market.json, accounts.csv and "
+    "reserves.json in --out-dir.",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --exchange (required there): the folder to write to.",
+)
+@click.option(
+    "--modes",
+    default=None,
+    metavar="MODE[=WEIGHT],…",
+    help="With --exchange: the mix of margin modes, e.g. cross=0.9,isolated=0.1 "
+    "[default: cross, what the liabilities tree takes].",
+)
+@click.option(
+    "--below",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="With --exchange: the fraction of accounts with positions to put below maintenance "
+    "(a book that exchange publish refuses, naming them).",
+)
+def generate(
+    count: int,
+    seed: int,
+    epoch: int,
+    market_out: str,
+    accounts_out: str,
+    exchange: bool,
+    out_dir: str | None,
+    modes: str | None,
+    below: float,
+) -> None:
+    """Write a market snapshot and accounts: most healthy, some near and some below maintenance.
+
+    With --exchange, write an exchange's book that publishes as it is: a market, accounts
+    above maintenance and a reserves file covering every total with a 10 % margin."""
+    if exchange:
+        if out_dir is None:
+            raise click.UsageError(
+                "--exchange writes three files: name their folder with --out-dir"
+            )
+        mix = _modes(modes) if modes is not None else None
+        ex = api.generate_exchange_examples(count, seed, out_dir, epoch, modes=mix, below=below)
+        by_mode = ", ".join(f"{n} {m}" for m, n in ex.modes.items())
+        click.echo(
+            f"wrote {ex.market}, {ex.accounts} ({ex.count} accounts: {by_mode}; "
+            f"{ex.unhealthy} below maintenance) and {ex.reserves} (every total plus 10 %)"
+        )
+        if ex.unhealthy:
+            click.echo("exchange publish refuses this book until those accounts are liquidated")
+        return
+    for name, given in (("--out-dir", out_dir is not None), ("--modes", modes is not None)):
+        if given:
+            raise click.UsageError(f"{name} goes with --exchange")
+    if below:
+        raise click.UsageError("--below goes with --exchange")
     with steps(4) as step:
         n, unhealthy = api.generate_examples(
             count, seed, market_out, accounts_out, epoch, progress=step
@@ -44,3 +104,17 @@ def generate(count: int, seed: int, epoch: int, market_out: str, accounts_out: s
         f"wrote {market_out} and {accounts_out}: {n} account{'' if n == 1 else 's'}, "
         f"{unhealthy} below maintenance"
     )
+
+
+def _modes(text: str) -> dict[str, float]:
+    """``cross=0.9,isolated=0.1`` (a bare mode weighs 1) as {mode: weight}."""
+    out: dict[str, float] = {}
+    for item in text.split(","):
+        name, _, weight = item.strip().partition("=")
+        try:
+            out[name.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: the weight is not a number", param_hint="--modes"
+            ) from None
+    return out

@@ -3,52 +3,26 @@ reserves, its full audit, and one user's inclusion file."""
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import api
+from ..liabilities.store import work_path
+from .interrupt import when_interrupted
 from .options import layout_options
+from .progress import PhaseProgress, phases
 
 EXIT_FAILED = 1
 
 
-@contextmanager
-def phase_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """``progress(phase, done, total)`` drawn as one bar per phase, with the rate and the time
-    left, on standard error (only on a terminal)."""
-    bars: dict[str, Any] = {}
-    started: dict[str, tuple[float, int]] = {}
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if phase not in bars:
-            for other in bars.values():
-                other.__exit__(None, None, None)
-            bars.clear()
-            bar = click.progressbar(
-                length=total, label=f"{phase:>7}", show_pos=True, show_eta=True, file=sys.stderr
-            )
-            bar.__enter__()
-            bars[phase] = bar
-            started[phase] = (time.perf_counter(), done)
-        bar = bars[phase]
-        t0, first = started[phase]
-        rate = (done - first) / max(time.perf_counter() - t0, 1e-9)
-        bar.label = f"{phase:>7} {rate:7.1f}/s"
-        bar.update(done - bar.pos)
-
-    try:
-        yield progress
-    finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
+def phase_bars(label: str = "") -> AbstractContextManager[PhaseProgress]:
+    """Progress of the exchange's long work: bars on a terminal, log lines otherwise (see
+    :mod:`.progress`)."""
+    return phases(label)
 
 
 def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,8 +146,16 @@ def publish(
     """Prove every account's debts covered by its own holdings (a bankrupt account is published
     with its debts left out), build the Merkle sum tree, sign its root and prove the reserves
     cover every asset's total. A stopped run resumes where it stopped."""
+    partial = work_path(Path(out))
+    when_interrupted(
+        lambda: (
+            f"the finished work is kept in {partial}; to resume, run the same command"
+            if partial.exists()
+            else "no finished work was kept; run the same command again"
+        )
+    )
     try:
-        with phase_bars() as progress:
+        with phase_bars("publish") as progress:
             res = api.exchange_publish(
                 key=key,
                 market=market,
@@ -195,6 +177,9 @@ def publish(
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    if res.complete:
+        click.echo(f"already complete: {res.out}")
+        return
     total = sum(res.seconds.values())
     click.echo(
         f"published {res.out}: {res.accounts} accounts in {res.leaves} leaves (height "
@@ -256,9 +241,10 @@ def verify(
     chain data when given). Exit 0 valid, 1 invalid (the first bad leaf, node or address named),
     2 unreadable. A check not made because an option was omitted is named on its own line
     (with --strict: exit 1)."""
+    when_interrupted(lambda: "nothing is kept (an audit starts over); run the same command again")
     pk = api.load_venue_public_key(venue_key) if venue_key else None
     data = api.load_chain_data(utxos=utxos, eth_rpc=eth_rpc, evm_balances=evm_balances)
-    with phase_bars() as progress:
+    with phase_bars("verify") as progress:
         rep = api.audit_publication(
             publication,
             venue_key=pk,
@@ -322,12 +308,49 @@ def verify(
 @exchange.command("inclusion")
 @click.option("--publication", required=True, type=click.Path(dir_okay=False))
 @click.option("--secrets", required=True, type=click.Path(dir_okay=False))
-@click.option("--account", required=True, help="The account id.")
+@click.option("--account", default=None, help="The account id (one user's file).")
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="The user's file (owner-only)."
+    "--out", type=click.Path(dir_okay=False), default=None, help="The user's file (owner-only)."
 )
-def inclusion(publication: str, secrets: str, account: str, out: str) -> None:
-    """Write one user's inclusion file: their statement, openings and path to the root."""
+@click.option("--all", "every", is_flag=True, help="Every account's file, into --out-dir.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --all: the folder (owner-only) of the files, one ACCOUNT.inclusion.json each.",
+)
+@_workers_option
+def inclusion(
+    publication: str,
+    secrets: str,
+    account: str | None,
+    out: str | None,
+    every: bool,
+    out_dir: str | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Write one user's inclusion file (--account ID --out FILE), or every user's (--all
+    --out-dir DIR, on the worker pool): their statement, openings and path to the root."""
+    if every:
+        if account is not None or out is not None or out_dir is None:
+            raise api.FormatError("--all takes --out-dir, and neither --account nor --out")
+        with phase_bars("inclusion") as progress:
+            res = api.exchange_inclusion_all(
+                publication=publication,
+                secrets=secrets,
+                out_dir=out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        click.echo(
+            f"wrote {res.accounts} inclusion files into {res.out_dir} on {res.where} "
+            "(private: give each account only its own file)"
+        )
+        return
+    if account is None or out is None or out_dir is not None:
+        raise api.FormatError("give --account and --out (one user), or --all and --out-dir")
     path = api.exchange_inclusion(
         publication=publication, secrets=secrets, account=account, out=out
     )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from .. import api
 from .options import layout_options
+from .progress import phases
 
 
 @click.group()
@@ -63,17 +61,7 @@ def attest(
     min_share: int,
 ) -> None:
     """Commit and sign every account's statement; openings go to the trader, owner-only."""
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(
-                click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr)
-            )
-            bars[0].__enter__()
-        bars[0].update(1)
-
-    try:
+    with phases("attest") as progress:
         result = api.venue_attest(
             key=key,
             market=market,
@@ -83,11 +71,8 @@ def attest(
             decoys=decoys,
             layout=layout,
             min_share=min_share,
-            progress=progress,
+            progress=lambda done, total: progress("statements", done, total),
         )
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
     click.echo(
         f"attested {result.accounts} account statement(s) into {result.out_dir} "
         "(*.statement.json public, *.openings.json secret: give each to its owner)"

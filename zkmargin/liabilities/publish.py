@@ -24,8 +24,8 @@ from . import reserves as rsv
 from . import vault
 from .parallel import Runner
 from .plan import Plan
-from .root import root_message, sign_root
-from .store import Publication
+from .root import root_message, sign_root, verify_root
+from .store import Publication, work_path
 from .tree import Node, build_levels, subtree_height
 from .work import prove_leaves, subtree_nodes
 
@@ -48,6 +48,8 @@ class PublishResult:
     bankrupt: int = 0
     #: the least number of accounts sharing one slot layout (k-anonymity by layout)
     min_share: int = 0
+    #: the output was already this plan's finished publication: nothing was done
+    complete: bool = False
 
 
 def _fields(model: type[VenueEpoch]) -> set[str]:
@@ -84,6 +86,39 @@ def _secrets(plan: Plan, path: Path) -> None:
         )
         rows.append((a.account, doc))
     vault.write_secrets(path, header, rows)
+
+
+def already_complete(plan: Plan, out: Path, secrets_out: Path) -> bool:
+    """Whether ``out`` is already the finished publication of ``plan``: no partial beside it,
+    the secrets file made from the same plan (its digest), and the output holding this plan's
+    header and market, every leaf, the root node, and a root whose totals are the plan's and
+    whose signature holds, with a reserves proof. No proof is checked again: that is the
+    audit's work (``exchange verify``)."""
+    if not out.is_file() or work_path(out).exists() or not secrets_out.is_file():
+        return False
+    try:
+        if str(vault.read_header(secrets_out).plan) != plan.digest.hex():
+            return False
+        with Publication.open(out) as pub:
+            if pub.header() != plan.header or pub.market_text() != plan.market_text:
+                return False
+            height = plan.header.height
+            if len(pub.leaf_positions()) != 1 << height:
+                return False
+            top = pub.nodes(height)
+            root = pub.root()
+            pub.reserves()
+    except (FormatError, OutputError, OSError):
+        return False
+    totals = [group.encode_point(commit(v, g)).hex() for v, g in plan.totals]
+    same = plan.header.model_dump(include=_fields(LiabilitiesTree))
+    return (
+        len(top) == 1
+        and top[0][3].hex() == root.root_hash
+        and root.model_dump(include=set(same)) == same
+        and root.totals == totals
+        and verify_root(root)
+    )
 
 
 def reserves_proof(
@@ -130,6 +165,19 @@ def publish(
     report = progress or (lambda *_: None)
     if out.resolve() == secrets_out.resolve():
         raise FormatError("the publication and its secrets need two different paths")
+    if already_complete(plan, out, secrets_out):
+        size = 1 << plan.header.height
+        return PublishResult(
+            out,
+            secrets_out,
+            len(plan.accounts),
+            size,
+            plan.header.height,
+            list(plan.header.columns),
+            resumed=False,
+            where=runner.where,
+            complete=True,
+        )
     t0 = time.perf_counter()
     _secrets(plan, secrets_out)
     seconds["secrets"] = time.perf_counter() - t0

@@ -329,6 +329,9 @@ class Publication:
         except (OSError, sqlite3.DatabaseError) as exc:
             tmp.unlink(missing_ok=True)
             raise OutputError(f"{out}: cannot write: {exc}") from None
+        except BaseException:  # Ctrl-C: no half-written file beside the output
+            tmp.unlink(missing_ok=True)
+            raise
         self.close()
         self.path.unlink(missing_ok=True)
         Path(str(self.path) + "-journal").unlink(missing_ok=True)
