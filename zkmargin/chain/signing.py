@@ -51,3 +51,13 @@ def sign_bip322_p2tr(
     spk = addr.script_pubkey()
     digest = btc.bip341_sighash(btc.to_sign(spk, message), spk, 0, 0)
     return btc.bip322_witness([taproot_secret(key).sign_schnorr(digest, aux)])
+
+
+def sign_eip191(key: PrivateKey, message: str) -> str:
+    """An EIP-191 ``personal_sign`` signature (65 bytes in hex: r ‖ s ‖ v) of ``message`` by
+    the key's EVM account, made by eth-account."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    signed = Account.sign_message(encode_defunct(text=message), key.secret)
+    return "0x" + bytes(signed.signature).hex()
