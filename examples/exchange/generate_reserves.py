@@ -26,11 +26,10 @@ import hashlib
 import json
 from pathlib import Path
 
-import rlp
 from coincurve import PrivateKey
 from eth_account import Account
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 from zkmargin.chain import bitcoin as btc
 from zkmargin.formats.assets import (
@@ -70,15 +69,11 @@ def evm_address(key: PrivateKey) -> str:
     return str(Account.from_key(key.secret).address)
 
 
-def create_address(sender: str, nonce: int) -> str:
-    """The address of the contract ``sender`` creates with its transaction of ``nonce``."""
-    encoded = rlp.encode([bytes.fromhex(sender[2:]), nonce])
-    return str(to_checksum_address(keccak(encoded)[12:]))
-
-
 def token_address(seed: int) -> str:
-    """The example's USDT: the first contract its issuer deploys."""
-    return create_address(evm_address(evm_key(seed, 2)), 0)
+    """The example's USDT: the first contract its issuer deploys (web3's CREATE address of the
+    issuer at nonce 0)."""
+    issuer = Account.from_key(evm_key(seed, 2).secret).address
+    return str(get_create_address(issuer, Nonce(0)))
 
 
 def main() -> None:
