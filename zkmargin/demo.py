@@ -413,7 +413,8 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
     keys = read_model(data / "custodians.json", CustodianKeysFile)
     scan = data / "scantxoutset.json"
     height = json.loads(scan.read_text())["height"]
-    heights = {keys.chain: height}
+    evm = json.loads((data / "evm-balances.json").read_text())
+    heights = {keys.chain: height, f"evm-{evm['chain_id']}": evm["block"]}
     message = exchange_reserves_message(publication=d / "pub.sqlite", heights=heights)
     rep.say(f"  the reserves message custodians sign ({len(message.splitlines())} lines):")
     for line in message.splitlines():
@@ -428,12 +429,14 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
                 sigs = [signing.sign_bip322_p2wpkh(secret[0], text, keys.chain)]
             elif k.kind == "p2tr":
                 sigs = [signing.sign_bip322_p2tr(secret[0], text, keys.chain)]
+            elif k.kind == "evm":
+                scheme, sigs = "eip191", [signing.sign_eip191(secret[0], text)]
             else:  # 2 of the 3 keys of the multisig
                 scheme = "bip137"
                 sigs = [signing.sign_bip137(s, text, "p2pkh") for s in (secret[0], secret[2])]
             out.append(
                 AddressSignatures(
-                    chain=keys.chain, address=k.address, scheme=scheme, signatures=sigs
+                    chain=k.chain or keys.chain, address=k.address, scheme=scheme, signatures=sigs
                 )
             )
         return SignaturesFile(signatures=out)
@@ -445,10 +448,12 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
         signatures=d / "signatures.json",
         heights=heights,
         utxos=[f"{keys.chain}={scan}"],
+        evm_balances=[data / "evm-balances.json"],
     )
     rep.check(
-        f"custodians sign it (BIP-322 P2WPKH and P2TR, a 2-of-3 P2WSH with BIP-137); the "
-        f"exchange proves {res.addresses} addresses and their balances at height {height}",
+        f"custodians sign it (BIP-322 P2WPKH and P2TR, a 2-of-3 P2WSH with BIP-137, EIP-191 for "
+        f"the EVM account); the exchange proves {res.addresses} balances at height {height} and "
+        f"block {evm['block']} (its EVM balance snapshot)",
         True,
     )
     for t in res.totals:
@@ -464,10 +469,12 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
         d / "pub.sqlite", venue_key=pk, workers=workers, chain_data=chain_data
     )
     rep.check(
-        "the audit checks every signature offline and re-reads every balance from the "
-        "auditor's own scantxoutset",
-        audit.valid and audit.assets is not None and not audit.assets.notes,
+        "the audit checks every signature offline and re-reads every Bitcoin balance from the "
+        "auditor's own scantxoutset (EVM balances: with their node, --eth-rpc)",
+        audit.valid and audit.assets is not None and len(audit.assets.notes) == 1,
     )
+    for note in audit.assets.notes if audit.assets else []:
+        rep.say(f"    {note}")
     old_root = message.split("liabilities root: ")[1].splitlines()[0]
     replayed = message.replace(old_root, "00" * 32)
     (d / "replayed.json").write_text(sign(replayed).model_dump_json())
@@ -478,6 +485,7 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
             signatures=d / "replayed.json",
             heights=heights,
             utxos=[f"{keys.chain}={scan}"],
+            evm_balances=[data / "evm-balances.json"],
             out=d / "replayed.sqlite",
         )
         refused = ""
