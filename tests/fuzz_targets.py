@@ -183,6 +183,8 @@ def bitcoin_signature(data: bytes) -> None:
     keys = read_model(EXCHANGE / "custodians.json", CustodianKeysFile)
     text = data.decode("latin-1")
     for k in keys.keys:
+        if k.chain is not None:  # the EVM account
+            continue
         addr = btc.decode_address(k.address, keys.chain)
         with contextlib.suppress(*ALLOWED):
             assert btc.verify_bip137(addr, "m", text) in (True, False)
@@ -308,7 +310,11 @@ def _asset_seeds(d: Path) -> dict[str, list[bytes]]:
     from zkmargin.liabilities.store import Publication
 
     keys = read_model(EXCHANGE / "custodians.json", CustodianKeysFile)
+    keys = keys.model_copy(update={"keys": [k for k in keys.keys if k.chain is None]})
     wallets = read_model(EXCHANGE / "wallets.json", WalletsFile)
+    wallets = wallets.model_copy(
+        update={"wallets": [w for w in wallets.wallets if w.chain == keys.chain]}
+    )
     scan = EXCHANGE / "scantxoutset.json"
     snap = parse_snapshot(scan.read_bytes())
     heights = {keys.chain: snap.height}

@@ -20,6 +20,7 @@ from chain_helpers import (
     sign_bip322_p2tr,
     sign_bip322_p2wpkh,
 )
+from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
@@ -1106,7 +1107,108 @@ def test_bundled_example_is_regenerated_exactly(tmp_path: Path) -> None:
         runpy.run_path(str(example / "generate_reserves.py"), run_name="__main__")
     finally:
         sys.argv = argv
-    for name in ("wallets.json", "scantxoutset.json", "custodians.json"):
+    for name in ("wallets.json", "scantxoutset.json", "custodians.json", "evm-balances.json"):
         assert (tmp_path / name).read_bytes() == (example / name).read_bytes(), name
     snap = parse_snapshot((example / "scantxoutset.json").read_bytes())
     assert snap.height == 4200 and len(snap.outputs) == 4
+    evm_snap = EvmSnapshot(
+        EvmBalancesFile.model_validate_json((example / "evm-balances.json").read_text()), "ex"
+    )
+    assert evm_snap.block == 64 and len(evm_snap.doc.balances) == 2
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "exchange"
+
+
+def test_bundled_example_evm_balances_are_a_real_chains(
+    tmp_path: Path, published: Published
+) -> None:
+    """The example's EVM state replayed on eth-tester (the token deployed by the example's
+    issuer key lands at the example's contract address; the account funded; the chain mined to
+    the snapshot's block): ``exchange evm-snapshot`` reads the example's balances from it, and a
+    publication proven from that snapshot passes the audit against the node."""
+    import runpy
+
+    from chain_helpers import token_artifacts
+
+    from zkmargin.chain.signing import sign_eip191
+    from zkmargin.formats.assets import CustodianKeysFile
+
+    gen = runpy.run_path(str(EXAMPLE / "generate_reserves.py"))  # its functions, not main
+    example = EvmBalancesFile.model_validate_json((EXAMPLE / "evm-balances.json").read_text())
+    wallets = WalletsFile.model_validate_json((EXAMPLE / "wallets.json").read_text())
+    keys = CustodianKeysFile.model_validate_json((EXAMPLE / "custodians.json").read_text())
+    eth, usdt = (w for w in wallets.wallets if w.chain.startswith("evm-"))
+    assert (eth.asset, usdt.asset, usdt.decimals) == ("ETH", "USDT", 6)
+    holder = eth.address
+    chain = new_evm()
+    w3 = chain.w3
+    assert eth.chain == f"evm-{w3.eth.chain_id}" == f"evm-{example.chain_id}"
+    # the issuer deploys the token (its first transaction) and mints the holder's USDT
+    issuer_key = gen["evm_key"](11, 2)
+    issuer = Account.from_key(issuer_key.secret).address
+    tester = w3.provider.ethereum_tester  # type: ignore[attr-defined]
+    tester.add_account("0x" + issuer_key.secret.hex())
+    chain.send(issuer, 10**18)
+    abi, bytecode = token_artifacts()
+    tx = w3.eth.contract(abi=abi, bytecode=bytecode).constructor(6).transact({"from": issuer})
+    address = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    assert address == usdt.contract
+    token = w3.eth.contract(address=address, abi=abi)
+    balances = {(b.address, b.contract): int(b.balance) for b in example.balances}
+    tx = token.functions.mint(holder, balances[(holder, address)]).transact({"from": issuer})
+    w3.eth.wait_for_transaction_receipt(tx)
+    chain.send(holder, balances[(holder, None)])
+    tester.mine_blocks(example.block - w3.eth.block_number)
+    assert w3.eth.block_number == example.block
+    chain.send(holder, 10**18)  # after the snapshot's block: not in it
+    w = tmp_path / "wallets.json"
+    off = [OffChainAmount(asset=a, amount=v, holder="Bank A") for a, v in RESERVES.items()]
+    evm_wallets = WalletsFile(wallets=[eth, usdt], off_chain=off)
+    w.write_text(evm_wallets.model_dump_json(exclude_none=True))
+    heights = {eth.chain: example.block}
+    message = reserves_message(published.root, heights)
+    secret = next(k for k in keys.keys if k.address == holder).secrets[0]
+    signature = sign_eip191(PrivateKey(bytes.fromhex(secret)), message)
+    s = tmp_path / "signatures.json"
+    s.write_text(
+        SignaturesFile(
+            signatures=[
+                AddressSignatures(
+                    chain=eth.chain, address=holder, scheme="eip191", signatures=[signature]
+                )
+            ]
+        ).model_dump_json()
+    )
+    snap, out = tmp_path / "snap.json", tmp_path / "pub.sqlite"
+    with rpc_server(w3) as url:
+        r = run(
+            "exchange", "evm-snapshot", "--eth-rpc", url, "--block", example.block,
+            "--wallets", EXAMPLE / "wallets.json", "--out", snap,
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        read = EvmBalancesFile.model_validate_json(snap.read_text())
+        assert read.block_hash == "0x" + bytes(w3.eth.get_block(example.block)["hash"]).hex()
+        # the example's balances are the chain's at the block (its block hash is made up)
+        assert read.model_copy(update={"block_hash": example.block_hash}) == example
+        r = run(
+            "exchange", "prove-assets", "--publication", published.pub, "--wallets", w,
+            "--signatures", s, "--heights", f"{eth.chain}={example.block}",
+            "--evm-balances", snap, "--out", out,
+        )  # fmt: skip
+        assert r.exit_code == 0 and "proof of assets: 2 addresses" in r.output, r.output
+        assert f"USDT: proven on chain {format_decimal(balances[(holder, address)], 6)}" in (
+            r.output
+        )
+        r = run("exchange", "verify", out, "--workers", "1", "--eth-rpc", url)
+        assert r.exit_code == 0 and "taken from the publication" not in r.output, r.output
+        # proven from the committed example file: its made-up block hash is not the chain's
+        other = tmp_path / "example-proof.sqlite"
+        r = run(
+            "exchange", "prove-assets", "--publication", published.pub, "--wallets", w,
+            "--signatures", s, "--heights", f"{eth.chain}={example.block}",
+            "--evm-balances", EXAMPLE / "evm-balances.json", "--out", other,
+        )  # fmt: skip
+        assert r.exit_code == 0, r.output
+        r = run("exchange", "verify", other, "--workers", "1", "--eth-rpc", url)
+        assert r.exit_code == 1 and f"block {example.block} of {eth.chain} is another" in r.output
