@@ -193,8 +193,9 @@ class CustodianKey(BaseModel):
 
 class CustodianKeysFile(BaseModel):
     """Format ``zkmargin/example-custodian-keys/1``: the bundled example's custodian keys (test
-    keys on regtest, holding nothing), so its story can sign each publication's message. A real
-    custodian keeps its keys in its own wallet and gives the exchange only signatures."""
+    keys on regtest and on eth-tester's chain, holding nothing of value), so its story can sign
+    each publication's message. A real custodian keeps its keys in its own wallet and gives the
+    exchange only signatures."""
 
     model_config = STRICT
     format: Literal["zkmargin/example-custodian-keys/1"] = "zkmargin/example-custodian-keys/1"
