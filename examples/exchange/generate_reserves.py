@@ -7,7 +7,7 @@ HEIGHT paying those addresses the BTC reserve and a little more).
 The signatures are made by the demo for each publication (the message names its root).
 
 Run: python examples/exchange/generate_reserves.py [--seed S] --out-dir DIR (examples/exchange
-rebuilds the bundled files; it reads the reserves.json beside this script)
+rebuilds the bundled files; it reads the reserves.json in DIR)
 """
 
 from __future__ import annotations
