@@ -514,7 +514,7 @@ def test_examples_generate_exchange_writes_a_publishable_book(
     book = tmp_path / "book"
     r = run("examples", "generate", "--exchange", "--accounts", "6", "--out-dir", book)
     assert r.exit_code == 0, r.output
-    assert "6 accounts: 6 cross; 0 below maintenance" in r.output
+    assert re.search(r"6 accounts: (\d+ cross|\d+ cross, \d+ isolated); \d+ below", r.output)
     assert sorted(p.name for p in book.iterdir()) == [
         "accounts.csv",
         "market.json",
@@ -528,23 +528,46 @@ def test_examples_generate_exchange_writes_a_publishable_book(
     assert run("exchange", "verify", out).exit_code == 0
 
 
-def test_examples_generate_exchange_below_maintenance_is_refused_by_publish(
-    tmp_path: Path,
-) -> None:
+def test_examples_generate_exchange_every_account_publishes(tmp_path: Path) -> None:
+    """A generated book with accounts below maintenance and bankrupt ones: the plan of its
+    publication takes every account (no refusal), writes the bankrupt ones off, and the
+    generated reserves cover the totals the leaves commit to."""
+    from zkmargin.exchange import load_reserves, load_venue_key
+    from zkmargin.formats.market import canonical_market, market_digest
+    from zkmargin.liabilities.leaf import liability_columns
+    from zkmargin.liabilities.plan import make_plan
+    from zkmargin.margin.market import compile_market, load_snapshot
+    from zkmargin.margin.table_io import load_table
+
     book = tmp_path / "book"
     r = run(
-        "examples", "generate", "--exchange", "--accounts", "40", "--below", "0.5",
-        "--out-dir", book,
+        "examples", "generate", "--exchange", "--accounts", "60", "--below", "0.3",
+        "--bankrupt", "0.2", "--out-dir", book,
     )  # fmt: skip
     assert r.exit_code == 0, r.output
-    found = re.search(r"; (\d+) below maintenance", r.output)
+    found = re.search(r"; (\d+) below maintenance, (\d+) of them bankrupt", r.output)
     assert found is not None, r.output
-    unhealthy = int(found.group(1))
-    assert unhealthy > 0 and "refuses this book" in r.output
+    unhealthy, bankrupt = int(found.group(1)), int(found.group(2))
+    assert unhealthy > bankrupt > 0 and "takes them all" in r.output
     assert run("venue", "keygen", "--out", book / "venue.key").exit_code == 0
-    r = run(*publish_args(book, tmp_path / "pub.sqlite"))
-    assert r.exit_code == 1 and f"{unhealthy} account(s) below maintenance" in r.output
-    assert not (tmp_path / "pub.sqlite").exists()
+    key = load_venue_key(book / "venue.key")
+    snap = load_snapshot(book / "market.json")
+    market = compile_market(snap)
+    plan = make_plan(
+        key=key,
+        market=market,
+        market_text=canonical_market(snap),
+        market_digest=market_digest(snap),
+        epoch=snap.epoch,
+        accounts=list(load_table(book / "accounts.csv", market).accounts()),
+        reserves=load_reserves(
+            book / "reserves.json", liability_columns(market), venue=key.venue, epoch=snap.epoch
+        ),
+        pad_to=None,
+        decoys=0,
+        file="accounts.csv",
+    )
+    assert plan.bankrupt == bankrupt and len(plan.accounts) == 60
 
 
 def test_examples_generate_exchange_mode_mix(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ from zkmargin.attest.keys import VenueKey, generate
 from zkmargin.auditor import verify_margin_proofs
 from zkmargin.circuit import proof as cproof
 from zkmargin.circuit.compiler import SlotSpec, load_circuit
+from zkmargin.circuit.slots import SlotValue
 from zkmargin.cli import main
 from zkmargin.errors import ProvingError
 from zkmargin.exchange import load_venue_key
@@ -467,7 +468,7 @@ def book(world: World) -> Book:
     for sec in secrets:
         stmt = stored_statement(world.pub, sec.position)
         specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
-        inst = lf.leaf_instance(world.market, specs)
+        inst = lf.leaf_instance(world.market, stmt.mode, specs)
         values = [int(o.value) for o in sec.openings]
         blindings = [int(o.blinding, 16) for o in sec.openings]
         every = cproof.auxiliary_values(inst, values)
@@ -480,7 +481,7 @@ def book(world: World) -> Book:
         )
         slots = [(s.name, s.of, s.bits, s.signed, v) for s, v in zip(specs, values, strict=True)]
         out.true[sec.position] = forger.true_liabilities(
-            world.market, forger.account_of(world.market, slots)
+            world.market, forger.account_of(world.market, slots, stmt.mode)
         )
         out.tags[sec.position] = bytes.fromhex(stmt.account_tag)
     perm = derive_permutation(world.key.master_secret, EPOCH, size)
@@ -489,8 +490,8 @@ def book(world: World) -> Book:
         stmt = stored_statement(world.pub, position)
         specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
         *_, liabilities, _, failed = _leaf(
-            world.market, world.columns, world.key, EPOCH, f"{PADDING_PREFIX}{k}", specs,
-            [0] * len(specs),
+            world.market, bytes.fromhex(world.header["market_digest"]), world.columns,
+            world.key, EPOCH, f"{PADDING_PREFIX}{k}", stmt.mode, [SlotValue(s, 0) for s in specs],
         )  # fmt: skip
         assert not failed
         out.openings[position] = liabilities

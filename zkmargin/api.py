@@ -70,6 +70,7 @@ from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
 from .liabilities.publish import PublishResult
 from .margin import synthetic
+from .margin.exact import debts_covered
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
 from .report import render_audit, write_audit_report
@@ -83,6 +84,7 @@ from .trader import (
 )
 
 __all__ = [
+    "EXAMPLE_MODES",
     "MIN_SHARE",
     "MODES",
     "AssetsInvalid",
@@ -288,7 +290,13 @@ class ExchangeExamples:
     reserves: Path
     count: int
     modes: dict[str, int]  # accounts per margin mode
-    unhealthy: int  # accounts below maintenance (0: the book publishes)
+    unhealthy: int  # accounts below maintenance (they publish)
+    bankrupt: int = 0  # accounts whose debts their holdings do not cover (written off)
+
+
+#: The margin modes ``examples generate --exchange`` mixes by default (the example exchange's
+#: market has no risk scenarios, so no portfolio accounts).
+EXAMPLE_MODES = {"cross": 0.85, "isolated": 0.15}
 
 
 def generate_exchange_examples(
@@ -298,13 +306,15 @@ def generate_exchange_examples(
     epoch: int = 1,
     *,
     modes: dict[str, float] | None = None,
-    below: float = 0.0,
+    below: float = 0.05,
+    bankrupt: float = 0.02,
     cushion: float = 0.1,
 ) -> ExchangeExamples:
     """Write an exchange's book to ``out_dir``: ``market.json``, ``accounts.csv`` (``count``
-    accounts in the ``modes`` mix, by default what the liabilities tree takes, every one above
-    maintenance but a fraction ``below``) and ``reserves.json`` (every total plus ``cushion``):
-    what ``exchange publish`` takes. Everything is computed before the first file is written."""
+    accounts in the ``modes`` mix, by default :data:`EXAMPLE_MODES`, a fraction ``below``
+    under maintenance and a fraction ``bankrupt`` with debts their holdings do not cover) and
+    ``reserves.json`` (every total, debts counted only where covered, plus ``cushion``): what
+    ``exchange publish`` takes. Everything is computed before the first file is written."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a folder")
@@ -314,8 +324,9 @@ def generate_exchange_examples(
         market,
         count,
         seed,
-        modes=synthetic.PUBLISHABLE_MODES if modes is None else modes,
+        modes=EXAMPLE_MODES if modes is None else modes,
         below=below,
+        bankrupt=bankrupt,
     )
     report = margin.evaluate_table(market, table)
     decimals = {a.symbol: a.decimals for a in market.assets}
@@ -346,6 +357,7 @@ def generate_exchange_examples(
         count=len(table),
         modes={m: int(c) for m, c in zip(MODES, counts, strict=True) if c},
         unhealthy=int((~report.healthy).sum()),
+        bankrupt=sum(not debts_covered(a, market) for a in table.accounts()),
     )
 
 

@@ -339,13 +339,19 @@ def describe_holdings(
         if s.name in ("balance_pos", "balance_neg"):
             a = assets[s.of]
             amount = format_decimal(v, a.decimals)
-            what = "held" if s.name == "balance_pos" else "borrowed (a debt)"
-            out.append((s.name, s.of, f"{amount} {s.of}", f"balance {what}"))
+            empty = not by.get(("balance_pos", s.of)) and not by.get(("balance_neg", s.of))
+            if empty:
+                what = "nothing held (a slot that hides what you hold)"
+            elif s.name == "balance_pos":
+                what = "balance held"
+            else:
+                what = "borrowed (a debt)" if v else "no debt"
+            out.append((s.name, s.of, f"{amount} {s.of}", what))
         elif s.name in ("long", "short"):
             i = insts[s.of]
-            out.append(
-                (s.name, s.of, format_decimal(v, i.size_decimals), f"position size, {s.name}")
-            )
+            flat = not by.get(("long", s.of)) and not by.get(("short", s.of))
+            what = "no position (a slot that hides what you hold)" if flat else f"size {s.name}"
+            out.append((s.name, s.of, format_decimal(v, i.size_decimals), what))
         elif s.name == "quote":
             i = insts[s.of]
             size = by.get(("long", s.of), 0) - by.get(("short", s.of), 0)
@@ -367,7 +373,7 @@ def describe_holdings(
                     )
                 )
             else:
-                out.append(("quote", s.of, "0", "no position here (a slot hiding what you hold)"))
+                out.append(("quote", s.of, "0", "no position"))
         elif s.name == "isolated_margin":
             settle = market.assets[insts[s.of].settle_index]
             out.append(

@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.accounts < 1:
         ap.error("--accounts must be at least 1")
-    ex = generate_exchange_examples(args.accounts, args.seed, args.out_dir, EPOCH)
+    # the bundled book: cross accounts, every one above maintenance (the demo's and the tests'
+    # figures depend on it); `zkmargin examples generate --exchange` mixes modes and health
+    ex = generate_exchange_examples(
+        args.accounts, args.seed, args.out_dir, EPOCH, modes={"cross": 1.0}, below=0, bankrupt=0
+    )
     print(f"wrote {ex.market}, {ex.accounts} ({ex.count} accounts) and {ex.reserves}")
 
 

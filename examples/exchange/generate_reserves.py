@@ -16,7 +16,7 @@ own timestamps), as is the Bitcoin snapshot's.
 The signatures are made by the demo for each publication (the message names its root).
 
 Run: python examples/exchange/generate_reserves.py [--seed S] --out-dir DIR (examples/exchange
-rebuilds the bundled files; it reads the reserves.json beside this script)
+rebuilds the bundled files; it reads the reserves.json in DIR)
 """
 
 from __future__ import annotations

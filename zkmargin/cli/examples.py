@@ -50,16 +50,22 @@ def examples() -> None:
     "--modes",
     default=None,
     metavar="MODE[=WEIGHT],…",
-    help="With --exchange: the mix of margin modes, e.g. cross=0.9,isolated=0.1 "
-    "[default: cross, what the liabilities tree takes].",
+    help="With --exchange: the mix of margin modes [default: cross=0.85,isolated=0.15; this "
+    "market has no risk scenarios for portfolio accounts].",
 )
 @click.option(
     "--below",
     type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
+    default=None,
     help="With --exchange: the fraction of accounts with positions to put below maintenance "
-    "(a book that exchange publish refuses, naming them).",
+    "(awaiting liquidation: they publish) [default: 0.05].",
+)
+@click.option(
+    "--bankrupt",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="With --exchange: the fraction of cross accounts with positions whose debts exceed "
+    "their holdings (published written off) [default: 0.02].",
 )
 def generate(
     count: int,
@@ -70,32 +76,46 @@ def generate(
     exchange: bool,
     out_dir: str | None,
     modes: str | None,
-    below: float,
+    below: float | None,
+    bankrupt: float | None,
 ) -> None:
     """Write a market snapshot and accounts: most healthy, some near and some below maintenance.
 
-    With --exchange, write an exchange's book that publishes as it is: a market, accounts
-    above maintenance and a reserves file covering every total with a 10 % margin."""
+    With --exchange, write an exchange's book that publishes as it is: a market, accounts of
+    several margin modes (some below maintenance, some bankrupt) and a reserves file covering
+    every total with a 10 % margin."""
     if exchange:
         if out_dir is None:
             raise click.UsageError(
                 "--exchange writes three files: name their folder with --out-dir"
             )
-        mix = _modes(modes) if modes is not None else None
-        ex = api.generate_exchange_examples(count, seed, out_dir, epoch, modes=mix, below=below)
+        mix = _modes(modes) if modes is not None else api.EXAMPLE_MODES
+        ex = api.generate_exchange_examples(
+            count,
+            seed,
+            out_dir,
+            epoch,
+            modes=mix,
+            below=0.05 if below is None else below,
+            bankrupt=0.02 if bankrupt is None else bankrupt,
+        )
         by_mode = ", ".join(f"{n} {m}" for m, n in ex.modes.items())
         click.echo(
             f"wrote {ex.market}, {ex.accounts} ({ex.count} accounts: {by_mode}; "
-            f"{ex.unhealthy} below maintenance) and {ex.reserves} (every total plus 10 %)"
+            f"{ex.unhealthy} below maintenance, {ex.bankrupt} of them bankrupt) and "
+            f"{ex.reserves} (every total plus 10 %)"
         )
         if ex.unhealthy:
-            click.echo("exchange publish refuses this book until those accounts are liquidated")
+            click.echo(
+                "exchange publish takes them all: an account below maintenance is a leaf like "
+                "any other, a bankrupt one is published with its debts left out"
+            )
         return
     for name, given in (("--out-dir", out_dir is not None), ("--modes", modes is not None)):
         if given:
             raise click.UsageError(f"{name} goes with --exchange")
-    if below:
-        raise click.UsageError("--below goes with --exchange")
+    if below is not None or bankrupt is not None:
+        raise click.UsageError("--below and --bankrupt go with --exchange")
     with steps(4) as step:
         n, unhealthy = api.generate_examples(
             count, seed, market_out, accounts_out, epoch, progress=step

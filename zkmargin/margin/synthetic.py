@@ -9,13 +9,16 @@ and a few are below it. Everything is integer and reproducible from the seed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ..formats.market import MarketSnapshot
+from .exact import debts_covered, position_value
 from .market import Market, compile_market
 from .riskarrays import compute_risk_arrays, option_value
 from .vector import MODES, AccountTable, evaluate_table
@@ -367,6 +370,7 @@ def exchange_accounts(
     *,
     modes: Mapping[str, float] = PUBLISHABLE_MODES,
     below: float = 0.0,
+    bankrupt: float = 0.0,
 ) -> AccountTable:
     """n accounts of :func:`exchange_market`: USDT always, BTC, ETH or USDC often, a few USDC
     borrows, a few cash balances, and none, one or two perpetual positions.
@@ -375,10 +379,13 @@ def exchange_accounts(
     what the liabilities tree takes today); isolated accounts hold no borrows and put 5 to 20 %
     of each position's notional in its isolated margin. Every account is above maintenance (an
     exchange publishes after liquidating the rest), except a fraction ``below`` of those with a
-    position, set between 0.3 and 0.95 × maintenance (a book the publication refuses, naming
-    them)."""
+    position, set between 0.3 and 0.95 × maintenance (awaiting liquidation: still published),
+    and a fraction ``bankrupt`` of the cross accounts with a position, whose USDT debt exceeds
+    what their holdings cover (published written off)."""
     if not 0.0 <= below <= 1.0:
         raise ValueError("the fraction of accounts below maintenance must be between 0 and 1")
+    if not 0.0 <= bankrupt <= 1.0:
+        raise ValueError("the fraction of bankrupt accounts must be between 0 and 1")
     rng = np.random.default_rng(seed)
     mix = mode_mix(modes)
     if mix[MODES.index("portfolio")] > 0 and market.scenario_count == 0:
@@ -438,8 +445,12 @@ def exchange_accounts(
     eq = np.asarray(report.equity, dtype=np.float64)
     target = rng.lognormal(0.8, 0.5, n) + 1.2
     floor = (rng.lognormal(6.5, 1.0, n) * 1e6).astype(np.int64)
-    unhealthy = (rng.random(n) < below) & (mm > 0)
+    unhealthy = (rng.random(n) < below) & (mm > 0) & ~isolated  # USDT cannot move them
     target = np.where(unhealthy, rng.uniform(0.3, 0.95, n), target)
+    if bankrupt:  # (no draw otherwise: the bundled example's book stays the same)
+        broke = (rng.random(n) < bankrupt) & (mm > 0) & ~isolated
+        unhealthy |= broke
+        target = np.where(broke, -rng.uniform(0.2, 1.0, n), target)
     floor = np.where(unhealthy, 0, floor)
     usdt = bal[:, idx["USDT"]]
     need = np.ceil(target * mm - (eq - usdt)).astype(np.int64)
@@ -449,23 +460,25 @@ def exchange_accounts(
 
 
 def exchange_liabilities(market: Market, table: AccountTable) -> dict[str, int]:
-    """What the accounts of ``table`` are owed per asset, in the asset's units (net balances
-    plus, for the settlement asset, the positions' value at mark, rounded up), and their cash
-    (valuation units) under the valuation symbol: the totals a publication's reserves cover."""
-    report = evaluate_table(market, table)
-    owed = {
-        a.symbol: int(np.asarray(table.balances[:, a.index], dtype=object).sum())
-        for a in market.assets
-    }
-    values = np.asarray(report.row_value, dtype=object)
-    for row, k in enumerate(table.pos_instrument):
-        asset = market.assets[market.instruments[int(k)].settle_index]
-        # valuation units → asset units: × 10^decimals × 10^price_decimals / (price × 10^val)
-        num = int(values[row]) * 10**asset.decimals * 10**asset.price_decimals
-        den = asset.price * 10**market.valuation_decimals
-        owed[asset.symbol] += -(-num // den)
-    owed[market.valuation_symbol] = int(np.asarray(table.cash, dtype=object).sum())
-    return owed
+    """What the accounts of ``table`` are owed per asset, in the asset's units (balances plus, in
+    a settlement asset, the positions' value at mark), and their cash (valuation units) under
+    the valuation symbol, each account's debts counted only where its own holdings cover them
+    (a bankrupt account's left out, as a publication writes them off), rounded up by one unit
+    per account and position: at least the totals a publication commits to."""
+    owed: dict[str, Fraction] = {a.symbol: Fraction(0) for a in market.assets}
+    owed[market.valuation_symbol] = Fraction(0)
+    slack = 0
+    for acc in table.accounts():
+        covered = debts_covered(acc, market)
+        for a, b in zip(market.assets, acc.balances, strict=True):
+            owed[a.symbol] += b if covered else max(b, 0)
+        for p in acc.positions:
+            value = position_value(p, market, acc.mode)
+            if covered or value >= 0:
+                owed[market.assets[market.instruments[p.instrument].settle_index].symbol] += value
+        owed[market.valuation_symbol] += acc.cash if covered else max(acc.cash, 0)
+        slack += 1 + len(acc.positions)
+    return {symbol: math.ceil(v) + slack for symbol, v in owed.items()}
 
 
 def exchange_reserves(market: Market, table: AccountTable, cushion: float = 0.1) -> dict[str, int]:
