@@ -697,6 +697,29 @@ def test_every_users_inclusion_file_in_one_run(world: dict[str, Path], tmp_path:
     assert both.exit_code == 2
 
 
+def test_secrets_of_another_publication_are_named_as_such(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A secrets file that puts an account at another leaf (another publication of the same
+    venue and epoch) is refused as belonging to another publication, exit 2, no file written."""
+    a, b = account_ids(world)[:2]
+    for change in ("beyond", "swapped"):
+        secrets = tmp_path / f"{change}.secrets"
+        shutil.copy(world["secrets"], secrets)
+        with sqlite3.connect(secrets) as conn:
+            docs = dict(conn.execute("SELECT account, doc FROM accounts"))
+            doc = json.loads(docs[a])
+            doc["position"] = 300 if change == "beyond" else json.loads(docs[b])["position"]
+            conn.execute("UPDATE accounts SET doc = ? WHERE account = ?", (json.dumps(doc), a))
+        out = tmp_path / f"{change}.json"
+        r = run(
+            "exchange", "inclusion", "--publication", world["pub"], "--secrets", secrets,
+            "--account", a, "--out", out,
+        )  # fmt: skip
+        assert r.exit_code == 2 and "belongs to another publication" in r.output, r.output
+        assert "''" not in r.output and not out.exists()
+
+
 # ----- bad input ---------------------------------------------------------------------------
 
 

@@ -266,3 +266,46 @@ def test_attest_and_publish_give_the_same_statement(tmp_path: Path) -> None:
         assert attested == acc.openings, acc.account
     assert plan.min_share >= 4
     assert lf.LEAF_CIRCUITS["isolated"] == "liability_leaf_isolated"
+
+
+def test_a_generated_book_of_every_mode_publishes(tmp_path: Path) -> None:
+    """``examples generate --reserves-out``: cross, isolated and portfolio accounts, some below
+    maintenance and some bankrupt; the plan of their publication takes every account (no
+    refusal) and the reserves cover the totals its leaves commit to."""
+    from zkmargin.exchange import load_reserves
+    from zkmargin.liabilities.leaf import liability_columns
+    from zkmargin.margin.market import compile_market, load_snapshot
+    from zkmargin.margin.table_io import load_table
+
+    r = CliRunner().invoke(
+        main,
+        ["examples", "generate", "--accounts", "300", "--seed", "7", "--market-out",
+         str(tmp_path / "m.json"), "--accounts-out", str(tmp_path / "a.csv"),
+         "--reserves-out", str(tmp_path / "r.json")],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    snap = load_snapshot(tmp_path / "m.json")
+    market = compile_market(snap)
+    book = list(load_table(tmp_path / "a.csv", market).accounts())
+    assert {a.mode for a in book} == {"cross", "isolated", "portfolio"}
+    below = [
+        a for a in book if exact_figures(a, market).equity < exact_figures(a, market).maintenance
+    ]
+    broke = [a for a in book if not debts_covered(a, market)]
+    assert below and broke
+    key = generate("Gen")
+    plan = make_plan(
+        key=key,
+        market=market,
+        market_text=canonical_market(snap),
+        market_digest=market_digest(snap),
+        epoch=snap.epoch,
+        accounts=book,
+        reserves=load_reserves(
+            tmp_path / "r.json", liability_columns(market), venue="Gen", epoch=snap.epoch
+        ),
+        pad_to=None,
+        decoys=0,
+        file="a.csv",
+    )
+    assert plan.bankrupt == len(broke) and len(plan.accounts) == len(book)

@@ -204,6 +204,7 @@ def test_flipped_proof_bytes_are_rejected(world: dict[str, Path]) -> None:
 
         r = verify(world, rewrite(world, f"flip{i}.json", change))
         assert r.exit_code == 1, (i, r.output)
+        assert "Rust" not in r.output and "Err " not in r.output  # our words, not a library's
 
 
 def test_replays_are_rejected(world: dict[str, Path], tmp_path: Path) -> None:

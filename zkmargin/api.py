@@ -368,9 +368,12 @@ def generate_examples(
     accounts_out: str | Path,
     epoch: int = 1,
     progress: Callable[[str], None] | None = None,
+    reserves_out: str | Path | None = None,
 ) -> tuple[int, int]:
-    """Write a synthetic market file and ``count`` accounts (both files or neither); return
-    (accounts, unhealthy). ``progress(step)`` is called as each step starts."""
+    """Write a synthetic market file and ``count`` accounts (both files or neither), and, with
+    ``reserves_out``, a reserves file covering what every account is owed (debts counted only
+    where covered) with a 10 % margin, so that the book publishes; return (accounts, unhealthy).
+    ``progress(step)`` is called as each step starts."""
     step = progress or (lambda _: None)
     market_path, accounts_path = Path(market_out), Path(accounts_out)
     if market_path.resolve() == accounts_path.resolve():
@@ -391,6 +394,16 @@ def generate_examples(
     save_table(table, market, accounts_path)
     try:
         atomic_write_text(market_path, json.dumps(doc, indent=1))
+        if reserves_out is not None:
+            decimals = {a.symbol: a.decimals for a in market.assets}
+            decimals[market.valuation_symbol] = market.valuation_decimals
+            amounts = synthetic.exchange_reserves(market, table)
+            reserves = {
+                "format": "zkmargin/reserves/1",
+                "epoch": epoch,
+                "reserves": {k: format_decimal(v, decimals[k]) for k, v in amounts.items()},
+            }
+            atomic_write_text(Path(reserves_out), json.dumps(reserves, indent=1) + "\n")
     except BaseException:
         if not existed:
             accounts_path.unlink(missing_ok=True)

@@ -67,12 +67,19 @@ def examples() -> None:
     help="With --exchange: the fraction of cross accounts with positions whose debts exceed "
     "their holdings (published written off) [default: 0.02].",
 )
+@click.option(
+    "--reserves-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a reserves file covering every total with 10 %, so the book publishes.",
+)
 def generate(
     count: int,
     seed: int,
     epoch: int,
     market_out: str,
     accounts_out: str,
+    reserves_out: str | None,
     exchange: bool,
     out_dir: str | None,
     modes: str | None,
@@ -85,6 +92,8 @@ def generate(
     several margin modes (some below maintenance, some bankrupt) and a reserves file covering
     every total with a 10 % margin."""
     if exchange:
+        if reserves_out is not None:
+            raise click.UsageError("--exchange writes its reserves into --out-dir")
         if out_dir is None:
             raise click.UsageError(
                 "--exchange writes three files: name their folder with --out-dir"
@@ -118,11 +127,11 @@ def generate(
         raise click.UsageError("--below and --bankrupt go with --exchange")
     with steps(4) as step:
         n, unhealthy = api.generate_examples(
-            count, seed, market_out, accounts_out, epoch, progress=step
+            count, seed, market_out, accounts_out, epoch, progress=step, reserves_out=reserves_out
         )
     click.echo(
         f"wrote {market_out} and {accounts_out}: {n} account{'' if n == 1 else 's'}, "
-        f"{unhealthy} below maintenance"
+        f"{unhealthy} below maintenance" + (f"; and {reserves_out}" if reserves_out else "")
     )
 
 
