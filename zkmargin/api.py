@@ -69,6 +69,7 @@ from .liabilities.audit import AuditReport
 from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
 from .liabilities.publish import PublishResult
+from .liabilities.store import work_path as publication_work_path
 from .margin import synthetic
 from .margin.exact import debts_covered
 from .margin.liquidation import liquidation_prices
@@ -139,6 +140,7 @@ __all__ = [
     "parse_threshold",
     "prove_margin",
     "prove_range",
+    "publication_work_path",
     "render_audit",
     "use_backend",
     "venue_attest",

@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from .. import api
-from ..liabilities.store import work_path
 from .interrupt import when_interrupted
 from .options import layout_options
 from .progress import PhaseProgress, phases
@@ -146,7 +145,7 @@ def publish(
     """Prove every account's debts covered by its own holdings (a bankrupt account is published
     with its debts left out), build the Merkle sum tree, sign its root and prove the reserves
     cover every asset's total. A stopped run resumes where it stopped."""
-    partial = work_path(Path(out))
+    partial = api.publication_work_path(Path(out))
     when_interrupted(
         lambda: (
             f"the finished work is kept in {partial}; to resume, run the same command"
