@@ -30,7 +30,7 @@ from .circuit.compiler import (
 )
 from .circuit.lang import CircuitError
 from .errors import DecodeError
-from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold
 from .formats.jsonfile import read_model
 from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
@@ -124,7 +124,7 @@ def _prepare(
             )
         if min_threshold_ppm is None:
             v.unchecked.append(
-                f"minimum θ not checked: it proves θ = {doc.threshold} (--min-threshold)"
+                f"minimum θ not checked: the proof states θ = {doc.threshold} (--min-threshold)"
             )
         if doc.circuit not in MARGIN_CIRCUITS:
             raise _Invalid(f"{doc.circuit} is not a margin-proof circuit")
@@ -233,9 +233,11 @@ def verify_margin_proofs(
     min_ppm = None
     if min_threshold is not None:
         try:
-            min_ppm = to_ppm(min_threshold)
-        except (ValueError, ArithmeticError):
-            raise FormatError(f"--min-threshold {min_threshold!r} is not a decimal") from None
+            min_ppm = parse_threshold(min_threshold)
+        except FormatError:
+            raise FormatError(
+                f"--min-threshold {min_threshold!r} must be a decimal θ between 1 and 1000"
+            ) from None
     docs = [(str(p), read_model(p, MarginProofFile)) for p in paths]
     checked = [_prepare(p, d, mk, snap, digest, venue_key, context, min_ppm) for p, d in docs]
     ready = [c for c in checked if c.parts is not None]
@@ -280,13 +282,17 @@ def audit_publication(
         runner.close()
 
 
+#: Why a result that passed every check it made fails under ``--strict``.
+_STRICT = "strict: checks were not made because options were omitted (not_checked)"
+
+
 def verify_result(verdicts: Sequence[Verdict], *, market: str | Path, strict: bool) -> VerifyResult:
     """The ``--json`` document of ``zkmargin verify``."""
     proofs = [
         ProofResult(
             path=v.path,
             valid=v.valid and not (strict and v.unchecked),
-            reason=v.reason,
+            reason=v.reason or (_STRICT if strict and v.unchecked else ""),
             circuit=v.circuit,
             threshold=v.threshold,
             epoch=v.epoch,
@@ -353,7 +359,7 @@ def audit_result(rep: AuditReport, *, strict: bool) -> AuditResult:
         publication=rep.path,
         valid=rep.valid and not (strict and rep.unchecked),
         strict=strict,
-        reason=rep.reason,
+        reason=rep.reason or (_STRICT if strict and rep.unchecked else ""),
         venue=rep.venue,
         venue_key=rep.venue_key,
         venue_key_fingerprint=rep.venue_key_fingerprint,

@@ -403,10 +403,9 @@ def demo_exchange(
 def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int | None) -> None:
     """The reserves proven: custodians sign the publication's message with the example's test
     keys, the exchange adds the proof of assets, the auditor checks it with their snapshot."""
-    from coincurve import PrivateKey
 
     from .chain import signing
-    from .formats.assets import AddressSignatures, CustodianKeysFile, Scheme, SignaturesFile
+    from .formats.assets import CustodianKeysFile, SignaturesFile
     from .formats.jsonfile import read_model
     from .liabilities.assets import AssetsInvalid
 
@@ -421,25 +420,7 @@ def _demo_assets(rep: DemoReport, data: Path, d: Path, pk: bytes, workers: int |
         rep.say(f"    | {line}")
 
     def sign(text: str) -> SignaturesFile:
-        out = []
-        for k in keys.keys:
-            secret = [PrivateKey(bytes.fromhex(s)) for s in k.secrets]
-            scheme: Scheme = "bip322-simple"
-            if k.kind == "p2wpkh":
-                sigs = [signing.sign_bip322_p2wpkh(secret[0], text, keys.chain)]
-            elif k.kind == "p2tr":
-                sigs = [signing.sign_bip322_p2tr(secret[0], text, keys.chain)]
-            elif k.kind == "evm":
-                scheme, sigs = "eip191", [signing.sign_eip191(secret[0], text)]
-            else:  # 2 of the 3 keys of the multisig
-                scheme = "bip137"
-                sigs = [signing.sign_bip137(s, text, "p2pkh") for s in (secret[0], secret[2])]
-            out.append(
-                AddressSignatures(
-                    chain=k.chain or keys.chain, address=k.address, scheme=scheme, signatures=sigs
-                )
-            )
-        return SignaturesFile(signatures=out)
+        return signing.sign_with_custodians(keys, text)
 
     (d / "signatures.json").write_text(sign(message).model_dump_json())
     res = exchange_prove_assets(

@@ -24,7 +24,7 @@ from .chain.evm import EvmNode, EvmSnapshot, snapshot_balances
 from .chain.evm import chain_id as evm_chain_id
 from .chain.utxo import parse_snapshot
 from .circuit.slots import account_slots
-from .fileio import safe_stem
+from .fileio import OutputError, safe_stem
 from .formats.assets import EvmBalancesFile, SignaturesFile, WalletsFile
 from .formats.common import FormatError, format_decimal, to_units
 from .formats.jsonfile import read_model, write_model
@@ -53,13 +53,23 @@ from .margin.market import Market, compile_market, load_snapshot
 from .margin.table_io import load_table
 
 
-def venue_keygen(out: str | Path, venue: str) -> tuple[Path, Path]:
+def venue_keygen(out: str | Path, venue: str, *, force: bool = False) -> tuple[Path, Path]:
     """Write a fresh venue key to ``out`` (owner-only) and its public key to ``out`` with the
-    suffix ``.pub``; return both paths."""
+    suffix ``.pub``; return both paths. An existing key file is never replaced unless
+    ``force``: its master secret is behind every statement, publication and secrets file."""
     out = Path(out)
     pub = out.with_suffix(".pub")
     if pub == out:
         raise ValueError(f"{out}: the secret key file must not end in .pub")
+    if not venue or len(venue) > 128 or not venue.isprintable():
+        raise ValueError("the venue's name must be 1 to 128 printable characters")
+    for path in (out, pub):
+        if path.exists() and not force:
+            raise OutputError(
+                f"{path}: exists; refusing to replace a venue key (its master secret derives "
+                "every statement and publication made with it): choose another --out, or pass "
+                "--force"
+            )
     key = generate(venue)
     write_model(out, key.to_file(), secret=True)
     write_model(pub, key.public_file())

@@ -68,6 +68,8 @@ def atomic_write(
     Refuses to replace anything but a regular file (a device, a directory, a FIFO).
     """
     path = Path(path)
+    if path.name == "-":
+        raise OutputError("-: this command writes a file, not standard output; give a file name")
     try:
         st = path.lstat()
     except FileNotFoundError:

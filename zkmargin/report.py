@@ -57,7 +57,7 @@ def coverage_plot(doc: AuditResult) -> str:
         if max(ratios, default=0) > 1000:
             ax.set_xscale("log")
         ax.set_xlabel("reserve ÷ liabilities (%; no bar: nothing owed)")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     else:
         proven, declared, stated = [], [], []
         for c in cols:
@@ -75,13 +75,14 @@ def coverage_plot(doc: AuditResult) -> str:
         ax.set_xlim(0, 100)
         rho = "" if doc.min_ratio == "1/1" else f"{doc.min_ratio} × "
         ax.set_xlabel(f"share of each reserve (each reserve ≥ {rho}its liabilities, proven)")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_title("Reserves per asset")
     return _svg(fig)
 
 
 def addresses_plot(doc: AuditResult) -> str | None:
-    """The proven addresses' balances, by chain (one bar per address, in its asset)."""
+    """The proven addresses, by chain: each one's share of its asset's proven total (amounts in
+    different assets are not comparable; the table gives them)."""
     if not doc.addresses:
         return None
     rows = sorted(doc.addresses, key=lambda a: (a.chain, a.asset, a.address))
@@ -90,22 +91,27 @@ def addresses_plot(doc: AuditResult) -> str | None:
     palette = ["#1f5fa8", "#2b7a4b", "#d9a400", "#8a3fa0", "#b03030"]
     colour = {c: palette[k % len(palette)] for k, c in enumerate(chains)}
     labels = [f"{a.chain} {a.asset} {a.address[:10]}…{a.address[-6:]}" for a in rows]
-    ax.barh(labels, [float(a.amount) for a in rows], color=[colour[a.chain] for a in rows])
-    ax.set_xscale("symlog")
-    ax.set_xlabel("balance at the snapshot height (asset units)")
+    totals: dict[str, float] = {}
+    for a in rows:
+        totals[a.asset] = totals.get(a.asset, 0.0) + float(a.amount)
+    shares = [100 * float(a.amount) / totals[a.asset] if totals[a.asset] else 0.0 for a in rows]
+    ax.barh(labels, shares, color=[colour[a.chain] for a in rows])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of its asset's proven total at the snapshot height (%)")
     ax.set_title("Proof of assets: balances by chain and address")
     return _svg(fig)
 
 
 def timeline_plot(report: AuditReport) -> str | None:
-    """Leaves verified over the audit's time."""
+    """Leaves checked over the audit's time (checked: verified, or found bad)."""
     if len(report.timeline) < 2:
         return None
     fig, ax = _figure(7.0, 2.6)
     ax.plot([t for t, _ in report.timeline], [n for _, n in report.timeline], color="#1f5fa8")
     ax.set_xlabel("seconds")
-    ax.set_ylabel("leaves verified")
-    ax.set_title("Leaves verified during the audit")
+    ax.set_ylabel("leaves checked")
+    bad = f" ({report.bad_leaves} found bad)" if report.bad_leaves else ""
+    ax.set_title(f"Leaves checked during the audit{bad}")
     return _svg(fig)
 
 

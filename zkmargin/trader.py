@@ -8,6 +8,7 @@ writes a proof that would fail.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -449,8 +450,9 @@ def check_inclusion(
         rep.unchecked.append(f"epoch not checked: the file is for epoch {st.epoch} (--epoch)")
     if venue_key is None:
         rep.unchecked.append(
-            f"venue key not checked: the root's own key {str(att.root.venue_key)[:16]}… was "
-            "used (--venue-key)"
+            "venue key not checked: the root's own key (fingerprint "
+            f"{hashlib.sha256(bytes.fromhex(att.root.venue_key)).hexdigest()[:16]}…) was used "
+            "(--venue-key)"
         )
     try:
         if account is not None and doc.openings.account != account:
@@ -522,7 +524,12 @@ def inclusion_result(rep: InclusionReport, file: str, *, strict: bool) -> Inclus
         file=file,
         valid=rep.valid and not (strict and rep.unchecked),
         strict=strict,
-        reason=rep.reason,
+        reason=rep.reason
+        or (
+            "strict: checks were not made because options were omitted"
+            if strict and rep.unchecked
+            else ""
+        ),
         account=rep.account,
         venue=rep.venue,
         epoch=rep.epoch,

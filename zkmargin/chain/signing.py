@@ -10,6 +10,7 @@ import base64
 
 from coincurve import PrivateKey
 
+from ..formats.assets import AddressSignatures, CustodianKeysFile, Scheme, SignaturesFile
 from . import bitcoin as btc
 
 #: BIP-137 header of recovery id 0 per address type.
@@ -61,3 +62,28 @@ def sign_eip191(key: PrivateKey, message: str) -> str:
 
     signed = Account.sign_message(encode_defunct(text=message), key.secret)
     return "0x" + bytes(signed.signature).hex()
+
+
+def sign_with_custodians(keys: CustodianKeysFile, text: str) -> SignaturesFile:
+    """Every custodian key of an example (``custodians.json``, test keys holding nothing) signs
+    ``text``: BIP-322 for P2WPKH and P2TR, EIP-191 for an EVM account, and two of the three keys
+    of the 2-of-3 P2WSH multisig with BIP-137. Real custodians sign with their own wallets."""
+    out = []
+    for k in keys.keys:
+        secret = [PrivateKey(bytes.fromhex(s)) for s in k.secrets]
+        scheme: Scheme = "bip322-simple"
+        if k.kind == "p2wpkh":
+            sigs = [sign_bip322_p2wpkh(secret[0], text, keys.chain)]
+        elif k.kind == "p2tr":
+            sigs = [sign_bip322_p2tr(secret[0], text, keys.chain)]
+        elif k.kind == "evm":
+            scheme, sigs = "eip191", [sign_eip191(secret[0], text)]
+        else:  # 2 of the 3 keys of the multisig
+            scheme = "bip137"
+            sigs = [sign_bip137(s, text, "p2pkh") for s in (secret[0], secret[2])]
+        out.append(
+            AddressSignatures(
+                chain=k.chain or keys.chain, address=k.address, scheme=scheme, signatures=sigs
+            )
+        )
+    return SignaturesFile(signatures=out)

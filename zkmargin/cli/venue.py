@@ -22,9 +22,15 @@ def venue() -> None:
     help="Secret key file (owner-only); the public key goes beside it with the suffix .pub.",
 )
 @click.option("--venue", "name", default="venue", show_default=True, help="The venue's name.")
-def keygen(out: str, name: str) -> None:
-    """Write a fresh BLS key pair and KDF master secret for the venue."""
-    key, pub = api.venue_keygen(out, name)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing key (everything made with the old one stays tied to it).",
+)
+def keygen(out: str, name: str, force: bool) -> None:
+    """Write a fresh BLS key pair and KDF master secret for the venue; an existing key file is
+    refused (exit 2) unless --force."""
+    key, pub = api.venue_keygen(out, name, force=force)
     click.echo(f"wrote {key} (secret, owner-only) and {pub} (public: give it to verifiers)")
 
 

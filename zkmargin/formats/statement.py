@@ -29,7 +29,10 @@ SlotName = Literal[
     "balance_pos", "balance_neg", "long", "short", "quote", "isolated_margin", "cash"
 ]
 Symbol = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
-VenueName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+#: A venue's or an account's name: printable (no control character can forge a line of output).
+VenueName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+]
 #: A liabilities tree of more than 2^40 leaves is refused (it also keeps every total far below
 #: r/2).
 MAX_HEIGHT = 40
@@ -55,7 +58,7 @@ class AccountStatement(BaseModel):
 
     model_config = STRICT
     format: Literal["zkmargin/account-statement/1"] = "zkmargin/account-statement/1"
-    venue: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    venue: VenueName
     epoch: int = Field(ge=0, lt=1 << 63)
     market_digest: Hex32  # type: ignore[valid-type]
     account_tag: Hex32  # type: ignore[valid-type]
@@ -76,7 +79,7 @@ class AccountOpenings(BaseModel):
 
     model_config = STRICT
     format: Literal["zkmargin/account-openings/1"] = "zkmargin/account-openings/1"
-    account: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    account: VenueName
     epoch: int = Field(ge=0, lt=1 << 63)
     salt: Hex32  # type: ignore[valid-type]
     statement_digest: Hex32  # type: ignore[valid-type]
@@ -88,7 +91,7 @@ class VenueKeyFile(BaseModel):
 
     model_config = STRICT
     format: Literal["zkmargin/venue-key/1"] = "zkmargin/venue-key/1"
-    venue: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    venue: VenueName
     secret_key: Hex32  # type: ignore[valid-type]
     master_secret: Hex32  # type: ignore[valid-type]
 
@@ -98,7 +101,7 @@ class VenuePublicKey(BaseModel):
 
     model_config = STRICT
     format: Literal["zkmargin/venue-public-key/1"] = "zkmargin/venue-public-key/1"
-    venue: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    venue: VenueName
     public_key: Hex48  # type: ignore[valid-type]
 
 

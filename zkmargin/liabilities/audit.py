@@ -162,8 +162,8 @@ def _audit(
     rep.key_given = venue_key is not None
     if venue_key is None:
         rep.unchecked.append(
-            f"venue key not checked: the publication's own key {str(header.venue_key)[:16]}… was "
-            "used (--venue-key)"
+            "venue key not checked: the publication's own key (fingerprint "
+            f"{venue_key_fingerprint(header.venue_key)[:16]}…) was used (--venue-key)"
         )
     with _step(rep, "venue key", "the one given" if venue_key else "the publication's own"):
         if venue_key is not None and bytes.fromhex(header.venue_key) != venue_key:
@@ -334,6 +334,14 @@ def _check_assets(
 ) -> None:
     header, root, proof, doc = pub.header(), pub.root(), pub.reserves(), pub.assets()
     data = chain_data or ChainData()
+    chains = sorted({a.chain for a in doc.addresses})
+    for chain in data.utxos:
+        if chain not in chains:
+            raise FormatError(
+                f"a UTXO snapshot of {chain} was given (--utxos), but no proven address is on "
+                f"{chain} (the proof's chains: {', '.join(chains)}): name the chain, "
+                "--utxos CHAIN=FILE"
+            )
     columns = list(zip(header.columns, header.decimals, strict=True))
     try:
         found = verify_assets(
