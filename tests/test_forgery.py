@@ -306,6 +306,7 @@ def leaf_draws(
     honest: bool = False,
     layouts: bool = True,
     margins: tuple[int, ...] = MARGINS,
+    always_balance: bool = False,
 ) -> LeafDraw:
     """A leaf a forging exchange might publish for ``market`` (the exchange market): a layout
     (a subset of assets and instruments), realistic values usually set at the edge of covered,
@@ -317,7 +318,7 @@ def leaf_draws(
     )
     circuit = lf.LEAF_CIRCUIT
     slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
-    if draw(st.integers(0, 3)):
+    if always_balance or draw(st.integers(0, 3)):
         balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(margins)))
     # a venue commits b⁺ or b⁻ of an asset, never both
     clean = not any(
@@ -419,7 +420,7 @@ def test_honest_leaves_are_accepted_when_covered(world: World) -> None:
     seen: list[bool] = []
 
     @examples(20)
-    @given(d=leaf_draws(world.market, honest=True))
+    @given(d=leaf_draws(world.market, honest=True, margins=(-1, 0, 1, 1000), always_balance=True))
     def check(d: LeafDraw) -> None:
         leaf = forge(world, d, world.padding[0])
         means = forger.leaf_means_what_it_says(world.market, leaf)
@@ -525,16 +526,20 @@ def publication_draws(
     positions = draw(st.lists(st.sampled_from(world.padding), min_size=1, max_size=2, unique=True))
     leaves = []
     for position in positions:
-        if draw(st.integers(0, 3)):  # mostly a covered account, honestly committed
-            d = draw(leaf_draws(world.market, honest=True, layouts=False, margins=(0, 1, 1000)))
+        if draw(st.integers(0, 4)):  # mostly a covered account, honestly committed
+            covered = leaf_draws(
+                world.market, honest=True, layouts=False, margins=(0, 1, 1000), always_balance=True
+            )
+            d = draw(covered)
         else:
             d = draw(leaf_draws(world.market, layouts=False))
         tag = None
         if draw(st.integers(0, 9)) == 0:
             tag = book.tags[draw(st.sampled_from(sorted(set(book.tags) - set(world.padding))))]
         leaves.append((position, d, tag))
-    # half the time every column covered, else each column's reserve on its own
-    choose = st.sampled_from(RESERVE_CHOICES[:2] if draw(st.booleans()) else RESERVE_CHOICES)
+    # mostly every column covered, else each column's reserve on its own
+    cover = draw(st.integers(0, 2)) != 0
+    choose = st.sampled_from(RESERVE_CHOICES[:2] if cover else RESERVE_CHOICES)
     choices = [draw(choose) for _ in world.columns.symbols]
     return leaves, choices
 
@@ -686,7 +691,11 @@ class MarginDraw:
 
 @st.composite
 def margin_draws(
-    draw: st.DrawFn, venues: list[Venue], honest: bool = False, margins: tuple[int, ...] = MARGINS
+    draw: st.DrawFn,
+    venues: list[Venue],
+    honest: bool = False,
+    margins: tuple[int, ...] = MARGINS,
+    always_balance: bool = False,
 ) -> MarginDraw:
     """A margin proof a forging trader might make: a venue-attested statement (honest values,
     the circuit's bounds) proven with changed auxiliary values, or a self-committed statement
@@ -704,7 +713,7 @@ def margin_draws(
     values = draw(account_values(market, circuit, assets, instruments, honest))
     slots = with_specs(circuit, values)
     margin = None
-    if draw(st.integers(0, 3)):
+    if always_balance or draw(st.integers(0, 3)):
         margin = draw(st.sampled_from(margins))
         if circuit == "isolated":
             balance_isolated(market, slots, theta, margin)
@@ -815,7 +824,11 @@ def test_honest_margin_proofs_verify_when_healthy(
     seen: list[bool] = []
 
     @examples(20)
-    @given(d=margin_draws(venues, honest=True, margins=(-(10**6), -1, 10**6, 10**7)))
+    @given(
+        d=margin_draws(
+            venues, honest=True, margins=(-(10**6), -1, 10**6, 10**7, 10**8), always_balance=True
+        )
+    )
     def check(d: MarginDraw) -> None:
         valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
         holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
