@@ -747,8 +747,9 @@ def margin_draws(
     )  # fmt: skip
 
 
-def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool:
-    """Forge the proof file and give it to the verifier; whether it says VALID."""
+def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool | None:
+    """Forge the proof file and give it to the verifier; whether it says VALID (None: no proof
+    can be made, the instance having nothing to range-prove)."""
     aux: dict[tuple[str, Any], int] = {}
     if d.aux_changes:
         specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in d.slots)
@@ -777,7 +778,7 @@ def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool:
         )
     except ProvingError:  # nothing to range-prove (every check implied by trusted slots)
         event("no proof can be made")
-        return False
+        return None
     write_model(out, doc)
     (verdict,) = verify_margin_proofs(
         [out], market=d.venue.path, venue_key=key.public_key if d.attested else None
@@ -794,7 +795,7 @@ def test_accepted_margin_proofs_mean_what_they_say(
     @examples(60)
     @given(d=margin_draws(venues))
     def check(d: MarginDraw) -> None:
-        valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
+        valid = bool(prove_and_verify(d, venue_key, tmp_path / "proof.json"))
         event("valid" if valid else "refused")
         event(f"{d.circuit} {'attested' if d.attested else 'self-committed'}")
         seen.append((d.honest, valid))
@@ -831,6 +832,8 @@ def test_honest_margin_proofs_verify_when_healthy(
     )
     def check(d: MarginDraw) -> None:
         valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
+        if valid is None:
+            return
         holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
         event("valid" if valid else "refused")
         if valid and not (d.circuit == "isolated" and isolated_borrow(d.slots)):
@@ -878,4 +881,4 @@ def test_gap_isolated_statement_with_a_borrow_verifies(
     equity, requirement = forger.margin_figures(venue.market, slots, "isolated")
     assert equity < 0 < requirement  # the exact engine: the debt is not covered
     d = MarginDraw(venue, "isolated", PPM, slots, attested, [], True, None, b"gap")
-    assert not prove_and_verify(d, venue_key, tmp_path / "gap.json")
+    assert prove_and_verify(d, venue_key, tmp_path / "gap.json") is False
