@@ -851,11 +851,13 @@ def test_honest_margin_proofs_verify_when_healthy(
             return
         holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
         event("valid" if valid else "refused")
-        if valid and not (d.circuit == "isolated" and isolated_borrow(d.slots)):
+        seen.append(valid)
+        if d.circuit == "isolated" and isolated_borrow(d.slots):
+            return  # the known gap pinned by test_gap_isolated_statement_with_a_borrow_verifies
+        if valid:
             assert holds, d
         elif holds and d.margin is not None and d.margin >= 10**6:
             pytest.fail(f"an honest proof with a clear surplus was refused: {d}")
-        seen.append(valid)
 
     check()
     report("honest margin proofs", [(True, a) for a in seen])
