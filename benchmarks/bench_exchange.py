@@ -13,11 +13,21 @@ worker, and ``audit_accounts_per_s_2_workers``); ``phase_share`` (each phase's s
 root) ``inclusion_bytes_per_asset`` (÷ the columns), that size extrapolated to a tree of height
 32 (``inclusion_bytes_per_asset_h32``: one level's bytes per extra level), the user's JSON file
 size, and ``inclusion_verify_ms`` (the user's whole check of their file, median).
+``assets_verify_ms_per_address``: the proof of assets' check of 1,000 addresses, per address
+(``bench_assets.py``).
 
 The floor: ``leaf_prove_ms`` (one typical leaf, statement to stored row, median) against
 ``range_floor_ms``, an unprepared aggregated range proof of as many 64-bit values as that leaf's
 proof pads to, timed in the same run: ``leaf_over_range_floor`` says how much of a leaf is the
 Bulletproof.
+
+Layouts: ``min_accounts_per_layout`` (the default shared layouts: the least number of accounts
+sharing a leaf's public slot layout, its k-anonymity) against ``min_accounts_per_layout_own``
+(each account's own layout), and the publish cost of each: ``leaf_ms_shared`` and
+``leaf_ms_own``, the mean time to prove the same 24 accounts' leaves under each policy
+(interleaved, in this run, each leaf proven once before it is timed, so that its layout's
+instance is compiled), ``layout_cost_ratio`` = shared ÷ own, and ``distinct_layouts_shared``
+and ``_own`` (each publishing process compiles each distinct layout once).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_assets import assets_figures
 from bench_rangeproof import median_ms
 
 from zkmargin import api, rangeproof
@@ -59,11 +70,12 @@ def _floor(plan: Plan) -> dict[str, Any]:
     """One typical leaf (the most common slot layout) against the range prover it pads to."""
     layouts: dict[Any, int] = {}
     for task in plan.tasks:
-        layouts[task[2]] = layouts.get(task[2], 0) + 1
+        layouts[task[2:4]] = layouts.get(task[2:4], 0) + 1
     common = max(layouts, key=lambda k: layouts[k])
-    task = next(t for t in plan.tasks if t[2] == common)
+    task = next(t for t in plan.tasks if t[2:4] == common)
     market = load_market(plan.market_text)
-    items = len(leaf_instance(market, tuple(SlotSpec(*s) for s in common)).range_items)
+    mode, specs = common
+    items = len(leaf_instance(market, mode, tuple(SlotSpec(*s) for s in specs)).range_items)
     m = rangeproof.padded_count(items)
     header = plan.header.model_dump_json()
 
@@ -141,6 +153,7 @@ def run(n: int) -> dict[str, Any]:
         verify_ms = median_ms(check, 5)
         total = sum(phases.values())
         floor = _floor(_plan(d))
+        layouts = _layouts(d)
         return {
             "accounts": n,
             "assets": columns,
@@ -157,10 +170,40 @@ def run(n: int) -> dict[str, Any]:
             "inclusion_verify_ms": round(verify_ms, 2),
             "phase_share": {k: round(v / total, 4) for k, v in phases.items()},
             **floor,
+            **layouts,
+            **assets_figures(1000),
         }
 
 
-def _plan(d: Path) -> Plan:
+def _layouts(d: Path, sample: int = 24) -> dict[str, Any]:
+    """k-anonymity by layout and leaf cost, shared against own layouts (see the docstring)."""
+    shared, own = _plan(d), _plan(d, layout="own")
+    header = {p: plan.header.model_dump_json() for p, plan in (("s", shared), ("o", own))}
+    by_id = {a.account: a.position for a in shared.accounts}
+    by_id_own = {a.account: a.position for a in own.accounts}
+    ids = sorted(by_id)[:sample]
+    times: dict[str, list[float]] = {"s": [], "o": []}
+    for account in ids:
+        for policy, plan, pos in (("s", shared, by_id), ("o", own, by_id_own)):
+            task = plan.tasks[pos[account]]
+            prove_leaves("native", plan.market_text, header[policy], plan.nonce_key, [task])
+            t0 = time.perf_counter()
+            prove_leaves("native", plan.market_text, header[policy], plan.nonce_key, [task])
+            times[policy].append(time.perf_counter() - t0)
+    leaf_s = 1000 * sum(times["s"]) / len(ids)
+    leaf_o = 1000 * sum(times["o"]) / len(ids)
+    return {
+        "min_accounts_per_layout": shared.min_share,
+        "min_accounts_per_layout_own": own.min_share,
+        "leaf_ms_shared": round(leaf_s, 1),
+        "leaf_ms_own": round(leaf_o, 1),
+        "layout_cost_ratio": round(leaf_s / leaf_o, 3),
+        "distinct_layouts_shared": len({t[2:4] for t in shared.tasks}),
+        "distinct_layouts_own": len({t[2:4] for t in own.tasks}),
+    }
+
+
+def _plan(d: Path, layout: str = "shared") -> Plan:
     from zkmargin.exchange import load_reserves, load_venue_key
     from zkmargin.formats.market import canonical_market, market_digest
     from zkmargin.liabilities.leaf import liability_columns
@@ -183,6 +226,7 @@ def _plan(d: Path) -> Plan:
         pad_to=None,
         decoys=0,
         file="accounts.csv",
+        layout=layout,
     )
 
 

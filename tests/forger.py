@@ -47,7 +47,7 @@ from zkmargin.liabilities.root import root_message, sign_root
 from zkmargin.liabilities.store import LeafRow
 from zkmargin.liabilities.tree import Node, build_levels
 from zkmargin.liabilities.work import load_market
-from zkmargin.margin.exact import exact_figures
+from zkmargin.margin.exact import debts_covered, exact_figures, position_value
 from zkmargin.margin.market import Market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
@@ -133,6 +133,7 @@ class ForgedLeaf:
     statement: AccountStatement
     slots: list[ForgedSlot]
     values: dict[tuple[str, Any], int]
+    mode: str = "cross"
     blindings: list[int] = dataclasses.field(default_factory=list)
     aux_blindings: list[int] = dataclasses.field(default_factory=list)
 
@@ -146,6 +147,7 @@ def forge_leaf(
     aux: dict[tuple[str, Any], int] | None = None,
     tag: bytes | None = None,
     seed: bytes = b"",
+    mode: str = "cross",
     statement_slots: Sequence[ForgedSlot] | None = None,
 ) -> ForgedLeaf:
     """A leaf of the given slots at ``position``, proven by a prover that skips every check.
@@ -163,7 +165,7 @@ def forge_leaf(
             epoch=header["epoch"],
             market_digest=bytes.fromhex(header["market_digest"]),
             tag=tag,
-            mode="cross",
+            mode=mode,
             slots=[SlotValue(SlotSpec(n, o, b, s), v % R) for n, o, b, s, v in of],
             blindings=[1000 + 7 * j + len(seed) for j in range(len(of))],
             venue_key=bytes.fromhex(header["venue_key"]),
@@ -171,7 +173,7 @@ def forge_leaf(
 
     proven = statement(slots)
     st = proven if statement_slots is None else statement(statement_slots)
-    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    inst = forged_instance(lf.LEAF_CIRCUITS[mode], market, specs, PPM, trusted=False)
     aux_blindings = [5000 + 11 * k + len(seed) for k in range(len(inst.aux))]
     proof, vals = forged_proof(
         inst, values, blindings, lf.leaf_context(st), aux, seed, aux_blindings
@@ -185,14 +187,14 @@ def forge_leaf(
     data = proof.to_bytes()
     row = (position, lf.statement_bytes(st), data, sums, lf.leaf_hash(st, data, sums))
     said = list(slots) if statement_slots is None else list(statement_slots)
-    return ForgedLeaf(row, st, said, vals, blindings, aux_blindings)
+    return ForgedLeaf(row, st, said, vals, mode, blindings, aux_blindings)
 
 
 def leaf_openings(leaf: ForgedLeaf, market: Market, columns: lf.Columns) -> list[tuple[int, int]]:
     """(L_c, its blinding mod r) of every column of a forged leaf, as its forger knows them: the
     values it committed (signed representatives) and the blindings it chose."""
     specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
-    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
     return lf.liability_openings(
         lf.liability_terms(inst, columns),
         [signed_rep(v) for *_, v in leaf.slots],
@@ -362,31 +364,28 @@ def account_of(market: Market, slots: Sequence[ForgedSlot], mode: str = "cross")
 
 def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
     """What the exchange owes the account per column (assets, then cash): its balance, plus in
-    a settlement asset the value at mark of the positions settling there (exactly)."""
+    a settlement asset the value at mark of the positions settling there (with their isolated
+    margins), exactly."""
     out = [Fraction(b) for b in acc.balances]
     for p in acc.positions:
         inst = market.instruments[p.instrument]
-        s = market.assets[inst.settle_index]
         assert inst.kind == "linear", "the forger's markets are linear"
-        k = Fraction(inst.multiplier_ppm, PPM) * Fraction(10) ** (
-            s.decimals - inst.size_decimals - inst.price_decimals
-        )
-        out[inst.settle_index] += k * (p.size * inst.mark + p.quote)
+        out[inst.settle_index] += position_value(p, market, acc.mode)
     return [*out, Fraction(acc.cash)]
 
 
 def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
-    """The intended meaning of a leaf: every slot in the circuit's bound, the account's debts
-    covered (exact equity ≥ exact maintenance), and every committed liability at least the
-    account's true liability in its column. A layout the circuit does not define (a slot
-    dropped or doubled) means nothing."""
-    if not layout_defined(lf.LEAF_CIRCUIT, market, leaf.slots):
+    """The intended meaning of a leaf: every slot in its circuit's bound, the account's debts
+    covered by its own holdings (the exact engine's :func:`debts_covered`), and every committed
+    liability at least the account's true liability in its column. A layout the circuit does
+    not define (a slot dropped or doubled) means nothing."""
+    circuit = lf.LEAF_CIRCUITS[leaf.mode]
+    if not layout_defined(circuit, market, leaf.slots):
         return False
-    if not within_circuit_bounds(lf.LEAF_CIRCUIT, leaf.slots):
+    if not within_circuit_bounds(circuit, leaf.slots):
         return False
-    acc = account_of(market, leaf.slots)
-    fig = exact_figures(acc, market)
-    if fig.equity < fig.maintenance:
+    acc = account_of(market, leaf.slots, leaf.mode)
+    if not debts_covered(acc, market):
         return False
     committed = committed_liabilities(market, leaf)
     return all(c >= t for c, t in zip(committed, true_liabilities(market, acc), strict=True))
@@ -395,7 +394,7 @@ def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
 def committed_liabilities(market: Market, leaf: ForgedLeaf) -> list[int]:
     """The values the leaf's liability commitments open to (signed representatives)."""
     specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
-    inst = forged_instance(lf.LEAF_CIRCUIT, market, specs, PPM, trusted=False)
+    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
     columns = lf.liability_columns(market)
     out = []
     for refs, const in lf.liability_terms(inst, columns):

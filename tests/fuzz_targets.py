@@ -154,6 +154,61 @@ def publication_sqlite(data: bytes) -> None:
     assert isinstance(rep.valid, bool)
 
 
+BTC_CHAIN = "bitcoin-regtest"
+
+
+def utxo_snapshot(data: bytes) -> None:
+    from zkmargin.chain.utxo import parse_snapshot
+
+    snap = parse_snapshot(data)
+    assert all(u.sats >= 0 for u in snap.outputs)
+
+
+def bitcoin_address(data: bytes) -> None:
+    from zkmargin.chain import bitcoin as btc
+
+    text = data.decode("latin-1")
+    for chain in btc.NETWORKS:
+        with contextlib.suppress(*ALLOWED):
+            addr = btc.decode_address(text, chain)
+            assert addr.encode() == text
+
+
+def bitcoin_signature(data: bytes) -> None:
+    """A signature text (BIP-137, BIP-322 or a multisig's) against the example's addresses."""
+    from zkmargin.chain import bitcoin as btc
+    from zkmargin.formats.assets import CustodianKeysFile
+    from zkmargin.formats.jsonfile import read_model
+
+    keys = read_model(EXCHANGE / "custodians.json", CustodianKeysFile)
+    text = data.decode("latin-1")
+    for k in keys.keys:
+        if k.chain is not None:  # the EVM account
+            continue
+        addr = btc.decode_address(k.address, keys.chain)
+        with contextlib.suppress(*ALLOWED):
+            assert btc.verify_bip137(addr, "m", text) in (True, False)
+        with contextlib.suppress(*ALLOWED):
+            if addr.kind == "p2wsh":  # a witness script (2-of-3: 105 bytes), then a signature
+                signature = data[105:].decode("latin-1")
+                assert isinstance(btc.verify_multisig(addr, data[:105], "m", [signature]), str)
+            else:
+                assert btc.verify_bip322_simple(addr, "m", text) in (True, False)
+
+
+def proof_of_assets_json(data: bytes) -> None:
+    from zkmargin.formats.assets import ProofOfAssets
+    from zkmargin.liabilities.assets import verify_assets
+    from zkmargin.liabilities.store import Publication
+
+    doc = model_from_json(parse_json(data, "fuzz"), ProofOfAssets, "fuzz")
+    if not (_TMP / "seeds" / "x.sqlite").exists():
+        seeds()
+    with Publication.open(_TMP / "seeds" / "x.sqlite") as pub:
+        root, header = pub.root(), pub.header()
+    verify_assets(doc, root, list(zip(header.columns, header.decimals, strict=True)))
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "point": point,
     "scalar": scalar,
@@ -173,6 +228,10 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "reserves_json": reserves_json,
     "inclusion_json": inclusion_json,
     "publication_sqlite": publication_sqlite,
+    "utxo_snapshot": utxo_snapshot,
+    "bitcoin_address": bitcoin_address,
+    "bitcoin_signature": bitcoin_signature,
+    "proof_of_assets_json": proof_of_assets_json,
 }
 
 
@@ -233,6 +292,75 @@ def seeds() -> dict[str, list[bytes]]:
         "reserves_json": [(EXCHANGE / "reserves.json").read_bytes()],
         "inclusion_json": [(d / "mine.json").read_bytes()],
         "publication_sqlite": [pub.read_bytes()],
+        **_asset_seeds(d),
+    }
+
+
+def _asset_seeds(d: Path) -> dict[str, list[bytes]]:
+    """Seeds of the chain targets: the example's snapshot, addresses, signatures and a proof
+    of assets for the tiny publication."""
+    from coincurve import PrivateKey
+
+    from zkmargin.chain import bitcoin as btc
+    from zkmargin.chain import signing
+    from zkmargin.chain.utxo import parse_snapshot
+    from zkmargin.formats.assets import CustodianKeysFile, SignaturesFile, WalletsFile
+    from zkmargin.formats.jsonfile import read_model
+    from zkmargin.liabilities.assets import prove_assets, reserves_message
+    from zkmargin.liabilities.store import Publication
+
+    keys = read_model(EXCHANGE / "custodians.json", CustodianKeysFile)
+    keys = keys.model_copy(update={"keys": [k for k in keys.keys if k.chain is None]})
+    wallets = read_model(EXCHANGE / "wallets.json", WalletsFile)
+    wallets = wallets.model_copy(
+        update={"wallets": [w for w in wallets.wallets if w.chain == keys.chain]}
+    )
+    scan = EXCHANGE / "scantxoutset.json"
+    snap = parse_snapshot(scan.read_bytes())
+    heights = {keys.chain: snap.height}
+    with Publication.open(d / "x.sqlite") as pub:
+        root, header = pub.root(), pub.header()
+    message = reserves_message(root, heights)
+    secrets = [[PrivateKey(bytes.fromhex(s)) for s in k.secrets] for k in keys.keys]
+    p2wpkh, p2tr, multi = (k.address for k in keys.keys)
+    sigs = SignaturesFile.model_validate(
+        {
+            "signatures": [
+                {
+                    "chain": keys.chain,
+                    "address": p2wpkh,
+                    "scheme": "bip322-simple",
+                    "signatures": [signing.sign_bip322_p2wpkh(secrets[0][0], message, keys.chain)],
+                },
+                {
+                    "chain": keys.chain,
+                    "address": p2tr,
+                    "scheme": "bip322-simple",
+                    "signatures": [signing.sign_bip322_p2tr(secrets[1][0], message, keys.chain)],
+                },
+                {
+                    "chain": keys.chain,
+                    "address": multi,
+                    "scheme": "bip137",
+                    "signatures": [
+                        signing.sign_bip137(k, message, "p2pkh") for k in secrets[2][:2]
+                    ],
+                },
+            ]
+        }
+    )
+    columns = list(zip(header.columns, header.decimals, strict=True))
+    doc = prove_assets(root, columns, wallets, sigs, heights, utxos={keys.chain: snap})
+    script = wallets.wallets[2].witness_script
+    assert script is not None
+    multisig = sigs.signatures[2].signatures[0]
+    return {
+        "utxo_snapshot": [scan.read_bytes()],
+        "bitcoin_address": [k.address.encode() for k in keys.keys]
+        + [btc.p2pkh_address(secrets[0][0].public_key.format(), "bitcoin").encode()],
+        "bitcoin_signature": [s.signatures[0].encode() for s in sigs.signatures]
+        + [bytes.fromhex(script) + multisig.encode()],
+        "proof_of_assets_json": [doc.model_dump_json().encode()],
     }
 
 

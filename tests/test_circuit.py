@@ -577,3 +577,17 @@ def _prove_checked(
     if failed:
         raise ProvingError("the committed values fail the check(s) " + ", ".join(failed))
     return cp.prove(inst, values, blindings, b"h", _unsafe_values=full)
+
+
+def test_every_shipped_circuit_bounds_a_slot_kind_alike() -> None:
+    """One statement serves every circuit of its mode (margin, liabilities leaf, liquidation):
+    so a slot kind must have one bound in every shipped circuit, and the statement's honest
+    issuer (circuit.slots) takes it from them."""
+    from zkmargin.circuit.compiler import SHIPPED
+
+    kinds: dict[str, tuple[int, bool]] = {}
+    for name in SHIPPED:
+        for slot, kind in load_circuit(name).slots.items():
+            bound = (kind.bits, kind.signed)
+            assert kinds.setdefault(slot, bound) == bound, (name, slot)
+    assert kinds["quote"] == (64, True) and kinds["short"] == (64, False)

@@ -22,10 +22,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from zkmargin import api, group
+from zkmargin.attest import statement as stm
 from zkmargin.cli import main
 from zkmargin.exchange import load_venue_key
 from zkmargin.formats.common import FormatError
-from zkmargin.formats.statement import SignedRoot
+from zkmargin.formats.statement import AccountStatement, SignedRoot
 from zkmargin.liabilities import leaf as lf
 from zkmargin.liabilities import reserves as rsv
 from zkmargin.liabilities.audit import audit
@@ -602,6 +603,121 @@ def test_inclusion_against_another_user_epoch_or_root(
     doc["statement"] = doc_b["statement"]
     (tmp_path / "mix.json").write_text(json.dumps(doc))
     assert run("inclusion", "verify", tmp_path / "mix.json", "--root", root).exit_code in (1, 2)
+
+
+def test_inclusion_with_a_slot_declared_otherwise_is_refused(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A user's file whose statement declares ``balance_pos`` signed: ``inclusion verify`` takes
+    the bound from the leaf circuit and refuses it, naming the slot; ``--strict`` without
+    ``--account`` fails on the unchecked line even for a valid file."""
+    a = account_ids(world)[0]
+    mine = tmp_path / "a.json"
+    api.exchange_inclusion(publication=world["pub"], secrets=world["secrets"], account=a, out=mine)
+    doc = json.loads(mine.read_text())
+    slot = next(s for s in doc["statement"]["slots"] if s["name"] == "balance_pos")
+    slot["signed"] = True
+    forged = AccountStatement.model_validate(doc["statement"])
+    doc["openings"]["statement_digest"] = stm.statement_digest(forged).hex()
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    r = run("inclusion", "verify", tmp_path / "bad.json", "--publication", world["pub"])
+    assert r.exit_code == 1 and f"balance_pos[{slot['of']}]" in r.output, r.output
+    base = ("inclusion", "verify", mine, "--publication", world["pub"], "--strict")
+    loose = run(*base)
+    assert loose.exit_code == 1 and "account not checked" in loose.output, loose.output
+    full = run(*base, "--account", a, "--epoch", str(EPOCH), "--venue-key", world["pub_key"])
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
+
+
+def test_a_leaf_of_another_mode_is_refused(world: dict[str, Path], tmp_path: Path) -> None:
+    """A cross leaf whose statement is relabelled isolated: the verifier picks the leaf circuit
+    from its own table by mode (liability_leaf_isolated), which the statement does not fit."""
+    db = copy(world, tmp_path)
+    pos = _padding_position(world)
+    header, market = forger.read_header(db)
+    forged = forger.forge_leaf(
+        market,
+        header,
+        pos,
+        [
+            ("balance_pos", "USDT", 64, False, 10**9),
+            ("balance_neg", "USDT", 64, False, 0),
+            ("long", "BTCUSDT", 64, False, 10),
+            ("short", "BTCUSDT", 64, False, 0),
+            ("quote", "BTCUSDT", 64, True, -10 * 650000),
+            ("cash", "", 64, True, 0),
+        ],
+    )
+    st = forged.statement.model_copy(update={"mode": "isolated"})
+    position, _, proof, sums, _ = forged.row
+    forger.put_leaf(db, (position, lf.statement_bytes(st), proof, sums, b""))
+    _rebuild(db, world["key"])
+    _expect_invalid(db, world, f"leaf {pos}")
+
+
+def test_not_checked_lines_and_strict_in_the_audit(world: dict[str, Path]) -> None:
+    bare = run("exchange", "verify", world["pub"], "--workers", "1")
+    assert bare.exit_code == 0 and "venue key not checked" in bare.output, bare.output
+    strict = run("exchange", "verify", world["pub"], "--workers", "1", "--strict")
+    assert strict.exit_code == 1 and "venue key not checked" in strict.output
+    full = run(
+        "exchange",
+        "verify",
+        world["pub"],
+        "--workers",
+        "1",
+        "--strict",
+        "--venue-key",
+        world["pub_key"],
+    )
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
+
+
+def test_every_users_inclusion_file_in_one_run(world: dict[str, Path], tmp_path: Path) -> None:
+    """``exchange inclusion --all --out-dir``: one owner-only file per account, named by it, each
+    verifying for its account; the folder is owner-only too."""
+    out = tmp_path / "users"
+    r = run(
+        "exchange", "inclusion", "--publication", world["pub"], "--secrets", world["secrets"],
+        "--all", "--out-dir", out, "--workers", "2",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    ids = account_ids(world)
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{a}.inclusion.json" for a in ids)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    for a in ids:
+        f = out / f"{a}.inclusion.json"
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+        rep = api.verify_inclusion(f, publication=world["pub"], account=a)
+        assert rep.valid, rep.reason
+    both = run(
+        "exchange", "inclusion", "--publication", world["pub"], "--secrets", world["secrets"],
+        "--all", "--account", ids[0], "--out-dir", out,
+    )  # fmt: skip
+    assert both.exit_code == 2
+
+
+def test_secrets_of_another_publication_are_named_as_such(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    """A secrets file that puts an account at another leaf (another publication of the same
+    venue and epoch) is refused as belonging to another publication, exit 2, no file written."""
+    a, b = account_ids(world)[:2]
+    for change in ("beyond", "swapped"):
+        secrets = tmp_path / f"{change}.secrets"
+        shutil.copy(world["secrets"], secrets)
+        with sqlite3.connect(secrets) as conn:
+            docs = dict(conn.execute("SELECT account, doc FROM accounts"))
+            doc = json.loads(docs[a])
+            doc["position"] = 300 if change == "beyond" else json.loads(docs[b])["position"]
+            conn.execute("UPDATE accounts SET doc = ? WHERE account = ?", (json.dumps(doc), a))
+        out = tmp_path / f"{change}.json"
+        r = run(
+            "exchange", "inclusion", "--publication", world["pub"], "--secrets", secrets,
+            "--account", a, "--out", out,
+        )  # fmt: skip
+        assert r.exit_code == 2 and "belongs to another publication" in r.output, r.output
+        assert "''" not in r.output and not out.exists()
 
 
 # ----- bad input ---------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from zkmargin.attest.keys import VenueKey, generate
 from zkmargin.auditor import verify_margin_proofs
 from zkmargin.circuit import proof as cproof
 from zkmargin.circuit.compiler import SlotSpec, load_circuit
+from zkmargin.circuit.slots import SlotValue
 from zkmargin.cli import main
 from zkmargin.errors import ProvingError
 from zkmargin.exchange import load_venue_key
@@ -323,7 +324,7 @@ def leaf_draws(
     instruments = draw(
         st.lists(st.sampled_from([i.symbol for i in market.instruments]), unique=True)
     )
-    circuit = lf.LEAF_CIRCUIT
+    circuit = lf.LEAF_CIRCUITS["cross"]
     slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
     if always_balance or draw(st.integers(0, 3)):
         balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(margins)))
@@ -371,7 +372,9 @@ def forge(world: World, d: LeafDraw, position: int, tag: bytes | None = None) ->
     aux: dict[tuple[str, Any], int] | None = None
     if d.aux_change is not None:
         specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in d.slots)
-        inst = forger.forged_instance(lf.LEAF_CIRCUIT, world.market, specs, PPM, trusted=False)
+        inst = forger.forged_instance(
+            lf.LEAF_CIRCUITS["cross"], world.market, specs, PPM, trusted=False
+        )
         honest = cproof.auxiliary_values(inst, [forger.signed_rep(v) for *_, v in d.slots])
         aux = {("settled", "USDT"): change_aux(d.aux_change, honest[("settled", "USDT")])}
     return forger.forge_leaf(
@@ -387,7 +390,7 @@ def forge(world: World, d: LeafDraw, position: int, tag: bytes | None = None) ->
 
 
 def bounds_as_circuit(slots: list[forger.ForgedSlot]) -> bool:
-    return all((b, s) == spec(lf.LEAF_CIRCUIT, n, o) for n, o, b, s, _ in slots)
+    return all((b, s) == spec(lf.LEAF_CIRCUITS["cross"], n, o) for n, o, b, s, _ in slots)
 
 
 def test_accepted_leaves_mean_what_they_say(world: World) -> None:
@@ -474,7 +477,7 @@ def book(world: World) -> Book:
     for sec in secrets:
         stmt = stored_statement(world.pub, sec.position)
         specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
-        inst = lf.leaf_instance(world.market, specs)
+        inst = lf.leaf_instance(world.market, stmt.mode, specs)
         values = [int(o.value) for o in sec.openings]
         blindings = [int(o.blinding, 16) for o in sec.openings]
         every = cproof.auxiliary_values(inst, values)
@@ -487,7 +490,7 @@ def book(world: World) -> Book:
         )
         slots = [(s.name, s.of, s.bits, s.signed, v) for s, v in zip(specs, values, strict=True)]
         out.true[sec.position] = forger.true_liabilities(
-            world.market, forger.account_of(world.market, slots)
+            world.market, forger.account_of(world.market, slots, stmt.mode)
         )
         out.tags[sec.position] = bytes.fromhex(stmt.account_tag)
     perm = derive_permutation(world.key.master_secret, EPOCH, size)
@@ -496,8 +499,8 @@ def book(world: World) -> Book:
         stmt = stored_statement(world.pub, position)
         specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in stmt.slots)
         *_, liabilities, _, failed = _leaf(
-            world.market, world.columns, world.key, EPOCH, f"{PADDING_PREFIX}{k}", specs,
-            [0] * len(specs),
+            world.market, bytes.fromhex(world.header["market_digest"]), world.columns,
+            world.key, EPOCH, f"{PADDING_PREFIX}{k}", stmt.mode, [SlotValue(s, 0) for s in specs],
         )  # fmt: skip
         assert not failed
         out.openings[position] = liabilities
@@ -725,6 +728,8 @@ def margin_draws(
         st.lists(st.sampled_from(eligible(market, circuit)), unique=True, max_size=2)
     )
     values = draw(account_values(market, circuit, assets, instruments, honest))
+    if honest and circuit == "isolated":  # an isolated account holds no borrows
+        values = [(n, o, 0 if n == "balance_neg" else v) for n, o, v in values]
     slots = with_specs(circuit, values)
     margin = None
     if always_balance or draw(st.integers(0, 3)):
@@ -814,10 +819,6 @@ def test_accepted_margin_proofs_mean_what_they_say(
         event("valid" if valid else "refused")
         event(f"{d.circuit} {'attested' if d.attested else 'self-committed'}")
         seen.append((d.honest, valid))
-        if valid and isolated_borrow(d.slots) and d.circuit == "isolated":
-            # the known gap pinned by test_gap_isolated_statement_with_a_borrow_verifies
-            event("known gap: an isolated statement with a borrow verified")
-            return
         if valid:
             holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
             assert holds, ("CRITICAL: a margin proof the exact engine refutes verifies", d)
@@ -853,7 +854,10 @@ def test_honest_margin_proofs_verify_when_healthy(
         event("valid" if valid else "refused")
         seen.append(valid)
         if d.circuit == "isolated" and isolated_borrow(d.slots):
-            return  # the known gap pinned by test_gap_isolated_statement_with_a_borrow_verifies
+            # no venue attests an isolated borrow (the engine's loaders refuse one), and the
+            # circuit's no_borrows check refuses it whatever the engine would say of the rest
+            assert not valid, d
+            return
         if valid:
             assert holds, d
         elif holds and d.margin is not None and d.margin >= 10**6:
@@ -869,21 +873,16 @@ def isolated_borrow(slots: list[forger.ForgedSlot]) -> bool:
     return any(n == "balance_neg" and 0 < forger.signed_rep(v) < 1 << 64 for n, *_, v in slots)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open soundness gap found by the forger: the isolated circuit ignores the statement's "
-    "borrows (b⁻ slots), which the exact engine subtracts from equity",
-)
 @pytest.mark.parametrize("attested", [False, True], ids=["self-committed", "attested"])
-def test_gap_isolated_statement_with_a_borrow_verifies(
+def test_regression_isolated_statement_with_a_borrow_is_refused(
     venues: list[Venue], venue_key: VenueKey, tmp_path: Path, attested: bool
 ) -> None:
     """Found by test_accepted_margin_proofs_mean_what_they_say: an isolated-mode statement that
     commits a 10 BTC borrow beside one healthy position (long 1 BTC at 60,000 on 5,000 USDT of
     isolated margin) verifies, while the exact engine finds equity far below maintenance. The
-    engine's loader refuses borrows in isolated mode, but the circuit declares b⁻ slots for
-    isolated statements and never reads them. Even the honest prover's witness check passes.
-    (Strict xfail: when the gap is closed this test passes and must lose its mark.)"""
+    engine's loader refuses borrows in isolated mode, but the circuit declared b⁻ slots for
+    isolated statements and never read them. The isolated circuit now shows every b⁻ zero
+    (``no_borrows``): the proof does not verify."""
     venue = next(v for v in venues if v.name == "trader")
     size, entry = 1000, 600_000
     slots: list[forger.ForgedSlot] = [

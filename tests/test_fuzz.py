@@ -19,6 +19,8 @@ SLOW_TARGETS = {
     "accounts_parquet",
     "inclusion_json",
     "publication_sqlite",
+    "proof_of_assets_json",
+    "bitcoin_signature",
 }
 
 

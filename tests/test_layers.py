@@ -22,6 +22,7 @@ STORY_LAYERS = {
     "attest",
     "circuit",
     "liabilities",
+    "chain",
 }
 
 #: What each layer may import from zkmargin (besides itself). errors and fileio are leaves.
@@ -35,6 +36,7 @@ ALLOWED = {
     "sigma": {"group", "transcript", "errors"},
     "rangeproof": {"group", "transcript", "generators", "pedersen", "errors"},
     "formats": {"errors", "fileio"},
+    "chain": {"errors", "formats"},
     "margin": {"formats", "errors", "fileio"},
     "attest": {"group", "transcript", "pedersen", "generators", "formats", "errors", "fileio"},
     "circuit": {
@@ -53,9 +55,10 @@ ALLOWED = {
     "trader": STORY_LAYERS,
     "auditor": STORY_LAYERS,
     "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
-    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles"},
+    "report": STORY_LAYERS | {"auditor"},
+    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles", "report"},
     "api": STORY_LAYERS
-    | {"exchange", "trader", "auditor", "demo", "bundles"}
+    | {"exchange", "trader", "auditor", "demo", "bundles", "report"}
     | {
         "group",
         "transcript",
@@ -120,3 +123,21 @@ def test_margin_imports_no_cryptography() -> None:
         text = path.read_text()
         for crypto in ("py_arkworks", "py_ecc", "zkmargin.group", "from ..group"):
             assert crypto not in text, f"{path} uses {crypto}"
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject.toml lists its packages by hand (the circuits live outside zkmargin/): every
+    folder of Python modules under zkmargin/ must be in the list, or pip install would drop it."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(root).parts)
+        for p in (root / "zkmargin").rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found - listed == set()
+    assert "zkmargin.circuits" in listed

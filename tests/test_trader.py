@@ -204,6 +204,7 @@ def test_flipped_proof_bytes_are_rejected(world: dict[str, Path]) -> None:
 
         r = verify(world, rewrite(world, f"flip{i}.json", change))
         assert r.exit_code == 1, (i, r.output)
+        assert "Rust" not in r.output and "Err " not in r.output  # our words, not a library's
 
 
 def test_replays_are_rejected(world: dict[str, Path], tmp_path: Path) -> None:
@@ -245,7 +246,7 @@ def test_batch_names_the_bad_proof(world: dict[str, Path]) -> None:
     )
     r = verify(world, world["proof"], bad, world["proof"])
     assert r.exit_code == 1
-    lines = r.output.strip().splitlines()
+    lines = [line for line in r.output.strip().splitlines() if not line.startswith(" ")]
     assert lines[0].endswith(
         "proof.json: VALID cross proof: equity ≥ 1.25 × maintenance, "
         "epoch 42, attested by V, context 'lender=acme'"
@@ -297,6 +298,8 @@ def test_venue_decoys_hide_holdings(world: dict[str, Path]) -> None:
         EX / "portfolio_account.json",
         "--out-dir",
         d,
+        "--layout",
+        "own",
         "--decoys",
         "3",
     )
@@ -470,3 +473,104 @@ def test_the_exchange_leaf_circuit_is_not_a_margin_proof(world: dict[str, Path])
     leaf = rewrite(world, "leaf_named.json", lambda d: d.update(circuit="liability_leaf"))
     r = verify(world, leaf)
     assert r.exit_code == 1 and "not a margin-proof circuit" in r.output
+
+
+def _resign(world: dict[str, Path], st: dict[str, Any]) -> dict[str, Any]:
+    """The statement re-signed with the venue's key: a venue vouching for a false bound."""
+    from zkmargin.attest import statement as stm
+    from zkmargin.attest.bls import sign
+    from zkmargin.exchange import load_venue_key
+    from zkmargin.formats.statement import AccountStatement
+
+    doc = AccountStatement.model_validate({k: v for k, v in st.items() if k != "signature"})
+    key = load_venue_key(world["key"])
+    st["signature"] = sign(key.secret_key, stm.statement_message(doc)).hex()
+    return st
+
+
+def _digest(st: dict[str, Any]) -> str:
+    from zkmargin.attest import statement as stm
+    from zkmargin.formats.statement import AccountStatement
+
+    return stm.statement_digest(AccountStatement.model_validate(st)).hex()
+
+
+def test_a_slot_declared_with_another_bound_is_refused_even_when_signed(
+    world: dict[str, Path],
+) -> None:
+    """The verifier takes each slot's bound from the circuit: a statement declaring ``short``
+    signed (re-signed by the venue key, which vouches for values, not for what a slot means) is
+    refused by ``prove`` and by ``verify``, each with one line naming the slot."""
+    st = json.loads(world["statement"].read_text())
+    slot = next(s for s in st["slots"] if s["name"] == "short")
+    slot["signed"] = True
+    where = f"short[{slot['of']}]"
+    st = _resign(world, st)
+    bad_st = world["dir"] / "signed-short.statement.json"
+    bad_st.write_text(json.dumps(st))
+    op = json.loads(world["openings"].read_text())
+    op["statement_digest"] = _digest(st)
+    bad_op = world["dir"] / "signed-short.openings.json"
+    bad_op.write_text(json.dumps(op))
+    r = run(
+        "prove",
+        "--market",
+        MARKET,
+        "--statement",
+        bad_st,
+        "--openings",
+        bad_op,
+        "--out",
+        world["dir"] / "never.json",
+    )
+    assert r.exit_code == 2 and where in r.output and "circuit cross bounds short" in r.output
+    assert not (world["dir"] / "never.json").exists()
+    bad = rewrite(world, "signed-short.json", lambda d: d.update(statement=st))
+    r = verify(world, bad)
+    assert r.exit_code == 1 and where in r.output and "declared signed" in r.output, r.output
+
+
+def test_not_checked_lines_and_strict(world: dict[str, Path]) -> None:
+    """Without --context and --min-threshold the verdict names what it did not check, on lines
+    of their own; --strict makes them a failure; with every option given nothing is unchecked."""
+    bare = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"])
+    assert bare.exit_code == 0, bare.output
+    assert 'context not checked: it is "lender=acme" (--context)' in bare.output
+    assert "minimum θ not checked: it proves θ = 1.25 (--min-threshold)" in bare.output
+    strict = run(
+        "verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"], "--strict"
+    )
+    assert strict.exit_code == 1 and "strict" in strict.output
+    full = verify(world, world["proof"], extra=("--min-threshold", "1.2", "--strict"))
+    assert full.exit_code == 0 and "not checked" not in full.output, full.output
+    high = verify(world, world["proof"], extra=("--min-threshold", "2"))
+    assert high.exit_code == 1 and "below the required minimum θ = 2" in high.output
+
+
+def test_a_file_needs_its_format_tag(world: dict[str, Path]) -> None:
+    """A proof file without its format key is not read; a venue secret key given where the
+    public key is read points to the .pub file."""
+    doc = json.loads(world["proof"].read_text())
+    del doc["format"]
+    bare = world["dir"] / "no-format.json"
+    bare.write_text(json.dumps(doc))
+    r = run("verify", bare, "--market", MARKET, "--venue-key", world["pub"])
+    assert r.exit_code == 2 and "has no 'format' key" in r.output
+    r = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["key"])
+    assert r.exit_code == 2 and "venue.pub" in r.output and "secret key" in r.output
+
+
+def test_a_refusal_gives_the_ratio_and_the_highest_theta(world: dict[str, Path]) -> None:
+    """prove at θ = 50 refuses with the account's margin ratio and the highest θ it can prove;
+    --threshold max proves exactly that θ, which verifies, and one step more does not prove."""
+    r = prove_attested(world, world["dir"] / "never.json", "--threshold", "50")
+    assert r.exit_code == 1 and "margin ratio (equity ÷ requirement) is" in r.output, r.output
+    best = r.output.split("the highest θ it can prove is ")[1].split(" ")[0]
+    out = world["dir"] / "max.json"
+    r = prove_attested(world, out, "--threshold", "max")
+    assert r.exit_code == 0 and f"θ = {best} (the highest" in r.output, r.output
+    assert json.loads(out.read_text())["threshold"] == best
+    assert run("verify", out, "--market", MARKET, "--venue-key", world["pub"]).exit_code == 0
+    step = f"{float(best) + 0.01:.2f}"
+    r = prove_attested(world, world["dir"] / "never2.json", "--threshold", step)
+    assert r.exit_code == 1

@@ -19,7 +19,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import group, margin
-from .auditor import Verdict, audit_publication, verify_margin_proofs
+from .auditor import (
+    Verdict,
+    audit_publication,
+    audit_result,
+    verify_margin_proofs,
+    verify_result,
+)
 from .bundles import (
     RangeProofBundle,
     batch_verify_range,
@@ -29,12 +35,25 @@ from .bundles import (
     prove_range,
     verify_range,
 )
-from .demo import DemoReport, demo_crypto, demo_exchange, demo_margin, demo_trader
+from .demo import (
+    DemoReport,
+    demo_crypto,
+    demo_exchange,
+    demo_margin,
+    demo_summary,
+    demo_trader,
+)
 from .errors import ZkMarginError
 from .exchange import (
+    AssetsResult,
     AttestResult,
+    exchange_evm_snapshot,
     exchange_inclusion,
+    exchange_inclusion_all,
+    exchange_prove_assets,
     exchange_publish,
+    exchange_reserves_message,
+    load_chain_data,
     load_statement,
     load_venue_public_key,
     venue_attest,
@@ -42,23 +61,43 @@ from .exchange import (
 )
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import format_decimal, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
+from .liabilities.assets import AssetsInvalid, AssetsReport, ChainData
 from .liabilities.audit import AuditReport
+from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
 from .liabilities.publish import PublishResult
+from .liabilities.store import work_path as publication_work_path
 from .margin import synthetic
+from .margin.exact import debts_covered
 from .margin.liquidation import liquidation_prices
 from .margin.table_io import load_table, save_table
-from .trader import InclusionReport, NotHealthy, ProveResult, prove_margin, verify_inclusion
+from .report import render_audit, write_audit_report
+from .trader import (
+    InclusionReport,
+    NotHealthy,
+    ProveResult,
+    inclusion_result,
+    prove_margin,
+    verify_inclusion,
+)
 
 __all__ = [
+    "EXAMPLE_MODES",
+    "MIN_SHARE",
     "MODES",
+    "AssetsInvalid",
+    "AssetsReport",
+    "AssetsResult",
     "AttestResult",
     "AuditReport",
     "CannotPublish",
+    "ChainData",
     "DemoReport",
+    "ExchangeExamples",
+    "FormatError",
     "InclusionReport",
     "MarginRun",
     "NotHealthy",
@@ -69,6 +108,7 @@ __all__ = [
     "ZkMarginError",
     "atomic_write_text",
     "audit_publication",
+    "audit_result",
     "available_backends",
     "batch_verify_range",
     "csv_text",
@@ -76,13 +116,21 @@ __all__ = [
     "demo_crypto",
     "demo_exchange",
     "demo_margin",
+    "demo_summary",
     "demo_trader",
     "equality_relation",
+    "exchange_evm_snapshot",
     "exchange_inclusion",
+    "exchange_inclusion_all",
+    "exchange_prove_assets",
     "exchange_publish",
+    "exchange_reserves_message",
     "format_decimal",
     "format_units",
     "generate_examples",
+    "generate_exchange_examples",
+    "inclusion_result",
+    "load_chain_data",
     "load_statement",
     "load_venue_public_key",
     "margin_columns",
@@ -92,12 +140,16 @@ __all__ = [
     "parse_threshold",
     "prove_margin",
     "prove_range",
+    "publication_work_path",
+    "render_audit",
     "use_backend",
     "venue_attest",
     "venue_keygen",
     "verify_inclusion",
     "verify_margin_proofs",
     "verify_range",
+    "verify_result",
+    "write_audit_report",
     "write_columns",
 ]
 
@@ -231,6 +283,86 @@ def csv_text(columns: dict[str, npt.NDArray[Any]]) -> str:
     return buf.getvalue().decode()
 
 
+@dataclass
+class ExchangeExamples:
+    """What :func:`generate_exchange_examples` wrote."""
+
+    market: Path
+    accounts: Path
+    reserves: Path
+    count: int
+    modes: dict[str, int]  # accounts per margin mode
+    unhealthy: int  # accounts below maintenance (they publish)
+    bankrupt: int = 0  # accounts whose debts their holdings do not cover (written off)
+
+
+#: The margin modes ``examples generate --exchange`` mixes by default (the example exchange's
+#: market has no risk scenarios, so no portfolio accounts).
+EXAMPLE_MODES = {"cross": 0.85, "isolated": 0.15}
+
+
+def generate_exchange_examples(
+    count: int,
+    seed: int,
+    out_dir: str | Path,
+    epoch: int = 1,
+    *,
+    modes: dict[str, float] | None = None,
+    below: float = 0.05,
+    bankrupt: float = 0.02,
+    cushion: float = 0.1,
+) -> ExchangeExamples:
+    """Write an exchange's book to ``out_dir``: ``market.json``, ``accounts.csv`` (``count``
+    accounts in the ``modes`` mix, by default :data:`EXAMPLE_MODES`, a fraction ``below``
+    under maintenance and a fraction ``bankrupt`` with debts their holdings do not cover) and
+    ``reserves.json`` (every total, debts counted only where covered, plus ``cushion``): what
+    ``exchange publish`` takes. Everything is computed before the first file is written."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: exists and is not a folder")
+    doc = synthetic.exchange_market_document(epoch)
+    market = margin.compile_market(MarketSnapshot.model_validate(doc))
+    table = synthetic.exchange_accounts(
+        market,
+        count,
+        seed,
+        modes=EXAMPLE_MODES if modes is None else modes,
+        below=below,
+        bankrupt=bankrupt,
+    )
+    report = margin.evaluate_table(market, table)
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    reserves = {
+        "format": "zkmargin/reserves/1",
+        "epoch": epoch,
+        "reserves": {
+            symbol: format_decimal(amount, decimals[symbol])
+            for symbol, amount in synthetic.exchange_reserves(market, table, cushion).items()
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    paths = out / "market.json", out / "accounts.csv", out / "reserves.json"
+    # each file atomically; the three or none of the new ones (as generate_examples)
+    fresh = [p for p in paths if not p.exists()]
+    try:
+        save_table(table, market, paths[1])
+        atomic_write_text(paths[0], json.dumps(doc, indent=1) + "\n")
+        atomic_write_text(paths[2], json.dumps(reserves, indent=1) + "\n")
+    except BaseException:
+        for p in fresh:
+            p.unlink(missing_ok=True)
+        raise
+    counts = np.bincount(table.mode, minlength=len(MODES))
+    return ExchangeExamples(
+        *paths,
+        count=len(table),
+        modes={m: int(c) for m, c in zip(MODES, counts, strict=True) if c},
+        unhealthy=int((~report.healthy).sum()),
+        bankrupt=sum(not debts_covered(a, market) for a in table.accounts()),
+    )
+
+
 def generate_examples(
     count: int,
     seed: int,
@@ -238,9 +370,12 @@ def generate_examples(
     accounts_out: str | Path,
     epoch: int = 1,
     progress: Callable[[str], None] | None = None,
+    reserves_out: str | Path | None = None,
 ) -> tuple[int, int]:
-    """Write a synthetic market file and ``count`` accounts (both files or neither); return
-    (accounts, unhealthy). ``progress(step)`` is called as each step starts."""
+    """Write a synthetic market file and ``count`` accounts (both files or neither), and, with
+    ``reserves_out``, a reserves file covering what every account is owed (debts counted only
+    where covered) with a 10 % margin, so that the book publishes; return (accounts, unhealthy).
+    ``progress(step)`` is called as each step starts."""
     step = progress or (lambda _: None)
     market_path, accounts_path = Path(market_out), Path(accounts_out)
     if market_path.resolve() == accounts_path.resolve():
@@ -261,6 +396,16 @@ def generate_examples(
     save_table(table, market, accounts_path)
     try:
         atomic_write_text(market_path, json.dumps(doc, indent=1))
+        if reserves_out is not None:
+            decimals = {a.symbol: a.decimals for a in market.assets}
+            decimals[market.valuation_symbol] = market.valuation_decimals
+            amounts = synthetic.exchange_reserves(market, table)
+            reserves = {
+                "format": "zkmargin/reserves/1",
+                "epoch": epoch,
+                "reserves": {k: format_decimal(v, decimals[k]) for k, v in amounts.items()},
+            }
+            atomic_write_text(Path(reserves_out), json.dumps(reserves, indent=1) + "\n")
     except BaseException:
         if not existed:
             accounts_path.unlink(missing_ok=True)

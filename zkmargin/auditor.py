@@ -11,6 +11,7 @@ batch fails, each proof is checked alone to name the bad ones.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,19 @@ from .circuit.compiler import (
 )
 from .circuit.lang import CircuitError
 from .errors import DecodeError
-from .formats.common import FormatError, parse_threshold, to_ppm
+from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
 from .formats.jsonfile import read_model
 from .formats.market import MarketSnapshot, market_digest
 from .formats.statement import MarginProofFile
+from .formats.verdicts import (
+    AddressResult,
+    AuditResult,
+    CheckResult,
+    ColumnResult,
+    ProofResult,
+    VerifyResult,
+)
+from .liabilities.assets import ChainData
 from .liabilities.audit import AuditReport, audit
 from .liabilities.audit import Progress as AuditProgress
 from .liabilities.inclusion import NotIncluded, check_attestation
@@ -54,6 +64,9 @@ class Verdict:
     venue: str = ""
     context: str = ""
     notes: list[str] = field(default_factory=list)
+    #: What the verifier could not check because an option was omitted, one line each; with
+    #: ``--strict`` each is a failure.
+    unchecked: list[str] = field(default_factory=list)
 
 
 class _Invalid(Exception):
@@ -98,12 +111,21 @@ def _prepare(
             raise _Invalid(f"it is for epoch {st.epoch}, the market snapshot is epoch {mk.epoch}")
         if context is not None and doc.context != context:
             raise _Invalid(f"it is bound to the context {doc.context!r}, not {context!r}")
+        if context is None:
+            v.unchecked.append(f"context not checked: it is {json.dumps(doc.context)} (--context)")
         try:
             theta_ppm = parse_threshold(doc.threshold)
         except FormatError as exc:
             raise _Invalid(str(exc)) from None
         if min_threshold_ppm is not None and theta_ppm < min_threshold_ppm:
-            raise _Invalid(f"it proves θ = {doc.threshold}, below the required minimum")
+            raise _Invalid(
+                f"it proves θ = {doc.threshold}, below the required minimum "
+                f"θ = {format_decimal(min_threshold_ppm, 6).rstrip('0').rstrip('.')}"
+            )
+        if min_threshold_ppm is None:
+            v.unchecked.append(
+                f"minimum θ not checked: it proves θ = {doc.threshold} (--min-threshold)"
+            )
         if doc.circuit not in MARGIN_CIRCUITS:
             raise _Invalid(f"{doc.circuit} is not a margin-proof circuit")
         try:
@@ -153,7 +175,10 @@ def _prepare(
                 raise _Invalid("the statement names a venue key but carries no signature")
             if venue_key is not None:
                 raise _Invalid("its commitments are not attested by the venue (self-committed)")
-            v.notes.append("commitments NOT attested by any venue (self-committed)")
+            v.unchecked.append(
+                "venue not checked: the commitments are self-committed, vouched for by no venue "
+                "(--venue-key requires a venue's)"
+            )
         try:
             inst: Instance = compile_instance(
                 circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted
@@ -239,13 +264,120 @@ def audit_publication(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: AuditProgress | None = None,
+    chain_data: ChainData | None = None,
 ) -> AuditReport:
     """The full audit of an exchange's publication (every leaf, node, the root and its
-    signature, the reserves), batch-verified on a local pool or a Dask cluster. Unreadable
-    input raises :class:`FormatError` (exit 2); a failed check gives an invalid report naming
-    the first bad leaf or node (exit 1)."""
+    signature, the reserves, the proof of assets with the auditor's ``chain_data``),
+    batch-verified on a local pool or a Dask cluster. Unreadable input raises
+    :class:`FormatError` (exit 2); a failed check gives an invalid report naming the first bad
+    leaf, node or address (exit 1)."""
     runner = make_runner(workers, scheduler)
     try:
-        return audit(path, venue_key=venue_key, runner=runner, progress=progress)
+        return audit(
+            path, venue_key=venue_key, runner=runner, progress=progress, chain_data=chain_data
+        )
     finally:
         runner.close()
+
+
+def verify_result(verdicts: Sequence[Verdict], *, market: str | Path, strict: bool) -> VerifyResult:
+    """The ``--json`` document of ``zkmargin verify``."""
+    proofs = [
+        ProofResult(
+            path=v.path,
+            valid=v.valid and not (strict and v.unchecked),
+            reason=v.reason,
+            circuit=v.circuit,
+            threshold=v.threshold,
+            epoch=v.epoch,
+            venue=v.venue,
+            attested=v.attested,
+            context=v.context,
+            notes=v.notes,
+            not_checked=v.unchecked,
+        )
+        for v in verdicts
+    ]
+    return VerifyResult(
+        valid=all(p.valid for p in proofs), strict=strict, market=str(market), proofs=proofs
+    )
+
+
+def column_statements(rep: AuditReport) -> list[ColumnResult]:
+    """What the audit proved about each column, as a sentence and as figures."""
+    num, den = rep.min_ratio
+    rho = (
+        ""
+        if (num, den) == (1, 1)
+        else f"{format_decimal(num * 10**6 // den, 6).rstrip('0').rstrip('.')} × "
+    )
+    out = []
+    for j, c in enumerate(rep.columns):
+        reserve = format_decimal(c.reserve, c.decimals)
+        owed = rep.revealed[j] if rep.revealed is not None else None
+        proven = declared = None
+        if rep.assets is not None:
+            proven = format_decimal(rep.assets.proven(c.symbol), c.decimals)
+            declared = format_decimal(rep.assets.off_chain(c.symbol), c.decimals)
+        if owed is None:
+            statement = (
+                f"reserve {reserve} {c.symbol} ≥ {rho}total liabilities (the total stays hidden)"
+            )
+            ratio = None
+        else:
+            statement = (
+                f"reserve {reserve} {c.symbol} against revealed liabilities "
+                f"{format_decimal(owed, c.decimals)}"
+            )
+            ratio = format_decimal(100_000 * c.reserve // owed, 3) if owed > 0 else None
+        out.append(
+            ColumnResult(
+                symbol=c.symbol,
+                decimals=c.decimals,
+                reserve=reserve,
+                statement=statement,
+                liabilities=None if owed is None else format_decimal(owed, c.decimals),
+                ratio_percent=ratio,
+                proven_on_chain=proven,
+                declared_off_chain=declared,
+            )
+        )
+    return out
+
+
+def audit_result(rep: AuditReport, *, strict: bool) -> AuditResult:
+    """The ``--json`` document of ``zkmargin exchange verify``."""
+    decimals = {c.symbol: c.decimals for c in rep.columns}
+    num, den = rep.min_ratio
+    return AuditResult(
+        publication=rep.path,
+        valid=rep.valid and not (strict and rep.unchecked),
+        strict=strict,
+        reason=rep.reason,
+        venue=rep.venue,
+        venue_key=rep.venue_key,
+        venue_key_fingerprint=rep.venue_key_fingerprint,
+        venue_key_given=rep.key_given,
+        epoch=rep.epoch,
+        root_hash=rep.root_hash,
+        tree_height=rep.height,
+        leaves=rep.leaves,
+        min_ratio=f"{num}/{den}",
+        totals_revealed=rep.revealed is not None,
+        checks=[
+            CheckResult(name=c.name, ok=c.ok, detail=c.detail, seconds=round(c.seconds, 6))
+            for c in rep.checks
+        ],
+        not_checked=rep.unchecked,
+        failures=rep.failures,
+        columns=column_statements(rep),
+        addresses=[
+            AddressResult(
+                chain=chain,
+                asset=asset,
+                address=address,
+                amount=format_decimal(amount, decimals.get(asset, 0)),
+            )
+            for chain, asset, address, amount in rep.address_amounts
+        ],
+    )

@@ -5,38 +5,52 @@ publish its liabilities and reserves.
 ``venue_attest`` commits every balance and position of every account with blindings from the
 KDF, signs each statement and writes it beside its openings (owner-only), for any number of
 accounts. ``exchange_publish`` builds the epoch's publication (:mod:`zkmargin.liabilities`):
-every account a leaf proven above maintenance, the Merkle sum tree, the signed root and the
+every account a leaf whose debts are proven covered, the Merkle sum tree, the signed root and the
 reserves proof; ``exchange_inclusion`` gives one user their file.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import group
 from .attest import statement as stm
 from .attest.keys import VenueKey, generate
+from .chain.bitcoin import NETWORKS as BITCOIN_CHAINS
+from .chain.evm import EvmNode, EvmSnapshot, snapshot_balances
+from .chain.evm import chain_id as evm_chain_id
+from .chain.utxo import parse_snapshot
 from .circuit.slots import account_slots
-from .errors import DecodeError
-from .formats.common import FormatError, to_units
-from .formats.jsonfile import parse_json, read_model, write_model
+from .fileio import safe_stem
+from .formats.assets import EvmBalancesFile, SignaturesFile, WalletsFile
+from .formats.common import FormatError, format_decimal, to_units
+from .formats.jsonfile import read_model, write_model
 from .formats.market import MarketSnapshot, canonical_market, market_digest
 from .formats.publication import ReservesFile
 from .formats.statement import AccountStatement, VenueKeyFile, VenuePublicKey
 from .liabilities import vault
-from .liabilities.inclusion import make_inclusion_file
+from .liabilities.assets import (
+    AssetLine,
+    AssetsInvalid,
+    ChainData,
+    parse_heights,
+    prove_assets,
+    reserves_message,
+    verify_assets,
+)
+from .liabilities.inclusion import inclusion_file_of, write_inclusion_files
+from .liabilities.layouts import MIN_SHARE, shared_layouts
 from .liabilities.leaf import Columns, liability_columns
 from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
-from .liabilities.store import Publication
-from .margin.market import Market, compile_market, load_snapshot, snapshot_from_json
+from .liabilities.reserves import parse_ratio
+from .liabilities.store import Publication, add_assets
+from .margin.market import Market, compile_market, load_snapshot
 from .margin.table_io import load_table
-
-_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 
 
 def venue_keygen(out: str | Path, venue: str) -> tuple[Path, Path]:
@@ -73,10 +87,7 @@ def load_venue_public_key(path: str | Path) -> bytes:
 
 def statement_files(out_dir: Path, account_id: str) -> tuple[Path, Path]:
     """Where an account's statement and openings go in an attest output directory."""
-    if _SAFE.match(account_id):
-        stem = account_id
-    else:
-        stem = "account-" + hashlib.sha256(account_id.encode()).hexdigest()[:20]
+    stem = safe_stem(account_id)
     return out_dir / f"{stem}.statement.json", out_dir / f"{stem}.openings.json"
 
 
@@ -109,22 +120,37 @@ def venue_attest(
     out_dir: str | Path,
     epoch: int | None = None,
     decoys: int = 0,
+    layout: str = "shared",
+    min_share: int = MIN_SHARE,
     progress: Callable[[int, int], None] | None = None,
 ) -> AttestResult:
     """Issue and sign every account's statement; write statements and openings to ``out_dir``.
-    ``progress(done, total)`` is called after each account."""
+    Slot layouts as ``exchange publish`` takes them (``shared`` among at least ``min_share``
+    accounts, or each account's ``own`` with ``decoys``), so the same book gives the same
+    statements. ``progress(done, total)`` is called after each account."""
     vk, snap, mk = _key_and_market(key, market, epoch)
     digest = market_digest(snap)
     table = load_table(accounts, mk)
     out = Path(out_dir)
     seen: set[Path] = set()
     count = 0
+    if decoys and layout != "own":
+        raise FormatError(
+            "--decoys applies to --layout own; shared layouts already hide what each account "
+            "holds among at least --min-share accounts"
+        )
+    book = list(table.accounts())
+    layouts = shared_layouts(book, mk, min_share) if layout == "shared" else {}
     # Every account's slots and file names first (no cryptography): an account that cannot be
     # attested stops the run before any statement is written.
     plans = []
-    for acc in table.accounts():
-        seed = stm.derive_decoy_seed(vk.master_secret, snap.epoch, acc.id)
-        slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed, file=str(accounts))
+    for acc in book:
+        if acc.id in layouts:
+            lay = layouts[acc.id]
+            slots = account_slots(acc, mk, layout=(lay.assets, lay.instruments), file=str(accounts))
+        else:
+            seed = stm.derive_decoy_seed(vk.master_secret, snap.epoch, acc.id)
+            slots = account_slots(acc, mk, decoys=decoys, decoy_seed=seed, file=str(accounts))
         st_path, op_path = statement_files(out, acc.id)
         if st_path in seen:
             raise FormatError(f"two accounts map to the file {st_path.name}", file=str(accounts))
@@ -163,7 +189,10 @@ def load_reserves(path: str | Path, columns: Columns, *, venue: str, epoch: int)
     doc = read_model(path, ReservesFile)
     file = str(path)
     if doc.venue is not None and doc.venue != venue:
-        raise FormatError(f"states venue {doc.venue!r}, the key is {venue!r}'s", file=file)
+        raise FormatError(
+            f"states venue {json.dumps(doc.venue)}, but the key is venue {json.dumps(venue)}'s",
+            file=file,
+        )
     if doc.epoch is not None and doc.epoch != epoch:
         raise FormatError(f"states epoch {doc.epoch}, the publication is epoch {epoch}", file=file)
     unknown = sorted(set(doc.reserves) - set(columns.symbols))
@@ -192,9 +221,13 @@ def exchange_publish(
     secrets_out: str | Path | None = None,
     pad_to: int | None = None,
     decoys: int = 0,
+    layout: str = "shared",
+    min_share: int = MIN_SHARE,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    min_ratio: str = "1",
+    reveal_totals: bool = False,
 ) -> PublishResult:
     """Publish the epoch's liabilities tree, signed root and reserves proof to ``out`` (SQLite);
     the secrets go to ``secrets_out`` (default ``OUT.secrets``), owner-only, first. Raises
@@ -204,6 +237,10 @@ def exchange_publish(
     columns = liability_columns(mk)
     amounts = load_reserves(reserves, columns, venue=vk.venue, epoch=snap.epoch)
     table = load_table(accounts, mk)
+    try:
+        ratio = parse_ratio(min_ratio)
+    except ValueError as exc:
+        raise FormatError(f"--min-ratio: {exc}") from None
     plan = make_plan(
         key=vk,
         market=mk,
@@ -215,6 +252,9 @@ def exchange_publish(
         pad_to=pad_to,
         decoys=decoys,
         file=str(accounts),
+        layout=layout,
+        min_share=min_share,
+        min_ratio=ratio,
     )
     out = Path(out)
     secrets_path = (
@@ -223,7 +263,13 @@ def exchange_publish(
     runner = make_runner(workers, scheduler)
     try:
         return publish(
-            plan, vk, out=out, secrets_out=secrets_path, runner=runner, progress=progress
+            plan,
+            vk,
+            out=out,
+            secrets_out=secrets_path,
+            runner=runner,
+            progress=progress,
+            reveal_totals=reveal_totals,
         )
     finally:
         runner.close()
@@ -235,25 +281,187 @@ def exchange_inclusion(
     """Write ``account``'s inclusion file (owner-only): the market, their statement and
     openings, their liabilities' openings and their path to the signed root."""
     with Publication.open(publication) as pub:
-        header = pub.header()
-        found = vault.read_header(Path(secrets))
-        if not found.same_epoch(header):
-            raise FormatError("belongs to another publication", file=str(secrets))
-        secret = vault.account_secret(Path(secrets), account)
-        snap = snapshot_from_json(parse_json(pub.market_text(), str(publication)))
-        mk = compile_market(snap, str(publication))
-        try:
-            doc = make_inclusion_file(
-                pub,
-                mk,
-                snap,
-                account,
-                secret.position,
-                bytes.fromhex(secret.salt),
-                secret.openings,
-                [int(g, 16) for g in secret.aux_blindings],
-            )
-        except DecodeError as exc:
-            raise FormatError(str(exc), file=str(publication)) from None
+        doc = inclusion_file_of(pub, Path(secrets), account)
     write_model(out, doc, secret=True)
     return Path(out)
+
+
+@dataclass(frozen=True)
+class InclusionAllResult:
+    accounts: int
+    out_dir: Path
+    where: str
+
+
+def exchange_inclusion_all(
+    *,
+    publication: str | Path,
+    secrets: str | Path,
+    out_dir: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> InclusionAllResult:
+    """Write every account's inclusion file into ``out_dir`` (owner-only, named by account:
+    ``ID.inclusion.json``), in batches on the worker pool. The folder is created owner-only."""
+    report = progress or (lambda *_: None)
+    accounts = vault.accounts(Path(secrets))
+    with Publication.open(publication) as pub:  # one check up front: the secrets are this one's
+        if accounts:
+            inclusion_file_of(pub, Path(secrets), accounts[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runner = make_runner(workers, scheduler)
+    try:
+        per = max(1, min(64, -(-len(accounts) // (4 * runner.workers))))
+        tasks = [
+            (group.backend().name, str(publication), str(secrets), accounts[i : i + per], str(out))
+            for i in range(0, len(accounts), per)
+        ]
+        done = 0
+        report("inclusion files", 0, len(accounts))
+        for batch in runner.run(write_inclusion_files, tasks):
+            done += len(batch)
+            report("inclusion files", done, len(accounts))
+        return InclusionAllResult(len(accounts), out, runner.where)
+    finally:
+        runner.close()
+
+
+# ----- the proof of assets (reserves proven, not stated) ---------------------------------------
+
+
+def load_evm_balances(path: str | Path) -> EvmSnapshot:
+    """An EVM balance snapshot file (``zkmargin/evm-balances/1``), its entries checked."""
+    return EvmSnapshot(read_model(path, EvmBalancesFile), str(path))
+
+
+def load_chain_data(
+    *,
+    utxos: Sequence[str | Path] = (),
+    eth_rpc: Sequence[str] = (),
+    evm_nodes: Sequence[EvmNode] = (),
+    evm_balances: Sequence[str | Path] = (),
+) -> ChainData:
+    """Chain data: ``scantxoutset`` snapshots (``PATH`` for bitcoin, or ``CHAIN=PATH``), EVM
+    nodes by URL, EVM nodes already connected (any web3 provider), and EVM balance snapshot
+    files (``zkmargin/evm-balances/1``)."""
+    data = ChainData(evm_nodes=list(evm_nodes))
+    data.evm_snapshots = [load_evm_balances(path) for path in evm_balances]
+    for spec in utxos:
+        text = str(spec)
+        chain, sep, path = text.partition("=")
+        if not sep or chain not in BITCOIN_CHAINS:
+            chain, path = "bitcoin", text
+        if chain in data.utxos:
+            raise FormatError(f"two UTXO snapshots of {chain} are given")
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror}", file=path) from None
+        data.utxos[chain] = parse_snapshot(raw, path)
+    data.evm_nodes += [EvmNode.connect(url) for url in eth_rpc]
+    return data
+
+
+def exchange_reserves_message(*, publication: str | Path, heights: str | Mapping[str, int]) -> str:
+    """The reserves message of a publication at the given snapshot heights (``bitcoin=840000,
+    ethereum=19500000``): the exact text every custodian signs."""
+    with Publication.open(publication) as pub:
+        root = pub.root()
+    parsed = parse_heights(heights) if isinstance(heights, str) else dict(heights)
+    return reserves_message(root, parsed)
+
+
+@dataclass(frozen=True)
+class AssetsResult:
+    out: Path
+    addresses: int
+    heights: dict[str, int]
+    totals: list[AssetLine]
+
+
+def exchange_prove_assets(
+    *,
+    publication: str | Path,
+    wallets: str | Path,
+    signatures: str | Path,
+    heights: str | Mapping[str, int],
+    utxos: Sequence[str | Path] = (),
+    eth_rpc: Sequence[str] = (),
+    evm_nodes: Sequence[EvmNode] = (),
+    evm_balances: Sequence[str | Path] = (),
+    out: str | Path | None = None,
+) -> AssetsResult:
+    """Check every wallet's signatures and read its balance at its chain's height, then write
+    the publication with its proof of assets to ``out`` (default: the publication itself).
+    Raises AssetsInvalid (exit 1: a signature, address or balance fails, or a column's reserve
+    in the reserves proof exceeds what is proven plus declared) and ChainError or FormatError
+    (exit 2); nothing is written then."""
+    with Publication.open(publication) as pub:
+        header, root, proof = pub.header(), pub.root(), pub.reserves()
+    columns = list(zip(header.columns, header.decimals, strict=True))
+    wallet_doc = read_model(wallets, WalletsFile)
+    if wallet_doc.venue is not None and wallet_doc.venue != root.venue:
+        raise FormatError(
+            f"states venue {wallet_doc.venue!r}, not {root.venue!r}", file=str(wallets)
+        )
+    sig_doc = read_model(signatures, SignaturesFile)
+    parsed = parse_heights(heights) if isinstance(heights, str) else dict(heights)
+    data = load_chain_data(
+        utxos=utxos, eth_rpc=eth_rpc, evm_nodes=evm_nodes, evm_balances=evm_balances
+    )
+    doc = prove_assets(
+        root,
+        columns,
+        wallet_doc,
+        sig_doc,
+        parsed,
+        utxos=data.utxos,
+        evm_nodes=data.evm_nodes,
+        evm_snapshots=data.evm_snapshots,
+    )
+    found = verify_assets(doc, root, columns)
+    for (symbol, decimals), reserve in zip(columns, proof.reserves, strict=True):
+        covered = found.proven(symbol) + found.off_chain(symbol)
+        if int(reserve) > covered:
+            raise AssetsInvalid(
+                f"{symbol}: the publication's reserve {format_decimal(int(reserve), decimals)} "
+                f"exceeds the proven {format_decimal(found.proven(symbol), decimals)} plus the "
+                f"declared off-chain {format_decimal(found.off_chain(symbol), decimals)}"
+            )
+    target = Path(out) if out is not None else Path(publication)
+    add_assets(Path(publication), doc, target)
+    return AssetsResult(target, found.addresses, found.heights, found.totals)
+
+
+def exchange_evm_snapshot(
+    *,
+    wallets: str | Path,
+    block: int,
+    out: str | Path,
+    eth_rpc: str | None = None,
+    evm_node: EvmNode | None = None,
+) -> EvmBalancesFile:
+    """Read, from the exchange's own EVM node (``eth_rpc`` URL, or ``evm_node`` already
+    connected), the balance at ``block`` of every wallet of ``wallets`` on that node's chain,
+    and write them as an EVM balance snapshot (``zkmargin/evm-balances/1``) to ``out``.
+    Raises ChainError (the node fails or answers garbage) or FormatError (no wallet is on the
+    node's chain); nothing is written then."""
+    if (eth_rpc is None) == (evm_node is None):
+        raise FormatError("give one EVM node: an RPC URL or a connected node")
+    node = evm_node if evm_node is not None else EvmNode.connect(str(eth_rpc))
+    doc = read_model(wallets, WalletsFile)
+    chain_id = node.chain_id()
+    holdings = list(
+        dict.fromkeys(
+            (w.address, w.contract) for w in doc.wallets if evm_chain_id(w.chain) == chain_id
+        )
+    )
+    if not holdings:
+        raise FormatError(
+            f"no wallet is on the node's chain (chain id {chain_id})", file=str(wallets)
+        )
+    snap = snapshot_balances(node, holdings, block)
+    write_model(Path(out), snap)
+    return snap

@@ -7,11 +7,23 @@ an exchange's secrets) are created owner-only (0600) and never exist with wider 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
+
+
+def safe_stem(name: str, prefix: str = "account") -> str:
+    """A file name stem for ``name`` (an account id): itself when it is plain, else ``prefix-``
+    and a digest of it, so no id can name a path outside the folder or collide with another."""
+    if _SAFE.match(name):
+        return name
+    return f"{prefix}-" + hashlib.sha256(name.encode()).hexdigest()[:20]
 
 
 class OutputError(OSError):

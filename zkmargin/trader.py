@@ -8,9 +8,13 @@ writes a proof that would fail.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from . import rangeproof, sigma
@@ -21,14 +25,16 @@ from .circuit.compiler import (
     MARGIN_CIRCUITS,
     MODE_CIRCUIT,
     Circuit,
+    Instance,
+    SlotSpec,
     compile_instance,
     load_circuit,
     statement_slots,
 )
-from .circuit.lang import CircuitError
+from .circuit.lang import CircuitError, Linear
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
-from .formats.common import FormatError, format_decimal, parse_threshold
+from .formats.common import MAX_THRESHOLD_PPM, PPM, FormatError, format_decimal, parse_threshold
 from .formats.jsonfile import read_model, write_model
 from .formats.market import market_digest
 from .formats.publication import InclusionFile
@@ -39,6 +45,7 @@ from .formats.statement import (
     MarginProofFile,
     SignedRoot,
 )
+from .formats.verdicts import HoldingResult, InclusionResult, OwedResult
 from .liabilities.inclusion import NotIncluded, check_attestation, check_liability_openings
 from .liabilities.leaf import liability_columns
 from .liabilities.store import Publication
@@ -125,6 +132,54 @@ def _self_statement(
     return st, values, blindings
 
 
+def _theta_text(theta_ppm: int) -> str:
+    return format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
+
+
+def _holds(inst: Instance, values: Sequence[int]) -> bool:
+    return not cproof.check_witness(inst, cproof.auxiliary_values(inst, list(values)))
+
+
+def highest_threshold(
+    circ: Circuit, mk: Market, layout: tuple[SlotSpec, ...], values: Sequence[int], trusted: bool
+) -> int | None:
+    """The largest θ on a grid of 0.01 in [1, 1000] that the committed values prove with
+    ``circ`` (in ppm), or None when even θ = 1 fails. Health only falls as θ rises, so a binary
+    search over the grid finds it."""
+
+    def holds(hundredths: int) -> bool:
+        inst = compile_instance(circ, mk, layout, hundredths * 10_000, trusted_slots=trusted)
+        return _holds(inst, values)
+
+    lo, hi = 100, MAX_THRESHOLD_PPM // 10_000
+    if not holds(lo):
+        return None
+    if holds(hi):
+        return hi * 10_000
+    while hi - lo > 1:  # holds(lo) and not holds(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if holds(mid) else (lo, mid)
+    return lo * 10_000
+
+
+def margin_ratio(inst: Instance, values: Sequence[int]) -> str | None:
+    """equity ÷ requirement as the circuit counts them (its ``equity`` and ``requirement``),
+    to two decimals, rounded down; None when the circuit names no such figures."""
+    scope = inst.scope
+    if scope is None or not {"equity", "requirement"} <= set(scope.lets):
+        return None
+    known = cproof.auxiliary_values(inst, list(values))
+
+    def value(name: str) -> Fraction:
+        form = Linear.of(scope.lets[name])
+        return sum((c * known[k] for k, c in form.terms.items()), form.const)
+
+    equity, requirement = value("equity"), value("requirement")
+    if requirement <= 0:
+        return "unbounded (nothing is required)"
+    return format_decimal(math.floor(100 * equity / requirement), 2)
+
+
 def prove_margin(
     *,
     market: str | Path,
@@ -144,7 +199,8 @@ def prove_margin(
     """Prove equity − θ·requirement ≥ 0 for an attested statement (``statement`` and
     ``openings``; or ``inclusion``, a user's inclusion file from the exchange's publication) or
     a self-committed ``account``; write the proof file to ``out``."""
-    theta_ppm = parse_threshold(threshold)
+    best = threshold.strip().lower() == "max"
+    theta_ppm = PPM if best else parse_threshold(threshold)
     if len(context.encode()) > 1024:
         raise FormatError("the context string is longer than 1024 bytes")
     snap = load_snapshot(market)
@@ -193,13 +249,29 @@ def prove_margin(
         st, values, blindings = _self_statement(
             mk, digest, snap.epoch, account, decoys, master, theta_ppm
         )
-    theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
     circ = choose_circuit(circuit, st.mode)
     trusted = st.signature is not None or attestation is not None
+    layout = statement_slots(st)
     try:
-        inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted)
+        inst = compile_instance(circ, mk, layout, theta_ppm, trusted_slots=trusted)
     except CircuitError as exc:
         raise FormatError(str(exc)) from None
+    if best or not _holds(inst, values):
+        highest = highest_threshold(circ, mk, layout, values, trusted)
+        if best and highest is not None:
+            theta_ppm = highest
+            inst = compile_instance(circ, mk, layout, theta_ppm, trusted_slots=trusted)
+        else:
+            asked = "any θ ≥ 1" if best else f"θ = {_theta_text(theta_ppm)}"
+            ratio = margin_ratio(inst, values)
+            figures = f"its margin ratio (equity ÷ requirement) is {ratio}; " if ratio else ""
+            can = (
+                f"the highest θ it can prove is {_theta_text(highest)} (--threshold max)"
+                if highest is not None
+                else "it is below maintenance (θ = 1 fails)"
+            )
+            raise NotHealthy(f"the account does not meet {asked}: {figures}{can}")
+    theta_text = _theta_text(theta_ppm)
     ctx = stm.proof_context(
         circuit_digest=circ.digest,
         market_digest=digest,
@@ -210,7 +282,7 @@ def prove_margin(
     )
     try:
         proof = cproof.prove(inst, values, blindings, ctx, rng=rng, entropy=entropy)
-    except ProvingError as exc:
+    except ProvingError as exc:  # the witness was checked above: a limb bound, say
         raise NotHealthy(f"the account does not meet θ = {theta_text}: {exc}") from None
     data = proof.to_bytes()
     doc = MarginProofFile(
@@ -244,6 +316,107 @@ class InclusionReport:
     key_given: bool = False
     #: (column, decimals, committed liability in the column's units)
     balances: list[tuple[str, int, int]] = field(default_factory=list)
+    #: What could not be checked because an option was omitted, one line each.
+    unchecked: list[str] = field(default_factory=list)
+    mode: str = ""
+    #: What the statement holds, slot by slot, labelled: (slot, of, value text, what it is)
+    holdings: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: What the exchange owes per column, labelled: (column, value text, what it is)
+    owed: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def describe_holdings(
+    market: Market, st: AccountStatement, values: list[int]
+) -> list[tuple[str, str, str, str]]:
+    """The statement's slots as a person reads them: each balance (held or borrowed) in its
+    asset, each position (long or short, its size and entry), each isolated margin, the cash."""
+    by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
+    assets = {a.symbol: a for a in market.assets}
+    insts = {i.symbol: i for i in market.instruments}
+    out: list[tuple[str, str, str, str]] = []
+    for s in st.slots:
+        v = by[(s.name, s.of)]
+        if s.name in ("balance_pos", "balance_neg"):
+            a = assets[s.of]
+            amount = format_decimal(v, a.decimals)
+            empty = not by.get(("balance_pos", s.of)) and not by.get(("balance_neg", s.of))
+            if empty:
+                what = "nothing held (a slot that hides what you hold)"
+            elif s.name == "balance_pos":
+                what = "balance held"
+            else:
+                what = "borrowed (a debt)" if v else "no debt"
+            out.append((s.name, s.of, f"{amount} {s.of}", what))
+        elif s.name in ("long", "short"):
+            i = insts[s.of]
+            flat = not by.get(("long", s.of)) and not by.get(("short", s.of))
+            what = "no position (a slot that hides what you hold)" if flat else f"size {s.name}"
+            out.append((s.name, s.of, format_decimal(v, i.size_decimals), what))
+        elif s.name == "quote":
+            i = insts[s.of]
+            size = by.get(("long", s.of), 0) - by.get(("short", s.of), 0)
+            settle = market.assets[i.settle_index]
+            if size and i.kind != "inverse":
+                exact = Fraction(-v, size)
+                approx = "" if exact.denominator == 1 else "≈ "
+                entry = format_decimal(round(exact), i.price_decimals)
+                out.append(
+                    ("quote", s.of, f"entry {approx}{entry}", "entry price (from the quote)")
+                )
+            elif size:
+                out.append(
+                    (
+                        "quote",
+                        s.of,
+                        f"{format_decimal(v, settle.decimals)} {settle.symbol}",
+                        "contracts' value at entry",
+                    )
+                )
+            else:
+                out.append(("quote", s.of, "0", "no position"))
+        elif s.name == "isolated_margin":
+            settle = market.assets[insts[s.of].settle_index]
+            out.append(
+                (
+                    s.name,
+                    s.of,
+                    f"{format_decimal(v, settle.decimals)} {settle.symbol}",
+                    "isolated margin",
+                )
+            )
+        else:
+            out.append(
+                (
+                    s.name,
+                    "",
+                    f"{format_decimal(v, market.valuation_decimals)} {market.valuation_symbol}",
+                    "cash",
+                )
+            )
+    return out
+
+
+def describe_owed(
+    market: Market, st: AccountStatement, values: list[int], owed: list[tuple[str, int]]
+) -> list[tuple[str, str, str]]:
+    """What the exchange owes per column, with what it is made of: the balance, and in a
+    settlement asset the positions' value at mark (rounded up in your favour)."""
+    by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    out = []
+    for column, value in owed:
+        dec = decimals[column]
+        if column == market.valuation_symbol and column not in {a.symbol for a in market.assets}:
+            out.append((column, format_decimal(value, dec), "your cash"))
+            continue
+        balance = by.get(("balance_pos", column), 0) - by.get(("balance_neg", column), 0)
+        at_mark = value - balance
+        what = f"balance {format_decimal(balance, dec)}"
+        if at_mark:
+            what += f" + positions at mark {format_decimal(at_mark, dec)}"
+        out.append((column, format_decimal(value, dec), what))
+    return out
 
 
 def check_inclusion(
@@ -267,9 +440,24 @@ def check_inclusion(
         root_hash=att.root.root_hash,
         key_given=venue_key is not None,
     )
+    if account is None:
+        rep.unchecked.append(
+            f"account not checked: the file says it is {json.dumps(doc.openings.account)} "
+            "(--account)"
+        )
+    if epoch is None:
+        rep.unchecked.append(f"epoch not checked: the file is for epoch {st.epoch} (--epoch)")
+    if venue_key is None:
+        rep.unchecked.append(
+            f"venue key not checked: the root's own key {str(att.root.venue_key)[:16]}… was "
+            "used (--venue-key)"
+        )
     try:
         if account is not None and doc.openings.account != account:
-            raise NotIncluded(f"the file is account {doc.openings.account!r}'s, not {account!r}'s")
+            raise NotIncluded(
+                f"the file is account {json.dumps(doc.openings.account)}'s, "
+                f"not {json.dumps(account)}'s"
+            )
         if epoch is not None and st.epoch != epoch:
             raise NotIncluded(f"the file is for epoch {st.epoch}, not {epoch}")
         if root_hash is not None and att.root.root_hash != root_hash.lower():
@@ -293,6 +481,10 @@ def check_inclusion(
         balances = check_liability_openings(doc, checked.liabilities)
         decimals = dict(zip(att.root.columns, liability_columns(mk).decimals, strict=True))
         rep.balances = [(c, decimals[c], v) for c, v in balances]
+        values, _ = stm.check_openings(st, doc.openings)
+        rep.mode = st.mode
+        rep.holdings = describe_holdings(mk, st, values)
+        rep.owed = describe_owed(mk, st, values, balances)
         rep.valid = True
     except NotIncluded as exc:
         rep.reason = str(exc)
@@ -321,4 +513,22 @@ def verify_inclusion(
             root = pub.root()
     return check_inclusion(
         doc, venue_key=venue_key, root_hash=root_hash, root=root, account=account, epoch=epoch
+    )
+
+
+def inclusion_result(rep: InclusionReport, file: str, *, strict: bool) -> InclusionResult:
+    """The ``--json`` document of one user's check."""
+    return InclusionResult(
+        file=file,
+        valid=rep.valid and not (strict and rep.unchecked),
+        strict=strict,
+        reason=rep.reason,
+        account=rep.account,
+        venue=rep.venue,
+        epoch=rep.epoch,
+        root_hash=rep.root_hash,
+        mode=rep.mode,
+        holdings=[HoldingResult(slot=a, of=b, value=c, what=d) for a, b, c, d in rep.holdings],
+        owed=[OwedResult(column=a, value=b, what=c) for a, b, c in rep.owed],
+        not_checked=rep.unchecked,
     )

@@ -1,50 +1,37 @@
-"""Regenerate the exchange's example data: ``market.json``, ``accounts.csv`` (200 cross-margin
-accounts, every one above maintenance) and ``reserves.json`` (each total plus a 10 % cushion,
-and a little more for the valuation currency).
+"""Write an exchange's book like the one bundled here (``market.json``, ``accounts.csv``: 200
+cross-margin accounts, every one above maintenance, and ``reserves.json``: each total plus a
+10 % margin) into a folder you name. The same as
+``zkmargin examples generate --exchange --accounts 200 --seed 11 --epoch 7 --out-dir DIR``.
 
-Run: python examples/exchange/generate.py [--accounts N] [--seed S] [--out-dir DIR]
+Run: python examples/exchange/generate.py --out-dir DIR [--accounts N] [--seed S]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import numpy as np
-
-from zkmargin.api import format_decimal
-from zkmargin.margin.synthetic import exchange_accounts, exchange_market, exchange_market_document
-from zkmargin.margin.table_io import save_table
+from zkmargin.api import generate_exchange_examples
 
 EPOCH = 7
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--out-dir", type=Path, required=True, help="the folder to write to (made if missing)"
+    )
     ap.add_argument("--accounts", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
-    ap.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent)
-    args = ap.parse_args()
-    out: Path = args.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    market = exchange_market(EPOCH)
-    table = exchange_accounts(market, args.accounts, args.seed)
-    (out / "market.json").write_text(json.dumps(exchange_market_document(EPOCH), indent=1) + "\n")
-    save_table(table, market, out / "accounts.csv")
-    reserves: dict[str, str] = {}
-    for k, asset in enumerate(market.assets):
-        owed = int(np.asarray(table.balances[:, k], dtype=object).sum())
-        if asset.symbol == "USDT":  # the settlement asset also owes the positions' P&L
-            owed += sum(abs(int(q)) for q in table.pos_quote) // 10
-        reserves[asset.symbol] = format_decimal(max(owed, 0) * 11 // 10, asset.decimals)
-    cash = int(np.asarray(table.cash, dtype=object).sum())
-    reserves[market.valuation_symbol] = format_decimal(
-        cash * 11 // 10 + 10**market.valuation_decimals, market.valuation_decimals
+    args = ap.parse_args(argv)
+    if args.accounts < 1:
+        ap.error("--accounts must be at least 1")
+    # the bundled book: cross accounts, every one above maintenance (the demo's and the tests'
+    # figures depend on it); `zkmargin examples generate --exchange` mixes modes and health
+    ex = generate_exchange_examples(
+        args.accounts, args.seed, args.out_dir, EPOCH, modes={"cross": 1.0}, below=0, bankrupt=0
     )
-    doc = {"format": "zkmargin/reserves/1", "epoch": EPOCH, "reserves": reserves}
-    (out / "reserves.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"wrote market.json, accounts.csv ({args.accounts} accounts), reserves.json to {out}")
+    print(f"wrote {ex.market}, {ex.accounts} ({ex.count} accounts) and {ex.reserves}")
 
 
 if __name__ == "__main__":

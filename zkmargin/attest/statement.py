@@ -4,12 +4,22 @@ one epoch, their openings, the KDF that derives every blinding and salt, and the
 KDF (per venue master secret s, epoch E, account id A):
 
     salt        = SHA-512("zkmargin-V01-kdf/salt"     ‖ s ‖ LE(E, 8) ‖ len(A) ‖ A)[:32]
-    γ_j         = SHA-512("zkmargin-V01-kdf/blinding" ‖ s ‖ LE(E, 8) ‖ len(A) ‖ A ‖ LE(j, 4)) mod r
     account tag = SHA-256("zkmargin-V01-account-tag"  ‖ len(A) ‖ A ‖ salt)
+    K           = content digest of the statement: SHA-256 over A, the mode and every slot
+                  (name, asset or instrument, bound, decoy or not, value), in order
+    γ_j         = SHA-512("zkmargin-V01-kdf/blinding" ‖ s ‖ LE(E, 8) ‖ len(A) ‖ A ‖ label
+                          ‖ K ‖ LE(j, 4)) mod r        label "slot" or "decoy"
 
-so the venue can re-issue any statement, and its exchange publication reuses the same
-commitments. The signature is BLS over :func:`statement_message`, the statement's canonical
-bytes (every field, every slot with its bound and commitment, the venue key).
+so a blinding is bound to the whole content it hides: two statements of one account and epoch
+that differ anywhere (a balance, a decoy, the layout) share no blinding, and their commitments'
+differences are uniformly random points, never (v − v′)·G. The same content gives the same bytes,
+so the venue can re-issue a statement and its exchange publication reuses the same commitments.
+The account tag stays one per account and epoch. Auxiliary values of a proof use the label
+"aux" and a digest K′ of the statement's content, the circuit and the market snapshot
+(:func:`aux_blindings`).
+
+The signature is BLS over :func:`statement_message`, the statement's canonical bytes (every
+field, every slot with its bound and commitment, the venue key).
 """
 
 from __future__ import annotations
@@ -42,8 +52,17 @@ def derive_salt(master: bytes, epoch: int, account_id: str) -> bytes:
     return h.digest()[:32]
 
 
-def derive_blinding(master: bytes, epoch: int, account_id: str, index: int) -> int:
-    """γ_j of slot j: 64 bytes reduced mod r (bias below 2^−256), never 0."""
+#: The KDF labels of blindings, one per kind of value they hide.
+BLINDING_LABELS = ("slot", "decoy", "aux")
+
+
+def derive_blinding(
+    master: bytes, epoch: int, account_id: str, label: str, content: bytes, index: int
+) -> int:
+    """γ of value ``index`` of kind ``label`` in the content whose digest is ``content``: 64 bytes
+    reduced mod r (bias below 2^−256), never 0."""
+    if label not in BLINDING_LABELS:
+        raise ValueError(f"unknown blinding label {label!r}")
     counter = 0
     while True:
         h = hashlib.sha512(
@@ -51,6 +70,8 @@ def derive_blinding(master: bytes, epoch: int, account_id: str, index: int) -> i
             + master
             + le(epoch, 8)
             + _account_bytes(account_id)
+            + serialize_varlen(label.encode())
+            + content
             + le(index, 4)
             + (le(counter, 4) if counter else b"")
         )
@@ -58,6 +79,54 @@ def derive_blinding(master: bytes, epoch: int, account_id: str, index: int) -> i
         if gamma:
             return gamma
         counter += 1
+
+
+def content_digest(account_id: str, mode: str, slots: Sequence[SlotInput]) -> bytes:
+    """K: SHA-256 over the account, its mode and every slot (name, asset or instrument, bound,
+    decoy or not, value), in order: everything a statement's commitments hide."""
+    h = hashlib.sha256(b"zkmargin-V01-kdf/content")
+    h.update(_account_bytes(account_id) + serialize_varlen(mode.encode()) + le(len(slots), 4))
+    for s in slots:
+        h.update(serialize_varlen(s.name.encode()) + serialize_varlen(s.of.encode()))
+        h.update(bytes([s.bits, int(s.signed), int(getattr(s, "decoy", False))]))
+        h.update(serialize_varlen(str(s.value).encode()))
+    return h.digest()
+
+
+def slot_blindings(
+    master: bytes, epoch: int, account_id: str, mode: str, slots: Sequence[SlotInput]
+) -> list[int]:
+    """γ_j of every slot: label "decoy" for a decoy slot, else "slot", all bound to K."""
+    content = content_digest(account_id, mode, slots)
+    return [
+        derive_blinding(
+            master,
+            epoch,
+            account_id,
+            "decoy" if getattr(s, "decoy", False) else "slot",
+            content,
+            j,
+        )
+        for j, s in enumerate(slots)
+    ]
+
+
+def aux_blindings(
+    master: bytes,
+    epoch: int,
+    account_id: str,
+    content: bytes,
+    circuit_digest: bytes,
+    market_digest: bytes,
+    count: int,
+) -> list[int]:
+    """The blindings of a proof's ``count`` auxiliary values (label "aux"), bound to the
+    statement's content K, the circuit and the market snapshot (the auxiliary values depend on
+    all three): K′ = SHA-256(K ‖ circuit digest ‖ market digest)."""
+    bound = hashlib.sha256(
+        b"zkmargin-V01-kdf/aux-content" + content + circuit_digest + market_digest
+    ).digest()
+    return [derive_blinding(master, epoch, account_id, "aux", bound, k) for k in range(count)]
 
 
 def derive_decoy_seed(master: bytes, epoch: int, account_id: str) -> bytes:
@@ -167,9 +236,10 @@ def issue_statement(
     master: bytes,
     secret_key: int | None,
 ) -> tuple[AccountStatement, AccountOpenings]:
-    """Commit every slot with KDF blindings and sign (``secret_key`` None: self-committed)."""
+    """Commit every slot with KDF blindings bound to the statement's content and sign
+    (``secret_key`` None: self-committed)."""
     salt = derive_salt(master, epoch, account_id)
-    blindings = [derive_blinding(master, epoch, account_id, j) for j in range(len(slots))]
+    blindings = slot_blindings(master, epoch, account_id, mode, slots)
     st = build_statement(
         venue=venue,
         epoch=epoch,

@@ -1,7 +1,8 @@
 """Compile a circuit file, a market snapshot and a statement's slots into linear forms over
 commitments and range constraints, and prove statically that no form wraps modulo r.
 
-A circuit file (TOML, in ``zkmargin/circuits/``) declares
+A circuit file (TOML, in the repository's ``circuits/``, installed as ``zkmargin.circuits``)
+declares
 
 * ``[slots]``: the statement's committed inputs, the index set each ranges over (``assets``,
   ``positions`` or ``account``) and its bound (``bits``, ``signed``): the circuit, not the
@@ -198,9 +199,10 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     )
 
 
-SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf")
+SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf", "liability_leaf_isolated")
 #: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
-#: for the θ it states. ``liability_leaf`` proves θ = 1 whatever is asked: the exchange's tree.
+#: for the θ it states. The ``liability_leaf`` circuits prove debts covered, whatever θ is asked:
+#: the exchange's tree.
 MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
 #: The margin circuit of each margin mode: its slot kinds are the ones a statement of that mode
 #: holds (every shipped circuit bounds a slot kind alike, so one statement serves them all).

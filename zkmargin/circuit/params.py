@@ -16,6 +16,8 @@ tier_width[a][t]   width of slice t (the last, unbounded slice: 2^64 − 1)
 settle_price[i]    valuation units per settle unit of instrument i
 mark[i]            settle units of value per size unit (−cv/mark for inverse contracts)
 quote_unit[i]      settle units per unit of the committed quote
+quote_slack[i]     1 for an inverse contract (its committed quote is floored, so its value at
+                   mark may be up to one settle unit above what the quote gives), else 0
 notional[i]        settle units of notional per size unit
 flat_rate[i]       maintenance rate of a one-piece schedule
 rate[i][t], cum[i][t]  the pieces MM(N) = max_t (N·rate_t − cum_t) (cum in settle units)
@@ -59,7 +61,7 @@ class Parameters:
     functions: dict[str, Callable[..., Sequence[Any]]]
 
 
-def _mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
+def mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
     """(mark, quote_unit, notional) per size unit, in settle units."""
     settle = market.assets[inst.settle_index]
     if inst.kind == "inverse":
@@ -112,6 +114,7 @@ def build(
     p.update(tier_weight=tier_weight, tier_lower=tier_lower, tier_width=tier_width)
     by_symbol = {i.symbol: i for i in market.instruments}
     settle_price, mark, quote_unit, notional = {}, {}, {}, {}
+    quote_slack: dict[str, int] = {}
     rate: dict[str, list[Fraction]] = {}
     cum: dict[str, list[Fraction]] = {}
     flat_rate: dict[str, Fraction] = {}
@@ -120,7 +123,8 @@ def build(
     for symbol in positions:
         inst = by_symbol[symbol]
         settle_price[symbol] = price[market.assets[inst.settle_index].symbol]
-        mark[symbol], quote_unit[symbol], notional[symbol] = _mark_terms(inst, market)
+        mark[symbol], quote_unit[symbol], notional[symbol] = mark_terms(inst, market)
+        quote_slack[symbol] = 1 if inst.kind == "inverse" else 0
         sched = inst.schedule
         if sched is not None and sched.weights is not None:
             raise UnsupportedMarket(f"{symbol}: health weights are not expressed by a circuit")
@@ -146,6 +150,7 @@ def build(
         settle_price=settle_price,
         mark=mark,
         quote_unit=quote_unit,
+        quote_slack=quote_slack,
         notional=notional,
         rate=rate,
         cum=cum,

@@ -11,6 +11,7 @@ really holds.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..formats.common import FormatError
@@ -21,10 +22,12 @@ from .compiler import MODE_CIRCUIT, SlotSpec, circuit_slot, load_circuit
 
 @dataclass(frozen=True)
 class SlotValue:
-    """A slot and its value; it reads as the statement's slot input (name, of, bits, signed)."""
+    """A slot and its value; it reads as the statement's slot input (name, of, bits, signed).
+    ``decoy``: a zero slot for an asset or instrument the account does not hold."""
 
     spec: SlotSpec
     value: int
+    decoy: bool = False
 
     @property
     def name(self) -> str:
@@ -68,9 +71,11 @@ def account_slots(
     *,
     decoys: int = 0,
     decoy_seed: bytes = b"",
+    layout: tuple[Collection[str], Collection[str]] | None = None,
     file: str = "",
 ) -> list[SlotValue]:
-    """The statement's slots of ``account``, in market order, with ``decoys`` zero slots."""
+    """The statement's slots of ``account``, in market order, with ``decoys`` zero slots, or
+    with exactly the assets and instruments of ``layout`` (those it does not hold as decoys)."""
     rec = f"account {account.id}"
     held_assets = {market.assets[k].symbol: b for k, b in enumerate(account.balances) if b}
     held: dict[str, tuple[int, int, int]] = {}
@@ -85,6 +90,21 @@ def account_slots(
         else:
             quote = pos.quote
         held[inst.symbol] = (pos.size, quote, pos.isolated_margin)
+    decoy_names: set[str] = set()
+    if layout is not None:
+        if decoys:
+            raise ValueError("give decoys or a layout, not both")
+        extra = (set(held_assets) - set(layout[0])) | (set(held) - set(layout[1]))
+        if extra:
+            raise ValueError(f"the layout lacks {sorted(extra)}, which the account holds")
+        for sym in layout[0]:
+            if sym not in held_assets:
+                held_assets[sym] = 0
+                decoy_names.add(sym)
+        for sym in layout[1]:
+            if sym not in held:
+                held[sym] = (0, 0, 0)
+                decoy_names.add(sym)
     if decoys:
         cand_assets, cand_inst = decoy_candidates(market, account.mode)
         pool = [("asset", a) for a in cand_assets if a not in held_assets] + [
@@ -92,29 +112,30 @@ def account_slots(
         ]
         chooser = random.Random(decoy_seed)  # a public choice among public names
         for kind, sym in chooser.sample(pool, min(decoys, len(pool))):
+            decoy_names.add(sym)
             if kind == "asset":
                 held_assets[sym] = 0
             else:
                 held[sym] = (0, 0, 0)
     out: list[SlotValue] = []
 
-    def _spec(name: str, of: str) -> SlotSpec:
-        return slot_spec(account.mode, name, of)
+    def put(name: str, of: str, value: int) -> None:
+        out.append(SlotValue(slot_spec(account.mode, name, of), value, of in decoy_names))
 
     for a in market.assets:
         if a.symbol in held_assets:
             b = held_assets[a.symbol]
-            out.append(SlotValue(_spec("balance_pos", a.symbol), max(b, 0)))
-            out.append(SlotValue(_spec("balance_neg", a.symbol), max(-b, 0)))
+            put("balance_pos", a.symbol, max(b, 0))
+            put("balance_neg", a.symbol, max(-b, 0))
     for inst in market.instruments:
         if inst.symbol in held:
             size, quote, iso = held[inst.symbol]
-            out.append(SlotValue(_spec("long", inst.symbol), max(size, 0)))
-            out.append(SlotValue(_spec("short", inst.symbol), max(-size, 0)))
-            out.append(SlotValue(_spec("quote", inst.symbol), quote))
+            put("long", inst.symbol, max(size, 0))
+            put("short", inst.symbol, max(-size, 0))
+            put("quote", inst.symbol, quote)
             if account.mode == "isolated":
-                out.append(SlotValue(_spec("isolated_margin", inst.symbol), iso))
-    out.append(SlotValue(_spec("cash", ""), account.cash))
+                put("isolated_margin", inst.symbol, iso)
+    put("cash", "", account.cash)
     for s in out:
         if not s.spec.lo <= s.value <= s.spec.hi:
             where = f"{s.spec.name}[{s.spec.of}]" if s.spec.of else s.spec.name

@@ -7,7 +7,12 @@ Bad input gets one line on stderr, never a traceback.
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
@@ -18,6 +23,8 @@ from .demo import demo
 from .examples import examples
 from .exchange import exchange
 from .inclusion import inclusion
+from .interrupt import message as interrupt_message
+from .interrupt import once as interrupt_once
 from .margin import margin
 from .trader import prove
 from .venue import venue
@@ -42,7 +49,7 @@ class ZkMarginGroup(click.Group):
             click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo(interrupt_message(ctx, self._argv), err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
@@ -56,12 +63,87 @@ class ZkMarginGroup(click.Group):
             )
             ctx.exit(EXIT_INTERNAL)
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    _argv: tuple[str, ...] = ()
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        """As click's, with standard output and error that survive a closed pipe and one
+        Ctrl-C that stops the command (see :mod:`.interrupt`)."""
+        self._argv = tuple(sys.argv[1:] if args is None else args)
+        with _quiet_on_closed_pipes(), interrupt_once():
+            try:
+                return super().main(list(self._argv), *rest, **kwargs)
+            except KeyboardInterrupt:
+                click.echo("interrupted", err=True)
+                raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+class _DropAfterEpipe(io.RawIOBase):
+    """Writes to a file descriptor; once its reader has gone (EPIPE, as after ``| head -1``)
+    the descriptor is pointed at /dev/null, as the Python documentation recommends, and the rest
+    is dropped: the command runs on and exits with its own code (a verdict's 0 or 1)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
         try:
-            return super().main(*args, **kwargs)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            return os.write(self._fd, view)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._fd)
+            finally:
+                os.close(devnull)
+            return view.nbytes
+
+
+def _guarded(stream: TextIO | None) -> TextIO | None:
+    """``stream`` rebuilt over :class:`_DropAfterEpipe` (None if it has no descriptor, as under
+    click's test runner)."""
+    if stream is None:
+        return None
+    try:
+        fd = stream.fileno()
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        return None
+    return io.TextIOWrapper(
+        io.BufferedWriter(_DropAfterEpipe(fd)),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=bool(stream.line_buffering) or stream is sys.__stderr__,
+        write_through=True,
+    )
+
+
+@contextmanager
+def _quiet_on_closed_pipes() -> Iterator[None]:
+    """Standard output and error that survive a closed pipe (see :class:`_DropAfterEpipe`)."""
+    saved = sys.stdout, sys.stderr
+    out = _guarded(sys.stdout) if sys.stdout is sys.__stdout__ else None
+    err = _guarded(sys.stderr) if sys.stderr is sys.__stderr__ else None
+    if out is not None:
+        sys.stdout = out
+    if err is not None:
+        sys.stderr = err
+    try:
+        yield
+    finally:
+        for new in (out, err):
+            if new is not None:
+                new.flush()
+        sys.stdout, sys.stderr = saved
 
 
 def _one_line(exc: BaseException) -> str:
@@ -70,11 +152,35 @@ def _one_line(exc: BaseException) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
+class BadInput(click.ClickException):
+    """One line on standard error, ``error: …``, and exit 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+BACKEND_VARIABLE = "ZKMARGIN_BACKEND"
+
+
+def _backend(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The backend's name, refused by where it came from: the option or the variable."""
+    names = api.available_backends()
+    if value in names:
+        return value
+    choices = " or ".join(names)
+    if ctx.get_parameter_source("backend") is click.core.ParameterSource.ENVIRONMENT:
+        raise BadInput(f"{BACKEND_VARIABLE}={value}: unknown curve backend; choose {choices}")
+    raise click.BadParameter(f"{value!r}: unknown curve backend; choose {choices}")
+
+
 @click.group(cls=ZkMarginGroup)
 @click.option(
     "--backend",
-    type=click.Choice(api.available_backends()),
-    envvar="ZKMARGIN_BACKEND",
+    metavar="[" + "|".join(api.available_backends()) + "]",
+    callback=_backend,
+    envvar=BACKEND_VARIABLE,
     default="native",
     show_default=True,
     help="Curve backend: native (arkworks) or reference (pure Python, slow).",

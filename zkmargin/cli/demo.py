@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import api
-from .exchange import phase_bars
+from .progress import phases
 
 
 @click.command()
@@ -19,14 +19,16 @@ def demo(workers: int | None) -> None:
     """Margin figures of a synthetic exchange, the trader's proof to a lender, the exchange's
     proof of liabilities and reserves, then range and Sigma proofs and attempts to cheat them,
     saying what happened."""
-    report = api.demo_margin()
-    api.demo_trader(report)
-    with phase_bars() as progress:
+    report = api.DemoReport(echo=click.echo)
+    with phases("demo") as progress:
+        progress.step("margin figures")
+        api.demo_margin(report)
+        progress.step("the trader's proof")
+        api.demo_trader(report)
+        progress.step("the exchange's publication")
         api.demo_exchange(report, workers=workers, progress=progress)
-    crypto = api.demo_crypto()
-    report.lines.extend(crypto.lines)
-    report.ok &= crypto.ok
-    for line in report.lines:
-        click.echo(line)
+        progress.step("the building blocks")
+        api.demo_crypto(report)
+    api.demo_summary(report)
     if not report.ok:
         raise SystemExit(1)

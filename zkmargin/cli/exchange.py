@@ -3,50 +3,25 @@ reserves, its full audit, and one user's inclusion file."""
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import api
+from .interrupt import when_interrupted
+from .options import layout_options
+from .progress import PhaseProgress, phases
 
 EXIT_FAILED = 1
 
 
-@contextmanager
-def phase_bars() -> Iterator[Callable[[str, int, int], None]]:
-    """``progress(phase, done, total)`` drawn as one bar per phase, with the rate and the time
-    left, on standard error (only on a terminal)."""
-    bars: dict[str, Any] = {}
-    started: dict[str, tuple[float, int]] = {}
-
-    def progress(phase: str, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
-            return
-        if phase not in bars:
-            for other in bars.values():
-                other.__exit__(None, None, None)
-            bars.clear()
-            bar = click.progressbar(
-                length=total, label=f"{phase:>7}", show_pos=True, show_eta=True, file=sys.stderr
-            )
-            bar.__enter__()
-            bars[phase] = bar
-            started[phase] = (time.perf_counter(), done)
-        bar = bars[phase]
-        t0, first = started[phase]
-        rate = (done - first) / max(time.perf_counter() - t0, 1e-9)
-        bar.label = f"{phase:>7} {rate:7.1f}/s"
-        bar.update(done - bar.pos)
-
-    try:
-        yield progress
-    finally:
-        for bar in bars.values():
-            bar.__exit__(None, None, None)
+def phase_bars(label: str = "") -> AbstractContextManager[PhaseProgress]:
+    """Progress of the exchange's long work: bars on a terminal, log lines otherwise (see
+    :mod:`.progress`)."""
+    return phases(label)
 
 
 def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,6 +37,45 @@ def _workers_option(f: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Local worker processes (default: one per CPU).",
     )(f)
+
+
+def _chain_data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--evm-balances",
+        "evm_balances",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="An EVM balance snapshot `exchange evm-snapshot` read from your own node "
+        "(repeat for several chains).",
+    )(f)
+    f = click.option(
+        "--eth-rpc",
+        "eth_rpc",
+        multiple=True,
+        metavar="URL",
+        help="An EVM node's JSON-RPC URL (repeat for several chains).",
+    )(f)
+    return click.option(
+        "--utxos",
+        "utxos",
+        multiple=True,
+        metavar="[CHAIN=]FILE",
+        help="Bitcoin Core `scantxoutset` output (CHAIN: bitcoin, bitcoin-testnet, "
+        "bitcoin-regtest; default bitcoin).",
+    )(f)
+
+
+def _print_assets(addresses: int, heights: dict[str, int], totals: list[Any]) -> None:
+    at = ", ".join(f"{c} at {h}" for c, h in sorted(heights.items()))
+    click.echo(f"proof of assets: {addresses} addresses, every signature checked; {at}")
+    for t in totals:
+        line = f"  {t.asset:>8}: proven on chain {api.format_decimal(t.proven, t.decimals)}"
+        if t.off_chain:
+            line += (
+                f"; declared off chain (not proven) {api.format_decimal(t.off_chain, t.decimals)}"
+            )
+        click.echo(line)
 
 
 @click.group()
@@ -97,12 +111,18 @@ def exchange() -> None:
     default=None,
     help="Leaves in the tree, a power of two (default: the next above the accounts).",
 )
+@layout_options
 @click.option(
-    "--decoys",
-    type=click.IntRange(0, 64),
-    default=0,
+    "--reveal-totals",
+    is_flag=True,
+    help="Open every asset's total liabilities in the publication (the audit then shows "
+    "liabilities, reserves and their ratio per asset).",
+)
+@click.option(
+    "--min-ratio",
+    default="1",
     show_default=True,
-    help="Zero-valued slots per account for other assets or instruments.",
+    help="Prove reserves ≥ this ratio × liabilities for every asset (a decimal in [1, 1000]).",
 )
 @_workers_option
 def publish(
@@ -115,13 +135,26 @@ def publish(
     secrets_out: str | None,
     pad_to: int | None,
     decoys: int,
+    layout: str,
+    min_share: int,
+    reveal_totals: bool,
+    min_ratio: str,
     workers: int | None,
     scheduler: str | None,
 ) -> None:
-    """Prove every account above maintenance, build the Merkle sum tree, sign its root and
-    prove the reserves cover every asset's total. A stopped run resumes where it stopped."""
+    """Prove every account's debts covered by its own holdings (a bankrupt account is published
+    with its debts left out), build the Merkle sum tree, sign its root and prove the reserves
+    cover every asset's total. A stopped run resumes where it stopped."""
+    partial = api.publication_work_path(Path(out))
+    when_interrupted(
+        lambda: (
+            f"the finished work is kept in {partial}; to resume, run the same command"
+            if partial.exists()
+            else "no finished work was kept; run the same command again"
+        )
+    )
     try:
-        with phase_bars() as progress:
+        with phase_bars("publish") as progress:
             res = api.exchange_publish(
                 key=key,
                 market=market,
@@ -132,13 +165,20 @@ def publish(
                 secrets_out=secrets_out,
                 pad_to=pad_to,
                 decoys=decoys,
+                layout=layout,
+                min_share=min_share,
                 workers=workers,
                 scheduler=scheduler,
                 progress=progress,
+                min_ratio=min_ratio,
+                reveal_totals=reveal_totals,
             )
     except api.CannotPublish as exc:
         click.echo(f"cannot publish: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None
+    if res.complete:
+        click.echo(f"already complete: {res.out}")
+        return
     total = sum(res.seconds.values())
     click.echo(
         f"published {res.out}: {res.accounts} accounts in {res.leaves} leaves (height "
@@ -146,6 +186,19 @@ def publish(
         + (" (resumed)" if res.resumed else "")
     )
     click.echo(f"secrets (owner-only; each user's inclusion file comes from them): {res.secrets}")
+    click.echo(
+        f"layouts: every slot layout is shared by at least {res.min_share} account(s)"
+        + (
+            " (--min-share not reached: too few accounts of a mode)"
+            if res.min_share < min_share and layout == "shared"
+            else ""
+        )
+    )
+    if res.bankrupt:
+        click.echo(
+            f"{res.bankrupt} account(s) bankrupt (haircut equity at mark below zero): published "
+            "written off, their debts left out of the totals (which accounts is not said)"
+        )
 
 
 @exchange.command("verify")
@@ -156,46 +209,237 @@ def publish(
     default=None,
     help="The venue's public key file; without it the publication's own key is used.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a check could not be made because an option was omitted.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the audit).")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the audit report: one self-contained HTML page (valid or not).",
+)
+@_chain_data_options
 @_workers_option
 def verify(
-    publication: str, venue_key: str | None, workers: int | None, scheduler: str | None
+    publication: str,
+    venue_key: str | None,
+    strict: bool,
+    as_json: bool,
+    report: str | None,
+    utxos: tuple[str, ...],
+    eth_rpc: tuple[str, ...],
+    evm_balances: tuple[str, ...],
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
-    """The full audit: every leaf's proof, every node, the root and its signature, the reserves.
-    Exit 0 valid, 1 invalid (the first bad leaf or node named), 2 unreadable."""
+    """The full audit: every leaf's proof, every node, the root and its signature, the reserves,
+    and the proof of assets if the publication holds one (its balances re-read from your own
+    chain data when given). Exit 0 valid, 1 invalid (the first bad leaf, node or address named),
+    2 unreadable. A check not made because an option was omitted is named on its own line
+    (with --strict: exit 1)."""
+    when_interrupted(lambda: "nothing is kept (an audit starts over); run the same command again")
     pk = api.load_venue_public_key(venue_key) if venue_key else None
-    with phase_bars() as progress:
+    data = api.load_chain_data(utxos=utxos, eth_rpc=eth_rpc, evm_balances=evm_balances)
+    with phase_bars("verify") as progress:
         rep = api.audit_publication(
-            publication, venue_key=pk, workers=workers, scheduler=scheduler, progress=progress
+            publication,
+            venue_key=pk,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            chain_data=data,
         )
+    if report is not None:
+        api.write_audit_report(rep, report, strict=strict)
+    if as_json:
+        doc = api.audit_result(rep, strict=strict)
+        click.echo(doc.model_dump_json(indent=1))
+        raise SystemExit(0 if doc.valid else EXIT_FAILED)
     if not rep.valid:
         click.echo(f"{publication}: INVALID: {rep.reason}")
+        for line in rep.failures[1:6]:
+            click.echo(f"  also: {line}")
+        for line in rep.unchecked:
+            click.echo(f"  {line}")
+        if report is not None:
+            click.echo(f"report: {report}")
         raise SystemExit(EXIT_FAILED)
     click.echo(
         f"{publication}: VALID: venue {rep.venue}, epoch {rep.epoch}, {rep.leaves} leaves "
-        f"(height {rep.height}): every leaf above maintenance, every node the sum of its "
+        f"(height {rep.height}): every leaf's debts covered, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
-    for c in rep.columns:
+    click.echo(f"  root hash: {rep.root_hash}  (give it to users: inclusion verify --root)")
+    click.echo(f"  venue key fingerprint (SHA-256): {rep.venue_key_fingerprint}")
+    if rep.revealed is None:
         click.echo(
-            f"  {c.symbol:>8}: liabilities ≤ reserve {api.format_decimal(c.reserve, c.decimals)}"
+            "  totals stay hidden: per asset, only reserve ≥ "
+            + ("" if rep.min_ratio == (1, 1) else f"{rep.min_ratio[0]}/{rep.min_ratio[1]} × ")
+            + "total liabilities is proven"
         )
-    if not rep.key_given:
+    num, den = rep.min_ratio
+    times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
+    for j, c in enumerate(rep.columns):
+        reserve = api.format_decimal(c.reserve, c.decimals)
+        if rep.revealed is None:
+            click.echo(f"  {c.symbol:>8}: {times}liabilities ≤ reserve {reserve}")
+            continue
+        owed = rep.revealed[j]
+        ratio = f"{api.format_decimal(1000 * c.reserve // owed, 1)} %" if owed > 0 else "—"
         click.echo(
-            f"note: the root's signature was checked against the key inside the publication "
-            f"({rep.venue_key[:16]}…); pass --venue-key to check it is the venue's"
+            f"  {c.symbol:>8}: liabilities {api.format_decimal(owed, c.decimals)} (revealed), "
+            f"reserve {reserve}, ratio {ratio}" + (f" (≥ {num}/{den} proven)" if times else "")
         )
+    if rep.assets is not None:
+        _print_assets(rep.assets.addresses, rep.assets.heights, rep.assets.totals)
+    for line in rep.unchecked:
+        click.echo(f"  {line}")
+    if report is not None:
+        click.echo(f"report: {report}")
+    if strict and rep.unchecked:
+        click.echo("strict: some checks were not made (the lines above)")
+        raise SystemExit(EXIT_FAILED)
 
 
 @exchange.command("inclusion")
 @click.option("--publication", required=True, type=click.Path(dir_okay=False))
 @click.option("--secrets", required=True, type=click.Path(dir_okay=False))
-@click.option("--account", required=True, help="The account id.")
+@click.option("--account", default=None, help="The account id (one user's file).")
 @click.option(
-    "--out", required=True, type=click.Path(dir_okay=False), help="The user's file (owner-only)."
+    "--out", type=click.Path(dir_okay=False), default=None, help="The user's file (owner-only)."
 )
-def inclusion(publication: str, secrets: str, account: str, out: str) -> None:
-    """Write one user's inclusion file: their statement, openings and path to the root."""
+@click.option("--all", "every", is_flag=True, help="Every account's file, into --out-dir.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --all: the folder (owner-only) of the files, one ACCOUNT.inclusion.json each.",
+)
+@_workers_option
+def inclusion(
+    publication: str,
+    secrets: str,
+    account: str | None,
+    out: str | None,
+    every: bool,
+    out_dir: str | None,
+    workers: int | None,
+    scheduler: str | None,
+) -> None:
+    """Write one user's inclusion file (--account ID --out FILE), or every user's (--all
+    --out-dir DIR, on the worker pool): their statement, openings and path to the root."""
+    if every:
+        if account is not None or out is not None or out_dir is None:
+            raise api.FormatError("--all takes --out-dir, and neither --account nor --out")
+        with phase_bars("inclusion") as progress:
+            res = api.exchange_inclusion_all(
+                publication=publication,
+                secrets=secrets,
+                out_dir=out_dir,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+            )
+        click.echo(
+            f"wrote {res.accounts} inclusion files into {res.out_dir} on {res.where} "
+            "(private: give each account only its own file)"
+        )
+        return
+    if account is None or out is None or out_dir is not None:
+        raise api.FormatError("give --account and --out (one user), or --all and --out-dir")
     path = api.exchange_inclusion(
         publication=publication, secrets=secrets, account=account, out=out
     )
     click.echo(f"wrote {path} (private: give it to account {account!r} only)")
+
+
+@exchange.command("reserves-message")
+@click.option("--publication", required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--heights",
+    required=True,
+    metavar="CHAIN=H,…",
+    help="Each chain's snapshot height: bitcoin=840000,ethereum=19500000.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the message to this file, byte for byte (no final newline).",
+)
+def reserves_message(publication: str, heights: str, out: str | None) -> None:
+    """Print the reserves message custodians sign (Bitcoin Core signmessage, a hardware wallet,
+    personal_sign): it binds the venue, its key, the epoch, the root and the heights."""
+    message = api.exchange_reserves_message(publication=publication, heights=heights)
+    if out is None:
+        click.echo(message)
+    else:
+        api.atomic_write_text(Path(out), message)
+        click.echo(f"wrote the reserves message to {out}")
+
+
+@exchange.command("prove-assets")
+@click.option("--publication", required=True, type=click.Path(dir_okay=False))
+@click.option("--wallets", required=True, type=click.Path(dir_okay=False), help="Wallets file.")
+@click.option(
+    "--signatures", required=True, type=click.Path(dir_okay=False), help="Signatures file."
+)
+@click.option("--heights", required=True, metavar="CHAIN=H,…", help="As for reserves-message.")
+@_chain_data_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the publication with its proof of assets here [default: in place].",
+)
+def prove_assets(
+    publication: str,
+    wallets: str,
+    signatures: str,
+    heights: str,
+    utxos: tuple[str, ...],
+    eth_rpc: tuple[str, ...],
+    evm_balances: tuple[str, ...],
+    out: str | None,
+) -> None:
+    """Check every wallet's signatures over the reserves message and read its balance at the
+    height (Bitcoin: a scantxoutset output; EVM: a node or a balance snapshot); add the proof of
+    assets to the publication. Exit 1 when a check fails (the address named), 2 for bad input
+    or chain data; nothing is written then."""
+    try:
+        res = api.exchange_prove_assets(
+            publication=publication,
+            wallets=wallets,
+            signatures=signatures,
+            heights=heights,
+            utxos=utxos,
+            eth_rpc=eth_rpc,
+            evm_balances=evm_balances,
+            out=out,
+        )
+    except api.AssetsInvalid as exc:
+        click.echo(f"cannot prove assets: {exc}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    click.echo(f"wrote {res.out}")
+    _print_assets(res.addresses, res.heights, res.totals)
+
+
+@exchange.command("evm-snapshot")
+@click.option("--eth-rpc", "eth_rpc", required=True, metavar="URL", help="Your EVM node.")
+@click.option(
+    "--block", required=True, type=click.IntRange(0, (1 << 63) - 1), help="The snapshot block."
+)
+@click.option("--wallets", required=True, type=click.Path(dir_okay=False), help="Wallets file.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The snapshot file.")
+def evm_snapshot(eth_rpc: str, block: int, wallets: str, out: str) -> None:
+    """Read from your EVM node the balance at BLOCK of every wallet on its chain (native coin,
+    or balanceOf and decimals of its token) and write an EVM balance snapshot, for prove-assets
+    --evm-balances. Exit 2 when the node fails; nothing is written then."""
+    snap = api.exchange_evm_snapshot(wallets=wallets, block=block, out=out, eth_rpc=eth_rpc)
+    click.echo(
+        f"wrote {out}: {len(snap.balances)} balances of chain id {snap.chain_id} at block "
+        f"{snap.block} ({snap.block_hash})"
+    )

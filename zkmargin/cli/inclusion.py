@@ -29,6 +29,12 @@ def inclusion() -> None:
 )
 @click.option("--account", default=None, help="Require the file to be this account's.")
 @click.option("--epoch", type=click.IntRange(0), default=None, help="Require this epoch.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail (exit 1) when a check could not be made because an option was omitted.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the verdict).")
 def verify(
     file: str,
     root_hash: str | None,
@@ -36,8 +42,11 @@ def verify(
     venue_key: str | None,
     account: str | None,
     epoch: int | None,
+    strict: bool,
+    as_json: bool,
 ) -> None:
-    """Exit 0 if your account is included under the signed root, 1 if not, 2 on bad input."""
+    """Exit 0 if your account is included under the signed root, 1 if not, 2 on bad input. A
+    check not made because an option was omitted is named on its own line (--strict: exit 1)."""
     pk = api.load_venue_public_key(venue_key) if venue_key else None
     rep = api.verify_inclusion(
         file,
@@ -50,18 +59,28 @@ def verify(
     click.echo(
         f"warning: {file} is private (your balances and openings): do not share it", err=True
     )
+    if as_json:
+        doc = api.inclusion_result(rep, file, strict=strict)
+        click.echo(doc.model_dump_json(indent=1))
+        raise SystemExit(0 if doc.valid else 1)
     if not rep.valid:
         click.echo(f"{file}: NOT INCLUDED: {rep.reason}")
+        for line in rep.unchecked:
+            click.echo(f"  {line}")
         raise SystemExit(1)
     click.echo(
         f"{file}: INCLUDED: account {rep.account!r} is a leaf of venue {rep.venue}'s epoch "
-        f"{rep.epoch} liabilities tree (root {rep.root_hash}), proven above maintenance"
+        f"{rep.epoch} liabilities tree (root {rep.root_hash}), its debts proven covered"
     )
-    click.echo("your balances as committed:")
-    for column, decimals, value in rep.balances:
-        click.echo(f"  {column:>8}: {api.format_decimal(value, decimals)}")
-    if not rep.key_given:
-        click.echo(
-            "note: the root's signature was checked against the key inside the file; "
-            "pass --venue-key to check it is the venue's"
-        )
+    click.echo(f"what your {rep.mode}-margin statement commits, slot by slot:")
+    for slot, of, value, what in rep.holdings:
+        name = f"{slot}[{of}]" if of else slot
+        click.echo(f"  {name:>24}  {value:>24}  {what}")
+    click.echo("what the exchange owes you, per column, as your leaf commits it:")
+    for column, value, what in rep.owed:
+        click.echo(f"  {column:>8}: {value:>24}  ({what})")
+    for line in rep.unchecked:
+        click.echo(f"  {line}")
+    if strict and rep.unchecked:
+        click.echo("strict: some checks were not made (the lines above)")
+        raise SystemExit(1)

@@ -34,7 +34,10 @@ from .. import api
     help="auto (by the account's margin mode), isolated, cross or portfolio.",
 )
 @click.option(
-    "--threshold", default="1", show_default=True, help="θ: prove equity ≥ θ·maintenance."
+    "--threshold",
+    default="1",
+    show_default=True,
+    help="θ: prove equity ≥ θ·maintenance; 'max' proves the largest θ on a 0.01 grid that holds.",
 )
 @click.option("--context", default="", help="The verifier's context string (bound into the proof).")
 @click.option(
@@ -76,7 +79,8 @@ def prove(
         click.echo(f"refused: {exc}", err=True)
         raise SystemExit(1) from None
     kind = "an attested statement" if result.attested else "a self-committed account"
+    best = " (the highest on a 0.01 grid that holds)" if threshold.strip().lower() == "max" else ""
     click.echo(
-        f"wrote {result.out}: {result.circuit} proof of θ = {result.threshold} for {kind}, "
+        f"wrote {result.out}: {result.circuit} proof of θ = {result.threshold}{best} for {kind}, "
         f"{result.proof_bytes} bytes, {result.range_constraints} range constraints"
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
 import click
 
 from .. import api
+from .options import layout_options
+from .progress import phases
 
 
 @click.group()
@@ -50,28 +49,19 @@ def keygen(out: str, name: str) -> None:
     type=click.Path(file_okay=False),
     help="Where each account's statement and openings file go.",
 )
-@click.option(
-    "--decoys",
-    type=click.IntRange(0, 64),
-    default=0,
-    show_default=True,
-    help="Zero-valued slots per account for other assets or instruments of the market.",
-)
+@layout_options
 def attest(
-    key: str, market: str, accounts: str, epoch: int | None, out_dir: str, decoys: int
+    key: str,
+    market: str,
+    accounts: str,
+    epoch: int | None,
+    out_dir: str,
+    decoys: int,
+    layout: str,
+    min_share: int,
 ) -> None:
     """Commit and sign every account's statement; openings go to the trader, owner-only."""
-    bars: list[Any] = []
-
-    def progress(done: int, total: int) -> None:
-        if not bars:
-            bars.append(
-                click.progressbar(length=total, label="attesting", show_pos=True, file=sys.stderr)
-            )
-            bars[0].__enter__()
-        bars[0].update(1)
-
-    try:
+    with phases("attest") as progress:
         result = api.venue_attest(
             key=key,
             market=market,
@@ -79,11 +69,10 @@ def attest(
             out_dir=out_dir,
             epoch=epoch,
             decoys=decoys,
-            progress=progress,
+            layout=layout,
+            min_share=min_share,
+            progress=lambda done, total: progress("statements", done, total),
         )
-    finally:
-        if bars:
-            bars[0].__exit__(None, None, None)
     click.echo(
         f"attested {result.accounts} account statement(s) into {result.out_dir} "
         "(*.statement.json public, *.openings.json secret: give each to its owner)"

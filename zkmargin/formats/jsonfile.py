@@ -97,8 +97,34 @@ def read_model(path: str | Path, model: type[M]) -> M:
     return model_from_json(read_json(path), model, str(path))
 
 
+#: What to give instead, when a file of one format is given where another is read.
+_INSTEAD = {
+    ("zkmargin/venue-key/1", "zkmargin/venue-public-key/1"): (
+        "it is the venue's secret key: give its public key file (venue.pub), and keep this one "
+        "private"
+    ),
+}
+
+
+def expected_format(model: type[BaseModel]) -> str | None:
+    """The ``format`` tag a model's files carry, if it has one."""
+    field = model.model_fields.get("format")
+    if field is None or not isinstance(field.default, str):
+        return None
+    return field.default
+
+
 def model_from_json(raw: Any, model: type[M], file: str) -> M:
-    """Validate parsed JSON as ``model``; errors name the file and the field."""
+    """Validate parsed JSON as ``model``; errors name the file and the field. A file whose model
+    has a ``format`` tag must carry it (a file without it is not read as one)."""
+    tag = expected_format(model)
+    if tag is not None:
+        if not isinstance(raw, dict) or "format" not in raw:
+            raise FormatError(f"has no 'format' key: a {tag} file names its format", file=file)
+        found = raw["format"]
+        if isinstance(found, str) and found != tag and found.startswith("zkmargin"):
+            hint = _INSTEAD.get((found, tag), f"give a {tag} file")
+            raise FormatError(f"is a {found} file, not {tag}: {hint}", file=file)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -9,9 +9,9 @@ reserves file, which states human decimals.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from .common import STRICT, DecimalText
 from .market import MarketSnapshot
@@ -74,6 +74,25 @@ class ColumnOpening(BaseModel):
     column: Symbol
     value: IntText
     blinding: Hex32  # type: ignore[valid-type]
+
+
+class ReserveRatioProof(BaseModel):
+    """Format ``zkmargin/reserve-proof/2``: per column, ``den·reserve − num·total ≥ 0``, that is
+    reserve ≥ ρ·total for the public minimum ratio ρ = ``min_ratio`` (``"num/den"`` in lowest
+    terms; format 1 is ρ = 1 with totals hidden). The proof's fields are format 1's; ``totals``,
+    when the exchange reveals them (``--reveal-totals``), opens every column's total
+    commitment."""
+
+    model_config = STRICT
+    format: Literal["zkmargin/reserve-proof/2"] = "zkmargin/reserve-proof/2"
+    min_ratio: Annotated[
+        str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}/[1-9][0-9]{0,6}$", strict=True)
+    ]
+    reserves: list[IntText] = Field(min_length=1, max_length=4096)
+    limbs: list[int] = Field(min_length=1, max_length=4096)
+    limb_commitments: list[Hex48] = Field(max_length=8192)  # type: ignore[valid-type]
+    proof: HexBytes = Field(max_length=1 << 20)
+    totals: list[ColumnOpening] | None = Field(default=None, max_length=4096)
 
 
 class InclusionFile(BaseModel):

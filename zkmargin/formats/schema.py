@@ -15,12 +15,14 @@ from pydantic import BaseModel
 
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
+from .assets import EvmBalancesFile, ProofOfAssets, SignaturesFile, WalletsFile
 from .market import MarketSnapshot
 from .publication import (
     AccountSecret,
     InclusionFile,
     PublicationHeader,
     ReserveProof,
+    ReserveRatioProof,
     ReservesFile,
     SecretsHeader,
 )
@@ -33,8 +35,12 @@ from .statement import (
     VenueKeyFile,
     VenuePublicKey,
 )
+from .verdicts import AuditResult, InclusionResult, VerifyResult
 
 MODELS: dict[str, type[BaseModel]] = {
+    "verify-result.schema.json": VerifyResult,
+    "audit-result.schema.json": AuditResult,
+    "inclusion-result.schema.json": InclusionResult,
     "market.schema.json": MarketSnapshot,
     "accounts.schema.json": AccountsFile,
     "account-statement.schema.json": AccountStatement,
@@ -50,6 +56,11 @@ MODELS: dict[str, type[BaseModel]] = {
     "inclusion.schema.json": InclusionFile,
     "publication-secrets.schema.json": SecretsHeader,
     "account-secret.schema.json": AccountSecret,
+    "reserve-ratio-proof.schema.json": ReserveRatioProof,
+    "wallets.schema.json": WalletsFile,
+    "signatures.schema.json": SignaturesFile,
+    "proof-of-assets.schema.json": ProofOfAssets,
+    "evm-balances.schema.json": EvmBalancesFile,
 }
 
 

@@ -70,8 +70,8 @@ class NativeBackend:
     def decompress(self, data: bytes) -> Point:
         try:
             point = G1Point.from_compressed_bytes(data)
-        except Exception as exc:  # the library raises its own error types
-            raise ValueError(f"not a point of G1: {exc}") from None
+        except Exception:  # the library raises its own error types, with its own words
+            raise ValueError("not a point of G1 (no curve point has this x-coordinate)") from None
         if not point.is_in_subgroup():
             raise ValueError("not in the prime-order subgroup")
         return cast(Point, point)
@@ -111,8 +111,8 @@ class NativePairing:
     def g2_decompress(self, data: bytes) -> object:
         try:
             point = G2Point.from_compressed_bytes(data)
-        except Exception as exc:  # the library raises its own error types
-            raise ValueError(f"not a point of G2: {exc}") from None
+        except Exception:  # the library raises its own error types, with its own words
+            raise ValueError("not a point of G2 (no curve point has this x-coordinate)") from None
         if not point.is_in_subgroup():
             raise ValueError("not in the prime-order subgroup of G2")
         return point

@@ -124,7 +124,10 @@ class ReferenceBackend:
         return int(compress_G1(_p(point))).to_bytes(POINT_BYTES, "big")
 
     def decompress(self, data: bytes) -> Point:
-        pt = decompress_G1(G1Compressed(int.from_bytes(data, "big")))
+        try:
+            pt = decompress_G1(G1Compressed(int.from_bytes(data, "big")))
+        except ValueError:  # py_ecc's own words; both backends say the same
+            raise ValueError("not a point of G1 (no curve point has this x-coordinate)") from None
         if not is_inf(multiply(pt, R)):
             raise ValueError("not in the prime-order subgroup")
         return cast(Point, RefPoint(pt))

@@ -1,6 +1,6 @@
 """The exchange's proof of liabilities and reserves: a public Merkle sum tree of account
-statements, each leaf proven above maintenance, a signed root, and reserves proven to cover the
-per-asset totals.
+statements, each leaf with its debts proven covered, a signed root, and reserves proven to cover
+the per-asset totals.
 
 =============== ===============================================================================
 module          its one job

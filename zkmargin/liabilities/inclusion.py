@@ -20,7 +20,10 @@ Checks of an attestation, in order (:func:`check_attestation`):
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import group
@@ -28,6 +31,9 @@ from ..attest import statement as stm
 from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec
 from ..errors import DecodeError
+from ..fileio import safe_stem
+from ..formats.common import FormatError
+from ..formats.jsonfile import parse_json, write_model
 from ..formats.market import MarketSnapshot, market_digest
 from ..formats.publication import ColumnOpening, InclusionFile
 from ..formats.statement import (
@@ -38,9 +44,10 @@ from ..formats.statement import (
     SignedRoot,
     SlotOpening,
 )
-from ..margin.market import Market
+from ..margin.market import Market, compile_market, snapshot_from_json
 from ..pedersen import commit
 from . import leaf as lf
+from . import vault
 from .root import signature_item
 from .store import Publication
 from .tree import Node, root_from_path, sibling_index
@@ -84,7 +91,7 @@ def check_attestation(
         raise NotIncluded("the path does not have the root's height")
     specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
     try:
-        inst = lf.leaf_instance(market, specs)
+        inst = lf.leaf_instance(market, st.mode, specs)
         points = stm.statement_points(st)
         proof = cproof.CircuitProof.from_bytes(bytes.fromhex(att.leaf_proof), inst)
         parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st))
@@ -98,6 +105,8 @@ def check_attestation(
             for step in att.path
         ]
         totals = lf.decode_sums(b"".join(bytes.fromhex(h) for h in root.totals), len(columns))
+    except FormatError as exc:
+        raise NotIncluded(str(exc)) from None
     except (DecodeError, ValueError) as exc:
         raise NotIncluded(f"malformed attestation: {exc}") from None
     if any(group.is_identity(d) for d in parts[0][1]):
@@ -148,7 +157,7 @@ def liability_openings_of(
 ) -> list[ColumnOpening]:
     """The openings of a leaf's liabilities, from its slot openings and auxiliary blindings."""
     specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
-    inst = lf.leaf_instance(market, specs)
+    inst = lf.leaf_instance(market, st.mode, specs)
     all_values = cproof.auxiliary_values(inst, values)
     aux_values = [all_values[k] for k, _, _ in inst.aux]
     columns = lf.liability_columns(market)
@@ -174,7 +183,7 @@ def make_inclusion_file(
     """The user's file: statement, openings (checked), liabilities openings, attestation."""
     st, att = attestation_of(pub, position)
     if st.account_tag != stm.account_tag(account, salt).hex():
-        raise DecodeError(f"the leaf at position {position} is not account {account!r}'s")
+        raise DecodeError(f"the leaf at position {position} is not account {json.dumps(account)}'s")
     doc = AccountOpenings(
         account=account,
         epoch=st.epoch,
@@ -213,3 +222,57 @@ __all__ = [
     "check_liability_openings",
     "make_inclusion_file",
 ]
+
+
+def inclusion_file_of(pub: Publication, secrets: Path, account: str) -> InclusionFile:
+    """``account``'s inclusion file, from the publication and its secrets; raise
+    :class:`FormatError` naming the secrets when they belong to another publication."""
+    header = pub.header()
+    found = vault.read_header(secrets)
+    if not found.same_epoch(header):
+        raise FormatError("belongs to another publication", file=str(secrets))
+    secret = vault.account_secret(secrets, account)
+    if secret.position >= 1 << header.height:
+        raise FormatError(
+            f"belongs to another publication: it puts account {json.dumps(account)} at leaf "
+            f"{secret.position}, beyond this tree of {1 << header.height} leaves",
+            file=str(secrets),
+        )
+    snap = snapshot_from_json(parse_json(pub.market_text(), str(pub.path)))
+    mk = compile_market(snap, str(pub.path))
+    try:
+        return make_inclusion_file(
+            pub,
+            mk,
+            snap,
+            account,
+            secret.position,
+            bytes.fromhex(secret.salt),
+            secret.openings,
+            [int(g, 16) for g in secret.aux_blindings],
+        )
+    except DecodeError as exc:
+        raise FormatError(
+            f"belongs to another publication of venue {json.dumps(header.venue)} and epoch "
+            f"{header.epoch}: {exc}",
+            file=str(secrets),
+        ) from None
+
+
+def inclusion_path(out_dir: Path, account: str) -> Path:
+    """Where ``exchange inclusion --all`` writes an account's file."""
+    return out_dir / f"{safe_stem(account)}.inclusion.json"
+
+
+def write_inclusion_files(
+    backend: str, publication: str, secrets: str, accounts: Sequence[str], out_dir: str
+) -> list[str]:
+    """A worker's task: write the inclusion file of each account (owner-only, atomically) into
+    ``out_dir``; return the accounts done."""
+    if group.backend().name != backend:
+        group.set_backend(backend)
+    with Publication.open(publication) as pub:
+        for account in accounts:
+            doc = inclusion_file_of(pub, Path(secrets), account)
+            write_model(inclusion_path(Path(out_dir), account), doc, secret=True)
+    return list(accounts)

@@ -1,4 +1,6 @@
-"""A leaf of the liabilities tree: an account's statement, its ``liability_leaf`` proof and its
+"""A leaf of the liabilities tree: an account's statement, its leaf proof (``liability_leaf`` for
+cross and portfolio accounts, ``liability_leaf_isolated`` for isolated ones: the verifier picks
+the circuit from the statement's mode through its own table, :data:`LEAF_CIRCUITS`) and its
 per-column liabilities, derived by anyone from the two.
 
 Columns: every asset of the market, in market order, then the valuation currency (the accounts'
@@ -8,7 +10,8 @@ cash, in valuation units). The liability of account A in column c is
     L_cash = cash                                                  (the valuation currency)
 
 where b⁺, b⁻ and cash are slots of A's statement and u_c the proof's auxiliary commitment to the
-value at mark of A's positions settling in c, offset by 2^63 and rounded up. Their commitments
+value at mark of A's positions settling in c (with their isolated margins, in isolated mode),
+offset by 2^63 and rounded up. Their commitments
 are the same linear combinations of the statement's and the proof's commitments:
 C(L_c) = C(b⁺_c) − C(b⁻_c) + C(u_c) − 2^63·G, so nothing the prover states stands for them.
 
@@ -41,6 +44,12 @@ from ..group import POINT_BYTES, Point, R
 from ..margin.market import Market
 
 LEAF_CIRCUIT = "liability_leaf"
+#: The leaf circuit of each margin mode: the verifier's own table, never the prover's choice.
+LEAF_CIRCUITS = {
+    "cross": "liability_leaf",
+    "portfolio": "liability_leaf",
+    "isolated": "liability_leaf_isolated",
+}
 #: The context string of every leaf proof.
 LEAF_CONTEXT = "zkmargin liabilities tree leaf"
 #: |L_c| < 2^LEAF_BITS for every leaf and column.
@@ -80,22 +89,25 @@ def liability_columns(market: Market) -> Columns:
     )
 
 
-def leaf_circuit() -> Circuit:
-    return load_circuit(LEAF_CIRCUIT)
+def leaf_circuit(mode: str = "cross") -> Circuit:
+    """The leaf circuit of ``mode``-margin accounts."""
+    if mode not in LEAF_CIRCUITS:
+        raise FormatError(f"a {mode}-margin account has no liabilities leaf circuit")
+    return load_circuit(LEAF_CIRCUITS[mode])
 
 
-_INSTANCES: dict[tuple[int, tuple[SlotSpec, ...]], tuple[Market, Instance]] = {}
+_INSTANCES: dict[tuple[int, str, tuple[SlotSpec, ...]], tuple[Market, Instance]] = {}
 
 
-def leaf_instance(market: Market, slots: tuple[SlotSpec, ...]) -> Instance:
-    """``liability_leaf`` compiled for a statement's slot layout, every slot range-proven
-    (cached per market object and layout: a tree has few layouts)."""
-    key = (id(market), slots)
+def leaf_instance(market: Market, mode: str, slots: tuple[SlotSpec, ...]) -> Instance:
+    """The leaf circuit of ``mode`` compiled for a statement's slot layout, every slot
+    range-proven (cached per market object, mode and layout: a tree has few layouts)."""
+    key = (id(market), mode, slots)
     hit = _INSTANCES.get(key)
     if hit is not None and hit[0] is market:
         return hit[1]
     try:
-        inst = compile_instance(leaf_circuit(), market, slots, PPM, trusted_slots=False)
+        inst = compile_instance(leaf_circuit(mode), market, slots, PPM, trusted_slots=False)
     except CircuitError as exc:
         raise FormatError(f"the statement does not fit the leaf circuit: {exc}") from None
     if len(_INSTANCES) > 4096:
@@ -177,10 +189,10 @@ def decode_sums(data: bytes, count: int) -> list[Point]:
 
 
 def leaf_context(statement: AccountStatement) -> bytes:
-    """What a leaf proof's transcripts absorb first: the leaf circuit, the market, θ = 1, the
-    epoch, the leaf context string and the whole statement."""
+    """What a leaf proof's transcripts absorb first: the leaf circuit (of the statement's mode),
+    the market, θ = 1, the epoch, the leaf context string and the whole statement."""
     return stm.proof_context(
-        circuit_digest=leaf_circuit().digest,
+        circuit_digest=leaf_circuit(statement.mode).digest,
         market_digest=bytes.fromhex(statement.market_digest),
         theta_ppm=PPM,
         epoch=statement.epoch,
@@ -211,6 +223,6 @@ def check_leaf_statement(st: AccountStatement, tree: VenueEpoch) -> str | None:
         return "its statement was issued for another market snapshot"
     if st.signature is not None:
         return "its statement carries a signature (a leaf is vouched for by the signed root)"
-    if st.mode not in leaf_circuit().modes:
+    if st.mode not in LEAF_CIRCUITS:
         return f"a {st.mode}-margin statement is not a liabilities leaf"
     return None

@@ -6,10 +6,15 @@ as they finish, and the caller stores each one before asking for more.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import queue
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
 from ..formats.common import FormatError
@@ -40,32 +45,122 @@ class InProcess:
         pass
 
 
+def _ignore_interrupts() -> None:
+    """A worker's initializer: Ctrl-C (sent by a terminal to every process of the foreground
+    group) is the main process's to handle; it stops the pool. SIGINT was blocked when the
+    worker started (see :func:`_interrupts_held`): ignoring it first drops one that came during
+    the start, then it is unblocked."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C held back in this (the main) thread while it touches the pool, then raised.
+
+    SIGINT is blocked, so a worker started meanwhile inherits the mask and a Ctrl-C during its
+    start (before its initializer runs) cannot print a traceback there; and the Python-level
+    handler only notes a signal that arrived just before (Python runs handlers later than the
+    signal comes), so that no KeyboardInterrupt lands between starting a worker and sending it
+    its task, or while a lock is held. A Ctrl-C that came meanwhile is raised at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a blocked Ctrl-C is delivered now
+        signal.signal(signal.SIGINT, handler)
+    if noted and handler is not signal.SIG_IGN:
+        if callable(handler):
+            handler(signal.SIGINT, None)  # raises KeyboardInterrupt, as it would have
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored (in the main thread) while the pool is stopped: the stop is bounded, and
+    a second Ctrl-C must not cut it short and leave workers behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 class LocalPool:
     """A pool of ``workers`` processes started fresh (spawn), at most two tasks in flight per
-    worker so that a stop loses little work."""
+    worker so that a stop loses little work. Workers ignore Ctrl-C; on an interrupt (or any
+    error) :meth:`close` terminates and joins them itself rather than waiting for their tasks."""
+
+    #: seconds a terminated worker gets to exit before it is killed
+    GRACE = 5.0
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.where = f"{workers} local processes"
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
+        )
+        self._inflight: set[Future[Any]] = set()
 
     def run(self, fn: Callable[..., Any], tasks: Sequence[tuple[Any, ...]]) -> Iterator[Any]:
-        pending: set[Future[Any]] = set()
+        # Finished futures come through a queue filled by their callbacks: this thread waits on
+        # the queue alone, holding no future's lock, and touches futures (submit, callback,
+        # result) only with SIGINT held back, so that a Ctrl-C cannot leave a lock taken that
+        # the pool's thread needs to stop (it would hang at exit). Unfinished tasks are not
+        # cancelled here: close() stops the workers, and the pool fails their futures.
+        finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
+        pending = self._inflight
         todo = list(tasks)
         todo.reverse()
-        try:
-            while todo or pending:
-                while todo and len(pending) < 2 * self.workers:
-                    pending.add(self._pool.submit(fn, *todo.pop()))
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        finally:
-            for f in pending:
-                f.cancel()
+        while todo or pending:
+            while todo and len(pending) < 2 * self.workers:
+                with _interrupts_held():  # submit may start a worker, too
+                    f = self._pool.submit(fn, *todo.pop())
+                    pending.add(f)
+                    f.add_done_callback(finished.put)
+            f = finished.get()
+            with _interrupts_held():
+                pending.discard(f)
+                result = f.result()
+            yield result
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Shut the pool down: at once (terminate, join, kill what is left) when an exception
+        is on its way or tasks are unfinished, else the ordinary way (idle workers exit)."""
+        unfinished = any(not f.done() for f in self._inflight)
+        if sys.exc_info()[0] is None and not unfinished:
+            self._pool.shutdown(wait=True)
+            return
+        with _interrupts_ignored():
+            self._stop()
+
+    def _stop(self) -> None:
+        pool = self._pool
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        queue = getattr(pool, "_call_queue", None)
+        if queue is not None:
+            # its feeder thread may be blocked on a pipe no worker reads any more: do not wait
+            # for it at exit (multiprocessing's exit handler would)
+            queue.cancel_join_thread()
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.join(self.GRACE)
+            if p.is_alive():
+                p.kill()
+                p.join()
+        pool.shutdown(wait=True)  # its thread sees the workers gone and fails their tasks
+        self._inflight.clear()
 
 
 class DaskCluster:

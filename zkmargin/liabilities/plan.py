@@ -7,8 +7,11 @@ anything is proven, and a function of the venue key, the epoch and the inputs on
 * Padding leaf k has the id ``"\\x00padding\\x00k"`` (no real id holds a control character), the
   slot layout of a real account drawn from the KDF, and zero in every slot: its commitments,
   proof and liabilities look like any account's.
-* Blindings: the statement KDF of :mod:`zkmargin.attest.statement` (so the leaf's commitments are
-  the ones ``venue attest`` gives), slot j → γ_j, auxiliary value k → γ_{slots + k}.
+* Blindings: the statement KDF of :mod:`zkmargin.attest.statement`, bound to the leaf's whole
+  content (so the leaf's commitments are the ones ``venue attest`` gives for the same content,
+  and two different contents of one account and epoch share no blinding); the leaf proof's
+  auxiliary values take the KDF's "aux" label, bound to the content, the leaf circuit and the
+  market snapshot.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field
 from ..attest import statement as stm
 from ..attest.keys import VenueKey
 from ..circuit import proof as cproof
-from ..circuit.compiler import SlotSpec
-from ..circuit.slots import account_slots
+from ..circuit.compiler import SlotSpec, load_circuit
+from ..circuit.params import mark_terms
+from ..circuit.slots import SlotValue, account_slots
 from ..errors import ZkMarginError
 from ..formats.common import FormatError, format_decimal
 from ..formats.publication import PublicationHeader
@@ -31,14 +35,15 @@ from ..margin.market import Market
 from ..margin.scalar import CompiledAccount
 from ..transcript import le
 from . import leaf as lf
+from .layouts import LAYOUT_POLICIES, MIN_SHARE, Layout, own_layout, shared_layouts, smallest_share
 from .work import LeafTask
 
 PADDING_PREFIX = "\x00padding\x00"
 
 
 class CannotPublish(ZkMarginError):
-    """The exchange's books do not support the publication (an account below maintenance,
-    reserves short of the liabilities): nothing is written."""
+    """The exchange's books do not support the publication (reserves short of the
+    liabilities): nothing is written."""
 
 
 def _stream(master: bytes, epoch: int, label: bytes) -> Iterator[int]:
@@ -108,27 +113,39 @@ class Plan:
     reserves: list[int]
     digest: bytes
     nonce_key: bytes = field(repr=False, default=b"")
+    #: accounts published written off (bankrupt); the least number of accounts sharing a layout
+    bankrupt: int = 0
+    min_share: int = 0
+    min_ratio: tuple[int, int] = (1, 1)  # reserves ≥ num/den × liabilities, per column
 
 
 def _leaf(
     market: Market,
+    market_digest: bytes,
     columns: lf.Columns,
     key: VenueKey,
     epoch: int,
     leaf_id: str,
-    slot_specs: tuple[SlotSpec, ...],
-    values: list[int],
+    mode: str,
+    slots: Sequence[SlotValue],
 ) -> tuple[LeafTask, list[int], list[int], list[tuple[int, int]], bytes, list[str]]:
-    inst = lf.leaf_instance(market, slot_specs)
+    slot_specs = tuple(s.spec for s in slots)
+    values = [s.value for s in slots]
+    inst = lf.leaf_instance(market, mode, slot_specs)
     all_values = cproof.auxiliary_values(inst, values)
     failed = cproof.check_witness(inst, all_values)
     aux_values = [all_values[k] for k, _, _ in inst.aux]
-    n = len(slot_specs)
-    blindings = [stm.derive_blinding(key.master_secret, epoch, leaf_id, j) for j in range(n)]
-    aux_blindings = [
-        stm.derive_blinding(key.master_secret, epoch, leaf_id, n + k)
-        for k in range(len(aux_values))
-    ]
+    master = key.master_secret
+    blindings = stm.slot_blindings(master, epoch, leaf_id, mode, slots)
+    aux_blindings = stm.aux_blindings(
+        master,
+        epoch,
+        leaf_id,
+        stm.content_digest(leaf_id, mode, slots),
+        lf.leaf_circuit(mode).digest,
+        market_digest,
+        len(aux_values),
+    )
     salt = stm.derive_salt(key.master_secret, epoch, leaf_id)
     tag = stm.account_tag(leaf_id, salt)
     liabilities = lf.liability_openings(
@@ -137,12 +154,52 @@ def _leaf(
     task: LeafTask = (
         -1,
         tag,
+        mode,
         tuple((s.name, s.of, s.bits, s.signed) for s in slot_specs),
         tuple(values),
         tuple(blindings),
         tuple(aux_blindings),
     )
     return task, blindings, aux_blindings, liabilities, salt, failed
+
+
+def write_off(account: CompiledAccount, market: Market) -> CompiledAccount:
+    """A bankrupt account as its leaf holds it: every debt left out (negative balances and cash
+    set to zero, positions worth less than nothing at mark removed), every holding kept. Its
+    liabilities are then at least what the exchange owes it in every column, and its debts,
+    none left, are covered: the exchange never nets a debt it cannot collect."""
+    kept = []
+    for pos in account.positions:
+        inst = market.instruments[pos.instrument]
+        mark, quote_unit, _ = mark_terms(inst, market)
+        if inst.kind == "inverse":
+            settle = market.assets[inst.settle_index]
+            num = pos.size * inst.contract_value * 10**settle.decimals
+            quote = num // (10**inst.size_decimals * pos.quote)
+        else:
+            quote = pos.quote
+        value = quote_unit * quote + mark * pos.size
+        if account.mode == "isolated":
+            value += pos.isolated_margin
+        if value >= 0:
+            kept.append(pos)
+    return CompiledAccount(
+        account.id,
+        account.mode,
+        max(account.cash, 0),
+        tuple(max(b, 0) for b in account.balances),
+        tuple(kept),
+    )
+
+
+def _layouts(
+    accounts: Sequence[CompiledAccount], market: Market, policy: str, min_share: int
+) -> dict[str, Layout]:
+    if policy == "shared":
+        return shared_layouts(accounts, market, min_share)
+    if policy == "own":
+        return {a.id: own_layout(a, market) for a in accounts}
+    raise FormatError(f"unknown layout policy {policy!r}; choose {', '.join(LAYOUT_POLICIES)}")
 
 
 def make_plan(
@@ -157,68 +214,88 @@ def make_plan(
     pad_to: int | None,
     decoys: int,
     file: str,
+    layout: str = "shared",
+    min_share: int = MIN_SHARE,
+    min_ratio: tuple[int, int] = (1, 1),
 ) -> Plan:
-    """Every leaf of the publication, checked: refuse (FormatError) an account the leaf circuit
-    cannot take, and (CannotPublish) accounts below maintenance or reserves short of the
-    liabilities, naming them."""
+    """Every leaf of the publication, checked: refuse (FormatError) an account no leaf circuit
+    can take, and (CannotPublish) reserves short of the liabilities. An account whose debts are
+    not covered by its own holdings (bankrupt: haircut equity at mark below zero) is published
+    written off (:func:`write_off`) and counted, never named."""
     columns = lf.liability_columns(market)
     by_id: dict[str, CompiledAccount] = {}
     for acc in accounts:
         if acc.id in by_id:
             raise FormatError(f"account {acc.id!r} appears twice", file=file)
-        if acc.mode not in lf.leaf_circuit().modes:
+        if acc.mode not in lf.LEAF_CIRCUITS:
             raise FormatError(
-                f"account {acc.id!r} is in {acc.mode} mode; the liabilities tree takes "
-                f"{', '.join(lf.leaf_circuit().modes)}-margin accounts",
+                f"account {acc.id!r} is in {acc.mode} mode, which no liabilities leaf takes",
                 file=file,
             )
         by_id[acc.id] = acc
     if not by_id:
         raise FormatError("holds no account", file=file)
+    if decoys and layout != "own":
+        raise FormatError(
+            "--decoys applies to --layout own; shared layouts already hide what each account "
+            "holds among at least --min-share accounts"
+        )
+    layouts = _layouts(list(by_id.values()), market, layout, min_share)
     size = tree_size(len(by_id), pad_to)
     height = size.bit_length() - 1
     perm = derive_permutation(key.master_secret, epoch, size)
     tasks: list[LeafTask | None] = [None] * size
     plans: list[AccountPlan] = []
-    shapes: list[tuple[SlotSpec, ...]] = []
+    shapes: list[tuple[str, tuple[SlotSpec, ...]]] = []
     totals = [(0, 0)] * len(columns)
-    below: list[str] = []
+    bankrupt = 0
 
     def add(task: LeafTask, position: int, liabilities: list[tuple[int, int]]) -> None:
         nonlocal totals
         tasks[position] = (position, *task[1:])
         totals = [(t + v, (b + g)) for (t, b), (v, g) in zip(totals, liabilities, strict=True)]
 
+    def slots_of(acc: CompiledAccount) -> list[SlotValue]:
+        if layout == "own":
+            seed = stm.derive_decoy_seed(key.master_secret, epoch, acc.id)
+            return account_slots(acc, market, decoys=decoys, decoy_seed=seed, file=file)
+        lay = layouts[acc.id]
+        return account_slots(acc, market, layout=(lay.assets, lay.instruments), file=file)
+
     for n, account_id in enumerate(sorted(by_id)):
         acc = by_id[account_id]
-        seed = stm.derive_decoy_seed(key.master_secret, epoch, account_id)
-        slots = account_slots(acc, market, decoys=decoys, decoy_seed=seed, file=file)
-        specs = tuple(s.spec for s in slots)
-        shapes.append(specs)
-        task, blindings, aux_b, liabilities, salt, failed = _leaf(
-            market, columns, key, epoch, account_id, specs, [s.value for s in slots]
-        )
-        if failed:
-            below.append(account_id)
-            continue
+        slots = slots_of(acc)
+        leaf = _leaf(market, market_digest, columns, key, epoch, account_id, acc.mode, slots)
+        if leaf[-1]:
+            bankrupt += 1
+            slots = slots_of(write_off(acc, market))
+            leaf = _leaf(market, market_digest, columns, key, epoch, account_id, acc.mode, slots)
+            if leaf[-1]:
+                raise FormatError(
+                    f"account {account_id!r}: even written off, its leaf fails "
+                    + ", ".join(leaf[-1])
+                )
+        task, blindings, aux_b, liabilities, salt, _ = leaf
+        shapes.append((acc.mode, tuple(s.spec for s in slots)))
         add(task, perm[n], liabilities)
         plans.append(
             AccountPlan(
-                account_id, perm[n], list(zip(task[3], blindings, strict=True)), aux_b, salt
+                account_id, perm[n], list(zip(task[4], blindings, strict=True)), aux_b, salt
             )
-        )
-    if below:
-        shown = ", ".join(repr(a) for a in below[:5]) + (" …" if len(below) > 5 else "")
-        raise CannotPublish(
-            f"{len(below)} account(s) below maintenance: {shown}; their debts are not covered, "
-            "so no leaf proof exists for them (liquidate them, or publish after the next mark)"
         )
     stream = _stream(key.master_secret, epoch, b"padding-shapes")
     for k in range(size - len(by_id)):
         pad_id = f"{PADDING_PREFIX}{k}"
-        specs = shapes[_below(stream, len(shapes))]
+        mode, specs = shapes[_below(stream, len(shapes))]
         task, *_, liabilities, _salt, failed = _leaf(
-            market, columns, key, epoch, pad_id, specs, [0] * len(specs)
+            market,
+            market_digest,
+            columns,
+            key,
+            epoch,
+            pad_id,
+            mode,
+            [SlotValue(s, 0) for s in specs],
         )
         if failed:
             raise FormatError(
@@ -230,12 +307,14 @@ def make_plan(
     totals = [(t, b % R) for t, b in totals]
     if len(reserves) != len(columns):
         raise FormatError(f"{len(columns)} reserves needed, got {len(reserves)}")
+    num, den = min_ratio
+    times = "" if min_ratio == (1, 1) else f"{num}/{den} × "
     short = [
-        f"{sym}: reserve {format_decimal(res, dec)} < liabilities {format_decimal(t, dec)}"
+        f"{sym}: reserve {format_decimal(res, dec)} < {times}liabilities {format_decimal(t, dec)}"
         for sym, dec, res, (t, _) in zip(
             columns.symbols, columns.decimals, reserves, totals, strict=True
         )
-        if res < t
+        if den * res < num * t
     ]
     if short:
         raise CannotPublish("reserves fall short of the liabilities: " + "; ".join(short))
@@ -250,14 +329,18 @@ def make_plan(
     )
     h = hashlib.sha256(b"zkmargin-V01-publication-plan")
     h.update(hashlib.sha256(b"zkmargin-V01-plan-key" + key.master_secret).digest())
-    h.update(lf.leaf_circuit().digest + header.model_dump_json().encode() + b"\x00")
+    for circuit in sorted(set(lf.LEAF_CIRCUITS.values())):
+        h.update(load_circuit(circuit).digest)
+    h.update(header.model_dump_json().encode() + b"\x00")
     h.update(market_text + b"\x00")
     h.update(",".join(map(str, reserves)).encode() + b"\x00")
+    if min_ratio != (1, 1):  # the plan of ρ = 1 keeps its digest
+        h.update(f"min-ratio {num}/{den}".encode() + b"\x00")
     done: list[LeafTask] = []
     for t in tasks:
         assert t is not None
         done.append(t)
-        h.update(repr((t[0], t[1].hex(), t[2], t[3])).encode())
+        h.update(repr((t[0], t[1].hex(), t[2], t[3], t[4])).encode())
     return Plan(
         header,
         market_text,
@@ -267,4 +350,7 @@ def make_plan(
         list(reserves),
         h.digest(),
         stm.derive_nonce_key(key.master_secret, epoch),
+        bankrupt=bankrupt,
+        min_share=smallest_share(layouts[a] for a in by_id),
+        min_ratio=min_ratio,
     )

@@ -24,8 +24,8 @@ from . import reserves as rsv
 from . import vault
 from .parallel import Runner
 from .plan import Plan
-from .root import root_message, sign_root
-from .store import Publication
+from .root import root_message, sign_root, verify_root
+from .store import Publication, work_path
 from .tree import Node, build_levels, subtree_height
 from .work import prove_leaves, subtree_nodes
 
@@ -44,6 +44,12 @@ class PublishResult:
     resumed: bool
     where: str
     seconds: dict[str, float] = field(default_factory=dict)
+    #: accounts published written off (bankrupt: their debts left out of the totals)
+    bankrupt: int = 0
+    #: the least number of accounts sharing one slot layout (k-anonymity by layout)
+    min_share: int = 0
+    #: the output was already this plan's finished publication: nothing was done
+    complete: bool = False
 
 
 def _fields(model: type[VenueEpoch]) -> set[str]:
@@ -82,6 +88,62 @@ def _secrets(plan: Plan, path: Path) -> None:
     vault.write_secrets(path, header, rows)
 
 
+def already_complete(plan: Plan, out: Path, secrets_out: Path) -> bool:
+    """Whether ``out`` is already the finished publication of ``plan``: no partial beside it,
+    the secrets file made from the same plan (its digest), and the output holding this plan's
+    header and market, every leaf, the root node, and a root whose totals are the plan's and
+    whose signature holds, with a reserves proof. No proof is checked again: that is the
+    audit's work (``exchange verify``)."""
+    if not out.is_file() or work_path(out).exists() or not secrets_out.is_file():
+        return False
+    try:
+        if str(vault.read_header(secrets_out).plan) != plan.digest.hex():
+            return False
+        with Publication.open(out) as pub:
+            if pub.header() != plan.header or pub.market_text() != plan.market_text:
+                return False
+            height = plan.header.height
+            if len(pub.leaf_positions()) != 1 << height:
+                return False
+            top = pub.nodes(height)
+            root = pub.root()
+            pub.reserves()
+    except (FormatError, OutputError, OSError):
+        return False
+    totals = [group.encode_point(commit(v, g)).hex() for v, g in plan.totals]
+    same = plan.header.model_dump(include=_fields(LiabilitiesTree))
+    return (
+        len(top) == 1
+        and top[0][3].hex() == root.root_hash
+        and root.model_dump(include=set(same)) == same
+        and root.totals == totals
+        and verify_root(root)
+    )
+
+
+def reserves_proof(
+    nonce_key: bytes,
+    root: SignedRoot,
+    totals: list[group.Point],
+    openings: list[tuple[int, int]],
+    reserves: list[int],
+    *,
+    min_ratio: tuple[int, int] = (1, 1),
+    reveal: list[str] | None = None,
+) -> rsv.AnyReserveProof:
+    """The reserves proof of a signed root at the ratio ρ = ``min_ratio`` (opening the totals of
+    the columns ``reveal`` names). Its nonces derive from the nonce key and everything proven:
+    the root, ρ, every reserve and what is revealed (instance), and the totals' openings (the
+    whole witness), so two proofs that differ in anything share no nonce."""
+    message = root_message(root)
+    instance = message + repr((reserves, min_ratio, reveal)).encode()
+    witness = repr((openings, reserves)).encode()
+    rng = derived_rng(nonce_key, b"reserves", instance, witness)
+    return rsv.prove_reserves(
+        totals, openings, reserves, root.height, message, rng, min_ratio, reveal=reveal
+    )
+
+
 def _batches(positions: list[int], size: int) -> list[list[int]]:
     return [positions[i : i + size] for i in range(0, len(positions), size)]
 
@@ -95,12 +157,27 @@ def publish(
     runner: Runner,
     progress: Progress | None = None,
     batch: int | None = None,
+    reveal_totals: bool = False,
 ) -> PublishResult:
-    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring."""
+    """Build (or resume) the publication of ``plan`` at ``out``; see the module docstring.
+    ``reveal_totals`` opens every column's total in the reserves proof."""
     seconds: dict[str, float] = {}
     report = progress or (lambda *_: None)
     if out.resolve() == secrets_out.resolve():
         raise FormatError("the publication and its secrets need two different paths")
+    if already_complete(plan, out, secrets_out):
+        size = 1 << plan.header.height
+        return PublishResult(
+            out,
+            secrets_out,
+            len(plan.accounts),
+            size,
+            plan.header.height,
+            list(plan.header.columns),
+            resumed=False,
+            where=runner.where,
+            complete=True,
+        )
     t0 = time.perf_counter()
     _secrets(plan, secrets_out)
     seconds["secrets"] = time.perf_counter() - t0
@@ -176,10 +253,16 @@ def publish(
         seconds["root"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        message = root_message(root)
-        witness = repr(plan.totals).encode()
-        rng = derived_rng(plan.nonce_key, b"reserves", message, witness)
-        proof = rsv.prove_reserves(totals, plan.totals, plan.reserves, height, message, rng)
+        reveal = list(plan.header.columns) if reveal_totals else None
+        proof = reserves_proof(
+            plan.nonce_key,
+            root,
+            list(totals),
+            plan.totals,
+            plan.reserves,
+            min_ratio=plan.min_ratio,
+            reveal=reveal,
+        )
         pub.put_one("reserves", proof.model_dump_json())
         seconds["reserves"] = time.perf_counter() - t0
 
@@ -198,4 +281,6 @@ def publish(
         resumed,
         runner.where,
         seconds,
+        plan.bankrupt,
+        plan.min_share,
     )

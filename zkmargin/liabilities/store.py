@@ -10,6 +10,8 @@ table                  rows
 ``nodes``              ``level`` (1 … h), ``idx``, ``sums``, ``hash``
 ``root``               one: the :class:`SignedRoot` (JSON)
 ``reserves``           one: the :class:`ReserveProof` (JSON)
+``assets``             optional, one: the :class:`ProofOfAssets` (JSON), added after publishing
+                       by :func:`add_assets` (``exchange prove-assets``)
 ====================== ========================================================================
 
 The file starts with SQLite's header: ``application_id`` marks it as a zkmargin publication and
@@ -26,15 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from ..fileio import OutputError, seal
+from ..formats.assets import ProofOfAssets
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
-from ..formats.publication import PUBLICATION_VERSION, PublicationHeader, ReserveProof
+from ..formats.publication import (
+    PUBLICATION_VERSION,
+    PublicationHeader,
+    ReserveProof,
+    ReserveRatioProof,
+)
 from ..formats.statement import SignedRoot
 
 #: "zkmp" in the SQLite header's application_id field.
@@ -190,10 +199,24 @@ class Publication:
         where = f"{self.path} (root)"
         return model_from_json(parse_json(raw, where), SignedRoot, where)
 
-    def reserves(self) -> ReserveProof:
+    def reserves(self) -> ReserveProof | ReserveRatioProof:
+        """The reserves proof: format 1 (ρ = 1) or 2 (a minimum ratio)."""
         raw = self._text(self._one("SELECT doc FROM reserves", "reserves"), "reserves")
         where = f"{self.path} (reserves)"
-        return model_from_json(parse_json(raw, where), ReserveProof, where)
+        doc = parse_json(raw, where)
+        if isinstance(doc, dict) and doc.get("format") == "zkmargin/reserve-proof/2":
+            return model_from_json(doc, ReserveRatioProof, where)
+        return model_from_json(doc, ReserveProof, where)
+
+    def has_assets(self) -> bool:
+        """Whether a proof of assets has been added (the table is optional)."""
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'assets'"
+        return self.conn.execute(sql).fetchone() is not None
+
+    def assets(self) -> ProofOfAssets:
+        raw = self._text(self._one("SELECT doc FROM assets", "assets"), "proof of assets")
+        where = f"{self.path} (assets)"
+        return model_from_json(parse_json(raw, where), ProofOfAssets, where)
 
     def has(self, table: str) -> bool:
         return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
@@ -306,6 +329,36 @@ class Publication:
         except (OSError, sqlite3.DatabaseError) as exc:
             tmp.unlink(missing_ok=True)
             raise OutputError(f"{out}: cannot write: {exc}") from None
+        except BaseException:  # Ctrl-C: no half-written file beside the output
+            tmp.unlink(missing_ok=True)
+            raise
         self.close()
         self.path.unlink(missing_ok=True)
         Path(str(self.path) + "-journal").unlink(missing_ok=True)
+
+
+ASSETS_SCHEMA = "CREATE TABLE assets (id INTEGER PRIMARY KEY CHECK (id = 0), doc TEXT NOT NULL)"
+
+
+def add_assets(publication: Path, doc: ProofOfAssets, out: Path) -> None:
+    """Write ``publication`` with ``doc`` as its proof of assets (replacing any) to ``out``:
+    a copy beside ``out`` is changed, flushed and renamed over it, so a failure writes nothing."""
+    tmp = out.with_name(out.name + ".assets-partial")
+    tmp.unlink(missing_ok=True)
+    try:
+        shutil.copyfile(publication, tmp)
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = OFF")
+            conn.execute("BEGIN")
+            conn.execute("DROP TABLE IF EXISTS assets")
+            conn.execute(ASSETS_SCHEMA)
+            conn.execute("INSERT INTO assets VALUES (0, ?)", (doc.model_dump_json(),))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        seal(tmp)
+        os.replace(tmp, out)
+    except (OSError, sqlite3.DatabaseError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"{out}: cannot write: {exc}") from None

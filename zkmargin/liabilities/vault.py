@@ -99,3 +99,17 @@ def account_secret(path: Path, account: str) -> AccountSecret:
     if row is None:
         raise FormatError(f"holds no account {account!r}", file=str(path))
     return model_from_json(parse_json(str(row[0]).encode(), str(path)), AccountSecret, str(path))
+
+
+def accounts(path: Path) -> list[str]:
+    """Every account the secrets file holds, in order of their ids."""
+    read_header(path)
+    try:
+        conn = _connect_ro(path)
+        try:
+            rows = conn.execute("SELECT account FROM accounts ORDER BY account").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise FormatError(f"unreadable secrets (SQLite: {exc})", file=str(path)) from None
+    return [str(r[0]) for r in rows]

@@ -25,10 +25,12 @@ from . import leaf as lf
 from .store import LeafRow, NodeRow
 from .tree import Node, build_levels
 
-#: (position, tag, slot specs (name, of, bits, signed), values, blindings, aux blindings)
+#: (position, tag, margin mode, slot specs (name, of, bits, signed), values, blindings,
+#: aux blindings)
 LeafTask = tuple[
     int,
     bytes,
+    str,
     tuple[tuple[str, str, int, bool], ...],
     tuple[int, ...],
     tuple[int, ...],
@@ -64,7 +66,7 @@ def prove_leaves(
     header = _header(header_json)
     columns = lf.Columns(tuple(header.columns), tuple(header.decimals))
     out: list[LeafRow] = []
-    for position, tag, specs, values, blindings, aux_blindings in tasks:
+    for position, tag, mode, specs, values, blindings, aux_blindings in tasks:
         slot_specs = tuple(SlotSpec(*s) for s in specs)
         slots = [SlotValue(s, v) for s, v in zip(slot_specs, values, strict=True)]
         st = stm.build_statement(
@@ -72,12 +74,12 @@ def prove_leaves(
             epoch=header.epoch,
             market_digest=bytes.fromhex(header.market_digest),
             tag=tag,
-            mode="cross",
+            mode=mode,
             slots=slots,
             blindings=blindings,
             venue_key=bytes.fromhex(header.venue_key),
         )
-        inst = lf.leaf_instance(market, slot_specs)
+        inst = lf.leaf_instance(market, mode, slot_specs)
         ctx = lf.leaf_context(st)
         witness = b"".join(group.encode_scalar(x) for x in (*values, *blindings, *aux_blindings))
         rng = derived_rng(nonce_key, cproof.instance_digest(inst), ctx, witness)
@@ -131,7 +133,7 @@ def _prepare_leaf(
     if lf.statement_bytes(st) != bytes(st_bytes):
         raise DecodeError("its statement is not stored in canonical form")
     specs = tuple(SlotSpec(s.name, s.of, s.bits, s.signed) for s in st.slots)
-    inst = lf.leaf_instance(market, specs)
+    inst = lf.leaf_instance(market, st.mode, specs)
     points = stm.statement_points(st)
     proof = cproof.CircuitProof.from_bytes(proof_bytes, inst)
     derived = lf.encode_sums(

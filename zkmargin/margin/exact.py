@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..formats.common import PPM
-from .market import Market
-from .scalar import CompiledAccount
+from .market import AssetSpec, Market
+from .scalar import CompiledAccount, CompiledPosition
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,62 @@ class ExactFigures:
 
 def _ten(e: int) -> Fraction:
     return Fraction(10) ** e
+
+
+def position_value(p: CompiledPosition, market: Market, mode: str) -> Fraction:
+    """A position's value at mark in settle units (with its isolated margin in isolated mode)."""
+    inst = market.instruments[p.instrument]
+    s = market.assets[inst.settle_index]
+    if inst.kind == "inverse":
+        value = Fraction(
+            p.size * inst.contract_value * (inst.mark - p.quote) * 10**s.decimals,
+            10**inst.size_decimals * p.quote * inst.mark,
+        )
+    else:
+        k = Fraction(inst.multiplier_ppm, PPM) * _ten(
+            s.decimals - inst.size_decimals - inst.price_decimals
+        )
+        value = k * (p.size * inst.mark + p.quote)
+    return value + p.isolated_margin if mode == "isolated" else value
+
+
+def debts_covered(acc: CompiledAccount, market: Market) -> bool:
+    """Whether every debt of the account is covered by its own holdings, exactly: what a
+    liabilities leaf must mean. Cross and portfolio: haircut collateral + cash + positions at
+    mark − borrows at their liability weight ≥ 0. Isolated: each position's value at mark plus
+    its isolated margin ≥ 0, and the wallet's haircut collateral + cash − borrows ≥ 0."""
+    v = market.valuation_decimals
+    counted = borrows = Fraction(0)
+    for a, b in zip(market.assets, acc.balances, strict=True):
+        scale = a.price * _ten(v - a.decimals - a.price_decimals)
+        if b < 0:
+            borrows += -b * scale * Fraction(a.liability_weight_ppm, PPM)
+        else:
+            counted += _haircut_value(a, b, scale)
+    values = []
+    for p in acc.positions:
+        inst = market.instruments[p.instrument]
+        s = market.assets[inst.settle_index]
+        to_val = s.price * _ten(v - s.decimals - s.price_decimals)
+        values.append((position_value(p, market, acc.mode), to_val))
+    if acc.mode == "isolated":
+        return all(x >= 0 for x, _ in values) and counted + acc.cash - borrows >= 0
+    return counted + acc.cash + sum(x * t for x, t in values) - borrows >= 0
+
+
+def _haircut_value(a: AssetSpec, b: int, scale: Fraction) -> Fraction:
+    """The counted (haircut) value of a balance b ≥ 0 of asset a, in valuation units."""
+    if not a.tiers:
+        return b * scale * Fraction(a.weight_ppm, PPM)
+    basis = Fraction(b) if a.tier_basis == "amount" else b * scale
+    lo, total = Fraction(0), Fraction(0)
+    for upto, w in a.tiers:
+        top = basis if upto is None else min(basis, Fraction(upto))
+        total += max(Fraction(0), top - lo) * Fraction(w, PPM)
+        if upto is None:
+            break
+        lo = Fraction(upto)
+    return total * scale if a.tier_basis == "amount" else total
 
 
 def exact_figures(acc: CompiledAccount, market: Market) -> ExactFigures:

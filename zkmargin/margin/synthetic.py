@@ -9,14 +9,19 @@ and a few are below it. Everything is integer and reproducible from the seed.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..formats.market import MarketSnapshot
+from .exact import debts_covered, position_value
 from .market import Market, compile_market
 from .riskarrays import compute_risk_arrays, option_value
-from .vector import AccountTable, evaluate_table
+from .vector import MODES, AccountTable, evaluate_table
 
 BTC, ETH, SOL = 65000.0, 3200.0, 150.0
 
@@ -341,11 +346,56 @@ def exchange_market(epoch: int = 1) -> Market:
     return compile_market(MarketSnapshot.model_validate(exchange_market_document(epoch)))
 
 
-def exchange_accounts(market: Market, n: int, seed: int = 11) -> AccountTable:
-    """n cross-margin accounts of :func:`exchange_market`, every one above maintenance (an
-    exchange publishes after liquidating the rest): USDT always, BTC, ETH or USDC often, a few
-    USDC borrows, a few cash balances, and none, one or two perpetual positions."""
+#: The mix of margin modes :func:`exchange_accounts` draws by default: what the exchange's
+#: liabilities tree takes today (cross margin).
+PUBLISHABLE_MODES: dict[str, float] = {"cross": 1.0}
+
+
+def mode_mix(modes: Mapping[str, float]) -> npt.NDArray[np.float64]:
+    """Probabilities over :data:`MODES` from a {mode: weight} mapping; ValueError for an unknown
+    mode, a negative weight or weights summing to zero."""
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown margin mode {unknown[0]!r}; choose from {', '.join(MODES)}")
+    weights = np.array([float(modes.get(m, 0.0)) for m in MODES])
+    if (weights < 0).any() or not np.isfinite(weights).all() or weights.sum() <= 0:
+        raise ValueError("mode weights must be non-negative numbers, not all zero")
+    return np.asarray(weights / weights.sum(), dtype=np.float64)
+
+
+def exchange_accounts(
+    market: Market,
+    n: int,
+    seed: int = 11,
+    *,
+    modes: Mapping[str, float] = PUBLISHABLE_MODES,
+    below: float = 0.0,
+    bankrupt: float = 0.0,
+) -> AccountTable:
+    """n accounts of :func:`exchange_market`: USDT always, BTC, ETH or USDC often, a few USDC
+    borrows, a few cash balances, and none, one or two perpetual positions.
+
+    ``modes`` is the mix of margin modes (weights; by default every account cross-margined,
+    what the liabilities tree takes today); isolated accounts hold no borrows and put 5 to 20 %
+    of each position's notional in its isolated margin. Every account is above maintenance (an
+    exchange publishes after liquidating the rest), except a fraction ``below`` of those with a
+    position, set between 0.3 and 0.95 × maintenance (awaiting liquidation: still published),
+    and a fraction ``bankrupt`` of the cross accounts with a position, whose USDT debt exceeds
+    what their holdings cover (published written off)."""
+    if not 0.0 <= below <= 1.0:
+        raise ValueError("the fraction of accounts below maintenance must be between 0 and 1")
+    if not 0.0 <= bankrupt <= 1.0:
+        raise ValueError("the fraction of bankrupt accounts must be between 0 and 1")
     rng = np.random.default_rng(seed)
+    mix = mode_mix(modes)
+    if mix[MODES.index("portfolio")] > 0 and market.scenario_count == 0:
+        raise ValueError("portfolio-margined accounts need a market with risk scenarios")
+    mode = (
+        np.zeros(n, dtype=np.int8)
+        if mix[0] == 1.0
+        else rng.choice(len(MODES), size=n, p=mix).astype(np.int8)
+    )
+    isolated = mode == MODES.index("isolated")
     idx = {a.symbol: a.index for a in market.assets}
     bal = np.zeros((n, len(market.assets)), dtype=np.int64)
     bal[:, idx["BTC"]] = (rng.lognormal(-2.5, 1.2, n) * 1e8).astype(np.int64) * (
@@ -354,11 +404,11 @@ def exchange_accounts(market: Market, n: int, seed: int = 11) -> AccountTable:
     bal[:, idx["ETH"]] = (rng.lognormal(0.0, 1.0, n) * 1e8).astype(np.int64) * (rng.random(n) < 0.3)
     usdc = rng.random(n)
     bal[:, idx["USDC"]] = (rng.lognormal(7.5, 1.0, n) * 1e6).astype(np.int64) * (usdc < 0.2)
-    borrow = usdc > 0.97
+    borrow = (usdc > 0.97) & ~isolated
     bal[borrow, idx["USDC"]] = -(rng.lognormal(6.0, 1.0, int(borrow.sum())) * 1e6).astype(np.int64)
     cash = np.where(rng.random(n) < 0.05, (rng.lognormal(3, 1, n) * 1e6).astype(np.int64), 0)
     held = rng.random((n, 2)) < np.array([0.45, 0.3])
-    acct, inst_k, size, quote = [], [], [], []
+    acct, inst_k, size, quote, iso = [], [], [], [], []
     for k in range(n):
         for j, inst in enumerate(market.instruments):
             if not held[k, j]:
@@ -371,24 +421,72 @@ def exchange_accounts(market: Market, n: int, seed: int = 11) -> AccountTable:
             inst_k.append(inst.index)
             size.append(s)
             quote.append(-s * entry)
+            if isolated[k]:
+                settle = market.assets[inst.settle_index]
+                notional = abs(s) / 10**inst.size_decimals * mark
+                iso.append(int(notional * rng.uniform(0.05, 0.2) * 10**settle.decimals))
+            else:
+                iso.append(0)
     table = AccountTable(
         ids=[f"user-{seed:x}-{k:06d}" for k in range(n)],
-        mode=np.zeros(n, dtype=np.int8),
+        mode=mode,
         cash=cash.astype(np.int64),
         balances=bal,
         pos_account=np.array(acct, dtype=np.int64),
         pos_instrument=np.array(inst_k, dtype=np.int64),
         pos_size=np.array(size, dtype=np.int64),
         pos_quote=np.array(quote, dtype=np.int64),
-        pos_isolated=np.zeros(len(acct), dtype=np.int64),
+        pos_isolated=np.array(iso, dtype=np.int64),
     )
-    # USDT: enough that equity ≥ 1.2 × maintenance (plus a cushion for accounts without any).
+    # USDT: enough that equity ≥ 1.2 × maintenance (plus a cushion for accounts without any);
+    # the accounts picked to be below maintenance get a ratio of 0.3 to 0.95 and no cushion.
     report = evaluate_table(market, table)
     mm = np.asarray(report.maintenance, dtype=np.float64)
     eq = np.asarray(report.equity, dtype=np.float64)
     target = rng.lognormal(0.8, 0.5, n) + 1.2
     floor = (rng.lognormal(6.5, 1.0, n) * 1e6).astype(np.int64)
-    need = np.ceil(np.maximum(target * mm - eq, 0)).astype(np.int64)
-    bal[:, idx["USDT"]] = need + floor
+    unhealthy = (rng.random(n) < below) & (mm > 0) & ~isolated  # USDT cannot move them
+    target = np.where(unhealthy, rng.uniform(0.3, 0.95, n), target)
+    if bankrupt:  # (no draw otherwise: the bundled example's book stays the same)
+        broke = (rng.random(n) < bankrupt) & (mm > 0) & ~isolated
+        unhealthy |= broke
+        target = np.where(broke, -rng.uniform(0.2, 1.0, n), target)
+    floor = np.where(unhealthy, 0, floor)
+    usdt = bal[:, idx["USDT"]]
+    need = np.ceil(target * mm - (eq - usdt)).astype(np.int64)
+    bal[:, idx["USDT"]] = np.where(unhealthy, need, np.maximum(need, 0) + floor)
     table.balances = bal
     return table
+
+
+def exchange_liabilities(market: Market, table: AccountTable) -> dict[str, int]:
+    """What the accounts of ``table`` are owed per asset, in the asset's units (balances plus, in
+    a settlement asset, the positions' value at mark), and their cash (valuation units) under
+    the valuation symbol, each account's debts counted only where its own holdings cover them
+    (a bankrupt account's left out, as a publication writes them off), rounded up by one unit
+    per account and position: at least the totals a publication commits to."""
+    owed: dict[str, Fraction] = {a.symbol: Fraction(0) for a in market.assets}
+    owed[market.valuation_symbol] = Fraction(0)
+    slack = 0
+    for acc in table.accounts():
+        covered = debts_covered(acc, market)
+        for a, b in zip(market.assets, acc.balances, strict=True):
+            owed[a.symbol] += b if covered else max(b, 0)
+        for p in acc.positions:
+            value = position_value(p, market, acc.mode)
+            if covered or value >= 0:
+                owed[market.assets[market.instruments[p.instrument].settle_index].symbol] += value
+        owed[market.valuation_symbol] += acc.cash if covered else max(acc.cash, 0)
+        slack += 1 + len(acc.positions)
+    return {symbol: math.ceil(v) + slack for symbol, v in owed.items()}
+
+
+def exchange_reserves(market: Market, table: AccountTable, cushion: float = 0.1) -> dict[str, int]:
+    """Reserves covering :func:`exchange_liabilities` with a ``cushion`` (10 %) and one whole
+    unit more of each asset, in each one's units."""
+    decimals = {a.symbol: a.decimals for a in market.assets}
+    decimals[market.valuation_symbol] = market.valuation_decimals
+    return {
+        symbol: int(max(total, 0) * (1 + cushion)) + 10 ** decimals[symbol]
+        for symbol, total in exchange_liabilities(market, table).items()
+    }
