@@ -37,7 +37,7 @@ from typing import Any
 import forger
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from zkmargin import group
@@ -286,6 +286,13 @@ def balance_cash(
 
 
 MARGINS = (-(10**6), -1000, -1, 0, 0, 0, 1, 2, 1000)
+#: A covered account (1 USDT, nothing else): each soundness test runs it first, so each is
+#: sure to see an accepted example.
+COVERED: list[forger.ForgedSlot] = [
+    ("balance_pos", "USDT", 64, False, 10**6),
+    ("balance_neg", "USDT", 64, False, 0),
+    ("cash", "", 64, True, 0),
+]
 
 
 # ----- 1. leaves ----------------------------------------------------------------------------------
@@ -307,6 +314,7 @@ def leaf_draws(
     honest: bool = False,
     layouts: bool = True,
     margins: tuple[int, ...] = MARGINS,
+    always_balance: bool = False,
 ) -> LeafDraw:
     """A leaf a forging exchange might publish for ``market`` (the exchange market): a layout
     (a subset of assets and instruments), realistic values usually set at the edge of covered,
@@ -318,7 +326,7 @@ def leaf_draws(
     )
     circuit = lf.LEAF_CIRCUITS["cross"]
     slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
-    if draw(st.integers(0, 3)):
+    if always_balance or draw(st.integers(0, 3)):
         balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(margins)))
     # a venue commits b⁺ or b⁻ of an asset, never both
     clean = not any(
@@ -391,6 +399,7 @@ def test_accepted_leaves_mean_what_they_say(world: World) -> None:
 
     @examples(150)
     @given(d=leaf_draws(world.market))
+    @example(d=LeafDraw(COVERED, None, None, True, b""))
     def check(d: LeafDraw) -> None:
         leaf = forge(world, d, world.padding[0])
         accepted = leaf_accepted(world, leaf.row)
@@ -413,7 +422,7 @@ def test_accepted_leaves_mean_what_they_say(world: World) -> None:
     # its honest-looking leaves are accepted
     assert 0 < accepted < len(seen), (accepted, len(seen))
     honest = [a for h, a in seen if h]
-    assert len(honest) >= len(seen) // 5 and sum(honest) >= len(honest) // 4, honest
+    assert len(honest) >= len(seen) // 10 and sum(honest) >= len(honest) // 4, honest
 
 
 def test_honest_leaves_are_accepted_when_covered(world: World) -> None:
@@ -422,7 +431,7 @@ def test_honest_leaves_are_accepted_when_covered(world: World) -> None:
     seen: list[bool] = []
 
     @examples(20)
-    @given(d=leaf_draws(world.market, honest=True))
+    @given(d=leaf_draws(world.market, honest=True, margins=(0, 1, 1000, -1), always_balance=True))
     def check(d: LeafDraw) -> None:
         leaf = forge(world, d, world.padding[0])
         means = forger.leaf_means_what_it_says(world.market, leaf)
@@ -528,16 +537,20 @@ def publication_draws(
     positions = draw(st.lists(st.sampled_from(world.padding), min_size=1, max_size=2, unique=True))
     leaves = []
     for position in positions:
-        if draw(st.integers(0, 3)):  # mostly a covered account, honestly committed
-            d = draw(leaf_draws(world.market, honest=True, layouts=False, margins=(0, 1, 1000)))
+        if draw(st.integers(0, 4)):  # mostly a covered account, honestly committed
+            covered = leaf_draws(
+                world.market, honest=True, layouts=False, margins=(0, 1, 1000), always_balance=True
+            )
+            d = draw(covered)
         else:
             d = draw(leaf_draws(world.market, layouts=False))
         tag = None
         if draw(st.integers(0, 9)) == 0:
             tag = book.tags[draw(st.sampled_from(sorted(set(book.tags) - set(world.padding))))]
         leaves.append((position, d, tag))
-    # half the time every column covered, else each column's reserve on its own
-    choose = st.sampled_from(RESERVE_CHOICES[:2] if draw(st.booleans()) else RESERVE_CHOICES)
+    # mostly every column covered, else each column's reserve on its own
+    cover = draw(st.integers(0, 2)) != 0
+    choose = st.sampled_from(RESERVE_CHOICES[:2] if cover else RESERVE_CHOICES)
     choices = [draw(choose) for _ in world.columns.symbols]
     return leaves, choices
 
@@ -548,6 +561,12 @@ def test_valid_publications_cover_their_true_liabilities(world: World, book: Boo
 
     @examples(12)
     @given(draw=publication_draws(world, book))
+    @example(
+        draw=(
+            [(world.padding[0], LeafDraw(COVERED, None, None, True, b""), None)],
+            ["committed"] * len(world.columns),
+        )
+    )
     def check(draw: tuple[list[tuple[int, LeafDraw, bytes | None]], list[str]]) -> None:
         plan, choices = draw
         forged = {p: forge(world, d, p, tag) for p, d, tag in plan}
@@ -689,7 +708,11 @@ class MarginDraw:
 
 @st.composite
 def margin_draws(
-    draw: st.DrawFn, venues: list[Venue], honest: bool = False, margins: tuple[int, ...] = MARGINS
+    draw: st.DrawFn,
+    venues: list[Venue],
+    honest: bool = False,
+    margins: tuple[int, ...] = MARGINS,
+    always_balance: bool = False,
 ) -> MarginDraw:
     """A margin proof a forging trader might make: a venue-attested statement (honest values,
     the circuit's bounds) proven with changed auxiliary values, or a self-committed statement
@@ -705,9 +728,11 @@ def margin_draws(
         st.lists(st.sampled_from(eligible(market, circuit)), unique=True, max_size=2)
     )
     values = draw(account_values(market, circuit, assets, instruments, honest))
+    if honest and circuit == "isolated":  # an isolated account holds no borrows
+        values = [(n, o, 0 if n == "balance_neg" else v) for n, o, v in values]
     slots = with_specs(circuit, values)
     margin = None
-    if draw(st.integers(0, 3)):
+    if always_balance or draw(st.integers(0, 3)):
         margin = draw(st.sampled_from(margins))
         if circuit == "isolated":
             balance_isolated(market, slots, theta, margin)
@@ -741,8 +766,9 @@ def margin_draws(
     )  # fmt: skip
 
 
-def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool:
-    """Forge the proof file and give it to the verifier; whether it says VALID."""
+def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool | None:
+    """Forge the proof file and give it to the verifier; whether it says VALID (None: no proof
+    can be made, the instance having nothing to range-prove)."""
     aux: dict[tuple[str, Any], int] = {}
     if d.aux_changes:
         specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in d.slots)
@@ -771,7 +797,7 @@ def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool:
         )
     except ProvingError:  # nothing to range-prove (every check implied by trusted slots)
         event("no proof can be made")
-        return False
+        return None
     write_model(out, doc)
     (verdict,) = verify_margin_proofs(
         [out], market=d.venue.path, venue_key=key.public_key if d.attested else None
@@ -787,15 +813,12 @@ def test_accepted_margin_proofs_mean_what_they_say(
 
     @examples(60)
     @given(d=margin_draws(venues))
+    @example(d=MarginDraw(venues[1], "cross", PPM, COVERED, False, [], True, None, b""))
     def check(d: MarginDraw) -> None:
-        valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
+        valid = bool(prove_and_verify(d, venue_key, tmp_path / "proof.json"))
         event("valid" if valid else "refused")
         event(f"{d.circuit} {'attested' if d.attested else 'self-committed'}")
         seen.append((d.honest, valid))
-        if valid and isolated_borrow(d.slots) and d.circuit == "isolated":
-            # the known gap pinned by test_gap_isolated_statement_with_a_borrow_verifies
-            event("known gap: an isolated statement with a borrow verified")
-            return
         if valid:
             holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
             assert holds, ("CRITICAL: a margin proof the exact engine refutes verifies", d)
@@ -818,16 +841,27 @@ def test_honest_margin_proofs_verify_when_healthy(
     seen: list[bool] = []
 
     @examples(20)
-    @given(d=margin_draws(venues, honest=True, margins=(-(10**6), -1, 10**6, 10**7)))
+    @given(
+        d=margin_draws(
+            venues, honest=True, margins=(10**6, 10**7, 10**8, -1, -(10**6)), always_balance=True
+        )
+    )
     def check(d: MarginDraw) -> None:
         valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
+        if valid is None:
+            return
         holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
         event("valid" if valid else "refused")
-        if valid and not (d.circuit == "isolated" and isolated_borrow(d.slots)):
+        seen.append(valid)
+        if d.circuit == "isolated" and isolated_borrow(d.slots):
+            # no venue attests an isolated borrow (the engine's loaders refuse one), and the
+            # circuit's no_borrows check refuses it whatever the engine would say of the rest
+            assert not valid, d
+            return
+        if valid:
             assert holds, d
         elif holds and d.margin is not None and d.margin >= 10**6:
             pytest.fail(f"an honest proof with a clear surplus was refused: {d}")
-        seen.append(valid)
 
     check()
     report("honest margin proofs", [(True, a) for a in seen])
@@ -863,4 +897,4 @@ def test_regression_isolated_statement_with_a_borrow_is_refused(
     equity, requirement = forger.margin_figures(venue.market, slots, "isolated")
     assert equity < 0 < requirement  # the exact engine: the debt is not covered
     d = MarginDraw(venue, "isolated", PPM, slots, attested, [], True, None, b"gap")
-    assert not prove_and_verify(d, venue_key, tmp_path / "gap.json")
+    assert prove_and_verify(d, venue_key, tmp_path / "gap.json") is False

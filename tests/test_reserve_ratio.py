@@ -71,9 +71,7 @@ def test_ratio_proof_verifies_and_binds_the_ratio() -> None:
     for other in ("11/10", "1/1", "22/21"):
         forged = proof.model_copy(update={"min_ratio": other})
         assert not rsv.verify_reserves(forged, totals, HEIGHT, MESSAGE)
-    as_v1 = ReserveProof.model_validate(
-        proof.model_dump(exclude={"format", "min_ratio", "totals"})
-    )
+    as_v1 = ReserveProof.model_validate(proof.model_dump(exclude={"format", "min_ratio", "totals"}))
     assert not rsv.verify_reserves(as_v1, totals, HEIGHT, MESSAGE)
     assert not rsv.verify_reserves(proof, totals, HEIGHT, MESSAGE + b"!")
 
