@@ -77,7 +77,10 @@ def test_bip322_p2tr_vector() -> None:
     """The P2TR key-path vector of BIP-322 (also in Bitcoin Core's util_tests), SIGHASH_ALL, for
     the key of the simple-signature vectors."""
     address = "bc1ppv609nr0vr25u07u95waq5lucwfm6tde4nydujnu8npg4q75mr5sxq8lt3"
-    sig = "AUHd69PrJQEv+oKTfZ8l+WROBHuy9HKrbFCJu7U1iK2iiEy1vMU5EfMtjc+VSHM7aU0SDbak5IUZRVno2P5mjSafAQ=="
+    sig = (
+        "AUHd69PrJQEv+oKTfZ8l+WROBHuy9HKrbFCJu7U1iK2iiEy1vMU5EfMtjc+VSHM7aU0SDbak5IUZRVno2P5mjS"
+        "afAQ=="
+    )
     addr = btc.decode_address(address, "bitcoin")
     assert addr.kind == "p2tr"
     assert btc.verify_bip322_simple(addr, "Hello World", sig)
