@@ -13,6 +13,8 @@ liability_weight[a] weight ≥ 1 of a borrow of a
 tier_weight[a][t]  weight of slice t of a tiered asset
 tier_lower[a][t]   lower bound of slice t (asset units, or valuation units for value tiers)
 tier_width[a][t]   width of slice t (the last, unbounded slice: 2^64 − 1)
+tier_offset[a][t]  Σ_{k<t} (w_k − w_t)·width_k: the tiered haircut is the concave
+                   min_t (tier_weight[a][t]·basis + tier_offset[a][t]) (liquidation circuits)
 settle_price[i]    valuation units per settle unit of instrument i
 mark[i]            settle units of value per size unit (−cv/mark for inverse contracts)
 quote_unit[i]      settle units per unit of the committed quote
@@ -101,6 +103,7 @@ def build(
     tier_weight: dict[str, list[Fraction]] = {}
     tier_lower: dict[str, list[int]] = {}
     tier_width: dict[str, list[int]] = {}
+    tier_offset: dict[str, list[Fraction]] = {}
     for a in market.assets:
         lo = 0
         tier_weight[a.symbol], tier_lower[a.symbol], tier_width[a.symbol] = [], [], []
@@ -111,7 +114,17 @@ def build(
             if upto is None:
                 break
             lo = upto
-    p.update(tier_weight=tier_weight, tier_lower=tier_lower, tier_width=tier_width)
+    for a in market.assets:
+        ws, wd = tier_weight[a.symbol], tier_width[a.symbol]
+        tier_offset[a.symbol] = [
+            sum(((ws[k] - ws[t]) * wd[k] for k in range(t)), Fraction(0)) for t in range(len(ws))
+        ]
+    p.update(
+        tier_weight=tier_weight,
+        tier_lower=tier_lower,
+        tier_width=tier_width,
+        tier_offset=tier_offset,
+    )
     by_symbol = {i.symbol: i for i in market.instruments}
     settle_price, mark, quote_unit, notional = {}, {}, {}, {}
     quote_slack: dict[str, int] = {}
