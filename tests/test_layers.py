@@ -52,10 +52,11 @@ ALLOWED = {
     "exchange": STORY_LAYERS,
     "trader": STORY_LAYERS,
     "auditor": STORY_LAYERS,
+    "liquidation": STORY_LAYERS,
     "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
     "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles"},
     "api": STORY_LAYERS
-    | {"exchange", "trader", "auditor", "demo", "bundles"}
+    | {"exchange", "trader", "auditor", "demo", "bundles", "liquidation"}
     | {
         "group",
         "transcript",

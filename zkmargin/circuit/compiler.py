@@ -501,7 +501,7 @@ def _relax(
     w = {k: int(c) for k, c in sel.terms.items()}
     wlo, whi = _box(w, int(sel.const), bounds, label)
     if wlo < 0 or whi > 1:
-        raise CircuitError(f"check {label}: 'when' may range over [{wlo}, {whi}], not within [0, 1]")
+        raise CircuitError(f"check {label}: 'when' ranges over [{wlo}, {whi}], not within [0, 1]")
     lo, _ = _box(coeffs, const, bounds, label)
     big = max(0, -lo)
     out = dict(coeffs)

@@ -7,9 +7,9 @@ An expression is a Python-syntax expression, parsed with :mod:`ast` and interpre
 every expression is a linear form Σ c_x·x + c₀ with exact rational coefficients.
 
 Hints, which tell the honest prover how to compute an auxiliary value, use the same language with
-the committed values known, and may also call ``max``, ``min``, ``floor`` and ``ceil``, and ``first_max(k, (e for u in S))``
-(``first_min``): 1 if ``k`` is the first ``u`` of ``S`` at which ``e`` is largest (smallest),
-else 0, which sets a one-hot selector.
+the committed values known, and may also call ``max``, ``min``, ``floor`` and ``ceil``, and
+``first_max(k, (e for u in S))`` (``first_min``): 1 if ``k`` is the first ``u`` of ``S`` at which
+``e`` is largest (smallest), else 0, which sets a one-hot selector.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
+from .liquidation import LiquidationLogHeader, LiquidationProofFile
 from .market import MarketSnapshot
 from .publication import (
     AccountSecret,
@@ -50,6 +51,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "inclusion.schema.json": InclusionFile,
     "publication-secrets.schema.json": SecretsHeader,
     "account-secret.schema.json": AccountSecret,
+    "liquidation-proof.schema.json": LiquidationProofFile,
+    "liquidation-log-header.schema.json": LiquidationLogHeader,
 }
 
 
