@@ -69,7 +69,11 @@ def _market(path: str | Path) -> tuple[MarketSnapshot, Market, bytes]:
     return snap, compile_market(snap, str(path)), market_digest(snap)
 
 
-def _context(circuit_digest: bytes, digest: bytes, theta_ppm: int, st: AccountStatement) -> bytes:
+def liquidation_context(
+    circuit_digest: bytes, digest: bytes, theta_ppm: int, st: AccountStatement
+) -> bytes:
+    """What every transcript of a liquidation proof absorbs first: the liquidation circuit, the
+    market snapshot, θ, the epoch, :data:`LIQUIDATION_CONTEXT` and the whole statement."""
     return stm.proof_context(
         circuit_digest=circuit_digest,
         market_digest=digest,
@@ -134,7 +138,7 @@ def _prove_doc(
         inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=False)
     except CircuitError as exc:
         raise FormatError(str(exc), file=where) from None
-    ctx = _context(circ.digest, digest, theta_ppm, st)
+    ctx = liquidation_context(circ.digest, digest, theta_ppm, st)
     try:
         proof = cproof.prove(inst, values, blindings, ctx, rng=rng, entropy=entropy)
     except ProvingError as exc:
@@ -331,7 +335,7 @@ def _prepare(
             points = stm.statement_points(st)
             proof = cproof.CircuitProof.from_bytes(bytes.fromhex(doc.proof), inst)
             item.parts = cproof.batch_parts(
-                inst, points, proof, _context(circ.digest, digest, theta_ppm, st)
+                inst, points, proof, liquidation_context(circ.digest, digest, theta_ppm, st)
             )
         except DecodeError as exc:
             raise _Invalid(f"malformed proof: {exc}") from None
@@ -610,6 +614,7 @@ __all__ = [
     "check_liquidation",
     "equivocation",
     "instruments_of",
+    "liquidation_context",
     "prove_liquidation",
     "prove_liquidations",
     "read_log",

@@ -18,6 +18,7 @@ from .demo import demo
 from .examples import examples
 from .exchange import exchange
 from .inclusion import inclusion
+from .liquidation import equivocation, liquidation, prove_liquidation, verify_liquidation
 from .margin import margin
 from .trader import prove
 from .venue import venue
@@ -100,3 +101,7 @@ main.add_command(verify)
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
 main.add_command(exchange)
 main.add_command(inclusion)
+venue.add_command(prove_liquidation)
+main.add_command(verify_liquidation)
+main.add_command(liquidation)
+main.add_command(equivocation)
