@@ -509,10 +509,10 @@ def equivocation(a: AccountStatement, b: AccountStatement, venue_key: bytes) -> 
             return EquivocationVerdict(False, f"statement {name} is signed by another venue key")
         if not stm.verify_signature(st):
             return EquivocationVerdict(False, f"statement {name}'s signature does not verify")
-    if str(a.account_tag) != str(b.account_tag):
-        return EquivocationVerdict(False, "the statements are of different accounts")
     if a.epoch != b.epoch:
         return EquivocationVerdict(False, f"the statements are of epochs {a.epoch} and {b.epoch}")
+    if str(a.account_tag) != str(b.account_tag):
+        return EquivocationVerdict(False, "the statements are of different accounts")
     if stm.statement_message(a) == stm.statement_message(b):
         return EquivocationVerdict(False, "the two statements are the same", a.account_tag, a.epoch)
     return EquivocationVerdict(
