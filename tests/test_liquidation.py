@@ -466,7 +466,7 @@ def forgeries(draw: st.DrawFn) -> tuple[list[int], dict[tuple[str, Any], int]]:
         long,
         short,
         (short - long) * entry + draw(st.integers(-(10**9), 10**9)),
-        draw(st.integers(-(10**11), 10**10)),
+        draw(st.integers(-(10**11), 10**9)),  # cash: mostly negative, toward liquidation
     ]
     keys = [k for k, _, _ in INSTANCE.aux]
     aux = {}
