@@ -105,6 +105,7 @@ class Circuit:
     version: int
     modes: tuple[str, ...]
     summary: str
+    accounting: str
     slots: dict[str, SlotKind]
     aux: tuple[AuxDef, ...]
     lets: tuple[tuple[str, ast.expr], ...]
@@ -133,13 +134,17 @@ def _canonical_digest(doc: Any) -> bytes:
     return hashlib.sha256(b"zkmargin-V01-circuit\x00" + text.encode()).digest()
 
 
+#: The markets' accountings; a circuit states the one it expresses (default standard).
+ACCOUNTINGS = ("standard", "mango_health")
+
+
 def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     """Parse a circuit file's text, or raise :class:`CircuitError` naming what is wrong."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CircuitError(f"{source}: not TOML: {exc}") from None
-    known = {"name", "version", "modes", "summary", "slots", "aux", "let", "check"}
+    known = {"name", "version", "modes", "summary", "accounting", "slots", "aux", "let", "check"}
     extra = set(doc) - known
     if extra:
         raise CircuitError(f"{source}: unknown keys {sorted(extra)}")
@@ -203,11 +208,15 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     if not checks:
         raise CircuitError(f"{source}: a circuit needs at least one check")
     modes = doc.get("modes", [])
+    accounting = doc.get("accounting", "standard")
+    if accounting not in ACCOUNTINGS:
+        raise CircuitError(f"{source}: 'accounting' must be one of {ACCOUNTINGS}")
     return Circuit(
         name,
         int(doc.get("version", 1)),
         tuple(modes),
         str(doc.get("summary", "")),
+        accounting,
         dict(slots),
         tuple(aux),
         lets,
@@ -226,18 +235,33 @@ SHIPPED = (
     "liquidation_isolated",
     "liquidation_cross",
     "liquidation_portfolio",
+    "mango_cross",
+    "liquidation_mango_cross",
 )
 #: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
 #: for the θ it states. The ``liability_leaf`` circuits prove debts covered, whatever θ is asked:
 #: the exchange's tree.
-MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
+MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio", "mango_cross"})
 #: The margin circuit of each margin mode: its slot kinds are the ones a statement of that mode
 #: holds (every shipped circuit bounds a slot kind alike, so one statement serves them all).
 MODE_CIRCUIT = {"isolated": "isolated", "cross": "cross", "portfolio": "portfolio"}
 #: The liquidation circuit of each margin mode: θ·requirement − equity ≥ 1, proven by the venue
 #: over its own statement, every slot range-proven (docs/liquidation.md).
 LIQUIDATION_CIRCUIT = {m: f"liquidation_{m}" for m in MODE_CIRCUIT}
-LIQUIDATION_CIRCUITS = frozenset(LIQUIDATION_CIRCUIT.values())
+LIQUIDATION_CIRCUITS = frozenset({*LIQUIDATION_CIRCUIT.values(), "liquidation_mango_cross"})
+
+
+def margin_circuit(mode: str, accounting: str) -> str:
+    """The margin circuit of a mode under a market's accounting (mango_health: cross only; any
+    other mode gets the standard circuit, which then refuses the market by name)."""
+    if accounting == "mango_health" and mode == "cross":
+        return "mango_cross"
+    return MODE_CIRCUIT[mode]
+
+
+def liquidation_circuit(mode: str, accounting: str) -> str:
+    """The liquidation circuit of a mode under a market's accounting."""
+    return "liquidation_" + margin_circuit(mode, accounting)
 
 
 @functools.cache
@@ -420,6 +444,11 @@ def compile_instance(
     ``trusted_slots``: the venue vouches for each slot's bound (an attested statement); otherwise
     every slot is range-proven too.
     """
+    if market.accounting != circuit.accounting:
+        raise CircuitError(
+            f"the market's {market.accounting} accounting is not expressed by circuit "
+            f"{circuit.name} (which expresses {circuit.accounting} accounting)"
+        )
     assets, positions = _index_sets(circuit, market, slots)
     try:
         prm = params.build(market, assets, positions, theta_ppm)
