@@ -27,9 +27,9 @@ from .attest import statement as stm
 from .attest.keys import VenueKey
 from .circuit import proof as cproof
 from .circuit.compiler import (
-    LIQUIDATION_CIRCUIT,
     LIQUIDATION_CIRCUITS,
     compile_instance,
+    liquidation_circuit,
     load_circuit,
     statement_slots,
 )
@@ -133,7 +133,7 @@ def _prove_doc(
         values, blindings = stm.check_openings(st, op)
     except DecodeError as exc:
         raise FormatError(str(exc), file=where) from None
-    circ = load_circuit(LIQUIDATION_CIRCUIT[st.mode])
+    circ = load_circuit(liquidation_circuit(st.mode, mk.accounting))
     try:
         inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=False)
     except CircuitError as exc:
@@ -317,8 +317,11 @@ def _prepare(
             )
         if doc.circuit not in LIQUIDATION_CIRCUITS:
             raise _Invalid(f"{doc.circuit} is not a liquidation circuit")
-        if doc.circuit != LIQUIDATION_CIRCUIT[st.mode]:
-            raise _Invalid(f"circuit {doc.circuit} does not prove {st.mode}-margin liquidations")
+        if doc.circuit != liquidation_circuit(st.mode, mk.accounting):
+            raise _Invalid(
+                f"circuit {doc.circuit} does not prove {st.mode}-margin liquidations under the "
+                f"market's {mk.accounting} accounting"
+            )
         circ = load_circuit(doc.circuit)
         if circ.digest.hex() != doc.circuit_digest:
             raise _Invalid(f"it was made with another version of circuit {doc.circuit}")

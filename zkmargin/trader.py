@@ -24,6 +24,7 @@ from .circuit.compiler import (
     Circuit,
     compile_instance,
     load_circuit,
+    margin_circuit,
     statement_slots,
 )
 from .circuit.lang import CircuitError
@@ -57,10 +58,11 @@ class NotHealthy(ZkMarginError):
     """The account does not meet the asked threshold; no proof is written (exit 1)."""
 
 
-def choose_circuit(name: str, mode: str) -> Circuit:
-    """The circuit to prove with: ``auto`` picks by the statement's margin mode."""
+def choose_circuit(name: str, mode: str, accounting: str = "standard") -> Circuit:
+    """The circuit to prove with: ``auto`` picks by the statement's margin mode and the market's
+    accounting."""
     if name == "auto":
-        name = AUTO_CIRCUIT[mode]
+        name = margin_circuit(mode, accounting)
     if name not in MARGIN_CIRCUITS:
         raise FormatError(
             f"circuit {name!r} is not a margin proof; choose auto, "
@@ -195,7 +197,7 @@ def prove_margin(
             mk, digest, snap.epoch, account, decoys, master, theta_ppm
         )
     theta_text = format_decimal(theta_ppm, 6).rstrip("0").rstrip(".")
-    circ = choose_circuit(circuit, st.mode)
+    circ = choose_circuit(circuit, st.mode, mk.accounting)
     trusted = st.signature is not None or attestation is not None
     try:
         inst = compile_instance(circ, mk, statement_slots(st), theta_ppm, trusted_slots=trusted)
