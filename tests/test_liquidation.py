@@ -29,7 +29,9 @@ from zkmargin.circuit.compiler import (
     LIQUIDATION_CIRCUIT,
     SlotSpec,
     compile_instance,
+    liquidation_circuit,
     load_circuit,
+    margin_circuit,
     statement_slots,
 )
 from zkmargin.circuit.lang import CircuitError
@@ -614,3 +616,53 @@ def test_isolated_and_portfolio_liquidations() -> None:
             proof = cproof.prove(inst, values, blindings, b"m")
             assert cproof.verify(inst, points, proof, b"m")
     assert set(seen) == {(m, h) for m in ("isolated", "portfolio") for h in (True, False)}
+
+
+#: Shared cases whose account no statement can hold (a value beyond its slot's bound).
+TOO_WIDE = {"drift-custom-margin-ratio"}
+
+
+@pytest.mark.parametrize("case_id", sorted(SHARED_CASES))
+def test_every_shared_case_is_provable(case_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each published case of ../shared/data, on the account its reproduction builds
+    (tests/test_margin_examples.py): the margin proof where the engine finds it healthy, the
+    liquidation proof where not; the other one refused."""
+    import test_margin_examples as tme
+
+    seen: list[tuple[Market, Any]] = []
+    original = tme.run
+
+    def recording(market_file: str, account: dict[str, Any]) -> Any:
+        market, result = original(market_file, account)
+        acc = compile_account(Account.model_validate({"id": "case", **account}), market)
+        seen.append((market, acc))
+        return market, result
+
+    monkeypatch.setattr(tme, "run", recording)
+    tme.REPRODUCTIONS[case_id](SHARED_CASES[case_id])
+    assert seen
+    for market, acc in seen:
+        healthy = evaluate(acc, market, details=False).healthy
+        if case_id in TOO_WIDE:
+            # the engine computes it, but its quote (Drift's precisions) exceeds the signed
+            # 64-bit quote slot every circuit declares: no statement can commit it
+            with pytest.raises(FormatError, match="64-bit slot bound"):
+                account_slots(acc, market)
+            continue
+        slots = account_slots(acc, market)
+        specs = tuple(s.spec for s in slots)
+        values = [s.value for s in slots]
+        blindings = [13 + j for j in range(len(slots))]
+        points = [commit(v % R, g) for v, g in zip(values, blindings, strict=True)]
+        margin = margin_circuit(acc.mode, market.accounting)
+        for circuit, expect in (
+            (margin, healthy),
+            (liquidation_circuit(acc.mode, market.accounting), not healthy),
+        ):
+            inst = compile_instance(load_circuit(circuit), market, specs, PPM, trusted_slots=False)
+            if expect:
+                proof = cproof.prove(inst, values, blindings, b"case")
+                assert cproof.verify(inst, points, proof, b"case")
+            else:
+                with pytest.raises(ProvingError):
+                    cproof.prove(inst, values, blindings, b"case")
