@@ -666,3 +666,44 @@ def test_every_shared_case_is_provable(case_id: str, monkeypatch: pytest.MonkeyP
             else:
                 with pytest.raises(ProvingError):
                     cproof.prove(inst, values, blindings, b"case")
+
+
+def test_mango_accounts_prove_and_liquidate_from_the_command_line(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """`prove` no longer refuses the mango_health accounting; a broke Mango account gets a
+    liquidation proof that anyone verifies."""
+    market = ROOT / "examples" / "venues" / "mango_v4.json"
+    accounts = tmp_path / "mango_accounts.json"
+    accounts.write_text(
+        json.dumps(
+            {
+                "format": "zkmargin.accounts",
+                "version": 1,
+                "accounts": [
+                    {"id": "ok", "collateral": {"TOKEN": "100"},
+                     "positions": [{"instrument": "PERP", "size": "-20", "quote": "100"}]},
+                    {"id": "broke", "collateral": {"TOKEN": "10"},
+                     "positions": [{"instrument": "PERP", "size": "10", "quote": "-60"}]},
+                ],
+            }
+        )
+    )  # fmt: skip
+    r = run("venue", "attest", "--key", world["key"], "--market", market, "--accounts", accounts,
+            "--out-dir", tmp_path / "st", "--layout", "own")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    st = tmp_path / "st"
+    r = run("prove", "--market", market, "--statement", st / "ok.statement.json",
+            "--openings", st / "ok.openings.json", "--out", tmp_path / "ok.json")  # fmt: skip
+    assert r.exit_code == 0 and "mango_cross" in r.output, r.output
+    r = run("verify", tmp_path / "ok.json", "--market", market, "--venue-key", world["pub"])
+    assert r.exit_code == 0 and "VALID mango_cross" in r.output, r.output
+    r = run("prove", "--market", market, "--statement", st / "broke.statement.json",
+            "--openings", st / "broke.openings.json", "--out", tmp_path / "no.json")  # fmt: skip
+    assert r.exit_code == 1 and not (tmp_path / "no.json").exists()
+    r = run("venue", "prove-liquidation", "--key", world["key"], "--market", market,
+            "--batch", st, "--out-dir", tmp_path / "liq")  # fmt: skip
+    assert r.exit_code == 0 and "proved 1 liquidation" in r.output, r.output
+    proof = tmp_path / "liq" / "broke.liquidation.json"
+    r = run("verify-liquidation", proof, "--market", market, "--venue-key", world["pub"])
+    assert r.exit_code == 0 and "VALID liquidation_mango_cross" in r.output, r.output
