@@ -712,3 +712,120 @@ def test_mango_accounts_prove_and_liquidate_from_the_command_line(
     proof = tmp_path / "liq" / "broke.liquidation.json"
     r = run("verify-liquidation", proof, "--market", market, "--venue-key", world["pub"])
     assert r.exit_code == 0 and "VALID liquidation_mango_cross" in r.output, r.output
+
+
+# ----- the forger against the exact engine: portfolio scenarios and Mango health ---------------
+
+BEFORE_MARKET: Market = compile_market(load_snapshot(BEFORE))
+MANGO: Market = compile_market(load_snapshot(ROOT / "examples" / "venues" / "mango_v4.json"))
+PORTFOLIO_SPECS = tuple(
+    slot_spec("portfolio", n, o)
+    for n, o in [
+        ("balance_pos", "USDT"),
+        ("balance_neg", "USDT"),
+        ("long", "BTCUSDT"),
+        ("short", "BTCUSDT"),
+        ("quote", "BTCUSDT"),
+        ("long", "ETHUSDT"),
+        ("short", "ETHUSDT"),
+        ("quote", "ETHUSDT"),
+        ("cash", ""),
+    ]
+)
+PORTFOLIO = compile_instance(
+    load_circuit("liquidation_portfolio"), BEFORE_MARKET, PORTFOLIO_SPECS, PPM, trusted_slots=False
+)
+MANGO_SPECS = tuple(
+    slot_spec("cross", n, o)
+    for n, o in [
+        ("balance_pos", "TOKEN"),
+        ("balance_neg", "TOKEN"),
+        ("long", "PERP"),
+        ("short", "PERP"),
+        ("quote", "PERP"),
+        ("cash", ""),
+    ]
+)
+MANGO_LIQ = compile_instance(
+    load_circuit("liquidation_mango_cross"), MANGO, MANGO_SPECS, PPM, trusted_slots=False
+)
+
+
+def _forge_and_verify(
+    inst: Any, values: list[int], overrides: dict[tuple[str, Any], int], seed: bytes
+) -> bool:
+    blindings = [1 + 7 * j for j in range(len(values))]
+    honest = cproof.auxiliary_values(inst, values)
+    aux = {k: (honest[k] + d) % R for k, d in overrides.items()}
+    proof, _ = forged_proof(inst, values, blindings, b"ctx", aux, seed)
+    points = [commit(v % R, g) for v, g in zip(values, blindings, strict=True)]
+    return cproof.verify(inst, points, proof, b"ctx")
+
+
+@st.composite
+def overrides_of(draw: st.DrawFn, inst: Any) -> dict[tuple[str, Any], int]:
+    keys = [k for k, _, _ in inst.aux]
+    return {
+        k: draw(PERTURB) for k in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True))
+    }
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    st.tuples(
+        st.integers(0, 10**11),
+        st.sampled_from([0, 0, 10**9]),
+        st.integers(0, 10**4),
+        st.sampled_from([0, 0, 10**3]),
+        st.integers(0, 10**5),
+        st.sampled_from([0, 0, 10**4]),
+        st.integers(-(10**11), 10**9),
+    ),
+    overrides_of(PORTFOLIO),
+)
+def test_an_accepted_portfolio_liquidation_means_some_scenario_is_below(
+    raw: tuple[int, ...], overrides: dict[tuple[str, Any], int]
+) -> None:
+    """The hidden scenario choice (worst[s], no_loss) cannot make a healthy portfolio look below:
+    whenever the verifier accepts, the exact engine's worst-case requirement exceeds equity."""
+    usdt, usdt_neg, bl, bs, el, es, cash = raw
+    values = [usdt, usdt_neg, bl, bs, (bs - bl) * 600_000, el, es, (es - el) * 300_000, cash]
+    if not _forge_and_verify(PORTFOLIO, values, overrides, b"portfolio"):
+        return
+    slots = [
+        (s.name, s.of, s.bits, s.signed, v) for s, v in zip(PORTFOLIO_SPECS, values, strict=True)
+    ]
+    acc = account_of(BEFORE_MARKET, slots, "portfolio")
+    ex = exact_figures(acc, BEFORE_MARKET)
+    assert ex.maintenance - ex.equity >= 1, (values, overrides, ex)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    st.tuples(
+        st.integers(0, 10**9),
+        st.sampled_from([0, 0, 10**8]),
+        st.integers(0, 50),
+        st.sampled_from([0, 0, 7]),
+        st.integers(-100, 100),
+        st.integers(-(10**8), 10**8),
+    ),
+    overrides_of(MANGO_LIQ),
+)
+def test_an_accepted_mango_liquidation_means_health_below_zero(
+    values_t: tuple[int, ...], overrides: dict[tuple[str, Any], int]
+) -> None:
+    """Mango health bounded from above by selected lines: whenever the verifier accepts, the
+    engine's health of the committed values is negative."""
+    token, token_neg, long, short, noise, cash = values_t
+    values = [token, token_neg, long, short, (short - long) * 5 + noise, cash]
+    if not _forge_and_verify(MANGO_LIQ, values, overrides, b"mango"):
+        return
+    slots = [(s.name, s.of, s.bits, s.signed, v) for s, v in zip(MANGO_SPECS, values, strict=True)]
+    acc = account_of(MANGO, slots, "cross")
+    r = evaluate(acc, MANGO, details=False)
+    assert not r.healthy and r.witness["health"] <= -1, (values, overrides, r.witness)
