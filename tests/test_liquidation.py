@@ -765,9 +765,10 @@ def _forge_and_verify(
 @st.composite
 def overrides_of(draw: st.DrawFn, inst: Any) -> dict[tuple[str, Any], int]:
     keys = [k for k, _, _ in inst.aux]
-    return {
-        k: draw(PERTURB) for k in draw(st.lists(st.sampled_from(keys), max_size=3, unique=True))
-    }
+    if draw(st.booleans()):
+        return {}  # the honest hints (the account may still be healthy, or two-sided)
+    chosen = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=2, unique=True))
+    return {k: draw(PERTURB) for k in chosen}
 
 
 @settings(
@@ -776,12 +777,12 @@ def overrides_of(draw: st.DrawFn, inst: Any) -> dict[tuple[str, Any], int]:
 @given(
     st.tuples(
         st.integers(0, 10**11),
-        st.sampled_from([0, 0, 10**9]),
+        st.sampled_from([0, 0, 0, 0, 10**9]),  # both parts non-zero at times (must fail)
         st.integers(0, 10**4),
-        st.sampled_from([0, 0, 10**3]),
+        st.sampled_from([0, 0, 0, 0, 10**3]),
         st.integers(0, 10**5),
-        st.sampled_from([0, 0, 10**4]),
-        st.integers(-(10**11), 10**9),
+        st.sampled_from([0, 0, 0, 0, 10**4]),
+        st.integers(-(10**11), 10**8),
     ),
     overrides_of(PORTFOLIO),
 )
@@ -808,11 +809,11 @@ def test_an_accepted_portfolio_liquidation_means_some_scenario_is_below(
 @given(
     st.tuples(
         st.integers(0, 10**9),
-        st.sampled_from([0, 0, 10**8]),
+        st.sampled_from([0, 0, 0, 0, 10**8]),
         st.integers(0, 50),
-        st.sampled_from([0, 0, 7]),
+        st.sampled_from([0, 0, 0, 0, 7]),
         st.integers(-100, 100),
-        st.integers(-(10**8), 10**8),
+        st.integers(-(10**9), 10**7),
     ),
     overrides_of(MANGO_LIQ),
 )
