@@ -18,8 +18,11 @@ timed apart), ``decode_ms`` (statement and proof bytes to checked points), ``pro
 binary proof: the trader's own commitments, the range and Sigma proofs), ``statement_bytes``
 (slot commitments and signature), ``range_constraints`` and their widths,
 ``prove_verify_ratio`` and, for ``cross``, ``batch_verify_ms_per_proof`` over 64 proofs (8 with
-``--quick``). ``--peer`` takes the JSON lines of ``../shared/peers/snark-margin/run.sh`` and puts
-the peer's one-core Groth16 figures beside k4p4.
+``--quick``); ``liquidation``: the venue's liquidation proof of alice's cross account after a
+price move (``market_moved.json``: ETH up to 3 620, alice below maintenance), θ = 1, every slot
+range-proven (``liquidation_cross``): ``prove_ms``, ``verify_ms``, ``proof_bytes``,
+``range_constraints``. ``--only NAME`` runs one case. ``--peer`` takes the JSON lines of
+``../shared/peers/snark-margin/run.sh`` and puts the peer's one-core Groth16 figures beside k4p4.
 """
 
 from __future__ import annotations
@@ -38,11 +41,19 @@ from zkmargin.attest import bls
 from zkmargin.attest import statement as stm
 from zkmargin.attest.keys import generate
 from zkmargin.circuit import proof as cp
-from zkmargin.circuit.compiler import LIMB_BITS, compile_statement, load_circuit
+from zkmargin.circuit.compiler import (
+    LIMB_BITS,
+    LIQUIDATION_CIRCUIT,
+    compile_instance,
+    compile_statement,
+    load_circuit,
+    statement_slots,
+)
 from zkmargin.circuit.slots import account_slots
 from zkmargin.formats.common import parse_threshold
 from zkmargin.formats.market import market_digest
 from zkmargin.formats.statement import AccountStatement
+from zkmargin.liquidation import liquidation_context
 from zkmargin.margin.market import compile_market, load_snapshot
 from zkmargin.margin.table_io import load_table
 
@@ -135,6 +146,32 @@ def measure(name: str, reps: int, batch: int) -> dict[str, Any]:
     return out
 
 
+def measure_liquidation(reps: int) -> dict[str, Any]:
+    """The venue's liquidation proof for alice after the price move."""
+    s = setup(EX / "market_moved.json", EX / "account.json", True)
+    st: AccountStatement = s["statement"]
+    circ = load_circuit(LIQUIDATION_CIRCUIT[st.mode])
+    theta = parse_threshold("1")
+    inst = compile_instance(circ, s["market"], statement_slots(st), theta, trusted_slots=False)
+    ctx = liquidation_context(circ.digest, market_digest(s["snap"]), theta, st)
+    proof = cp.prove(inst, s["values"], s["blindings"], ctx)
+    points = stm.statement_points(st)
+    assert cp.verify(inst, points, proof, ctx)
+    prove_ms = median_ms(lambda: cp.prove(inst, s["values"], s["blindings"], ctx), reps)
+    verify_ms = median_ms(lambda: cp.verify(inst, points, proof, ctx), reps)
+    return {
+        "circuit": circ.name,
+        "threshold": "1",
+        "slots": len(st.slots),
+        "prove_ms": round(prove_ms, 2),
+        "verify_ms": round(verify_ms, 2),
+        "proof_bytes": len(proof.to_bytes()),
+        "range_constraints": len(inst.range_items),
+        "aux_values": len(inst.aux),
+        "prove_verify_ratio": round(prove_ms / verify_ms, 2),
+    }
+
+
 def peer_figures(path: Path) -> dict[str, Any]:
     for line in path.read_text().splitlines():
         doc = json.loads(line)
@@ -157,12 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--peer", type=Path, default=None)
+    ap.add_argument("--only", choices=[*CASES, "liquidation"], default=None)
     args = ap.parse_args(argv)
     reps = 3 if args.quick else 9
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory():
         for name in CASES:
-            results[name] = measure(name, reps, (8 if args.quick else 64) if name == "cross" else 0)
+            if args.only in (None, name):
+                batch = (8 if args.quick else 64) if name == "cross" else 0
+                results[name] = measure(name, reps, batch)
+        if args.only in (None, "liquidation"):
+            results["liquidation"] = measure_liquidation(reps)
     if args.peer is not None:
         results["peer_k4p4"] = peer_figures(args.peer)
     if args.json:
@@ -183,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         if name == "peer_k4p4":
             continue
         print(name.ljust(11) + "".join(str(r.get(c, "-")).rjust(23) for c in cols))
-    if "batch_verify_ms_per_proof" in results["cross"]:
+    if "batch_verify_ms_per_proof" in results.get("cross", {}):
         c = results["cross"]
         print(
             f"batch of {c['batch_size']} cross proofs: {c['batch_verify_ms_per_proof']} ms a proof "
             f"vs {c['verify_ms']} ms alone"
         )
-    if "peer_k4p4" in results:
+    if "peer_k4p4" in results and "k4p4" in results:
         p, k = results["peer_k4p4"], results["k4p4"]
         print(
             f"k4p4 attested vs peer (Groth16, one core): prove {k['prove_ms']} vs "

@@ -16,7 +16,9 @@ from zkmargin.circuit.compiler import (
     Instance,
     SlotSpec,
     compile_instance,
+    liquidation_circuit,
     load_circuit,
+    margin_circuit,
     parse_circuit,
 )
 from zkmargin.circuit.lang import CircuitError
@@ -379,24 +381,32 @@ def test_hints_are_exact() -> None:
     )
 
 
-# ----- every published venue market that fits a circuit --------------------------------------
+# ----- every published venue market ----------------------------------------------------------
 
 VENUES = sorted((ROOT / "examples" / "venues").glob("*.json"))
 
 
+def _prove_verify(acc: CompiledAccount, market: Market, circuit: str, label: bytes) -> bool:
+    """Prove ``circuit`` for ``acc`` (every slot range-proven) and verify; False if refused."""
+    slots = account_slots(acc, market)
+    inst = compile_instance(
+        load_circuit(circuit), market, tuple(s.spec for s in slots), PPM, trusted_slots=False
+    )
+    blindings = [secrets.randbelow(R - 1) + 1 for _ in slots]
+    points = [commit(s.value, g) for s, g in zip(slots, blindings, strict=True)]
+    try:
+        proof = cp.prove(inst, _values(slots), blindings, label)
+    except ProvingError:
+        return False
+    assert cp.verify(inst, points, proof, label)
+    return True
+
+
 @pytest.mark.parametrize("path", VENUES, ids=lambda p: p.stem)
 def test_published_venue_markets(path: Path) -> None:
+    """Every accounting the engine knows is provable: a healthy account proves and verifies its
+    margin, a broke one is refused and proves and verifies its liquidation instead."""
     market = load_market(path)
-    if market.accounting != "standard":
-        with pytest.raises(CircuitError, match="accounting"):
-            compile_instance(
-                load_circuit("cross"),
-                market,
-                (SlotSpec("cash", "", 64, True),),
-                PPM,
-                trusted_slots=True,
-            )
-        return
     mode = "portfolio" if market.risk_arrays else "cross"
     positions = []
     for inst in market.instruments:
@@ -412,15 +422,33 @@ def test_published_venue_markets(path: Path) -> None:
     acc = CompiledAccount(
         "venue-test", mode, valuation_cash, (0,) * len(market.assets), tuple(positions)
     )
+    margin, liquidation = (
+        margin_circuit(mode, market.accounting),
+        liquidation_circuit(mode, market.accounting),
+    )
     assert evaluate(acc, market, details=False).healthy
-    inst, slots, blindings, points = _setup(acc, market=market)
-    proof = cp.prove(inst, _values(slots), blindings, path.stem.encode())
-    assert cp.verify(inst, points, proof, path.stem.encode())
+    assert _prove_verify(acc, market, margin, path.stem.encode())
+    assert not _prove_verify(acc, market, liquidation, path.stem.encode())
     broke = dataclasses.replace(acc, cash=-(10 ** (market.valuation_decimals + 9)))
-    inst2, slots2, blindings2, _ = _setup(broke, market=market)
-    if not evaluate(broke, market, details=False).healthy:
-        with pytest.raises(ProvingError):
-            cp.prove(inst2, _values(slots2), blindings2, b"x")
+    assert not evaluate(broke, market, details=False).healthy
+    assert not _prove_verify(broke, market, margin, b"x")
+    assert _prove_verify(broke, market, liquidation, b"x")
+
+
+def test_a_circuit_refuses_another_accounting_by_name() -> None:
+    mango = load_market(ROOT / "examples" / "venues" / "mango_v4.json")
+    with pytest.raises(CircuitError, match="mango_health accounting is not expressed by circuit"):
+        compile_instance(
+            load_circuit("cross"), mango, (SlotSpec("cash", "", 64, True),), PPM, trusted_slots=True
+        )
+    with pytest.raises(CircuitError, match="standard accounting is not expressed by circuit"):
+        compile_instance(
+            load_circuit("mango_cross"),
+            MARKET,
+            (SlotSpec("cash", "", 64, True),),
+            PPM,
+            trusted_slots=True,
+        )
 
 
 def _small_market() -> Market:

@@ -54,11 +54,12 @@ ALLOWED = {
     "exchange": STORY_LAYERS,
     "trader": STORY_LAYERS,
     "auditor": STORY_LAYERS,
+    "liquidation": STORY_LAYERS,
     "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
     "report": STORY_LAYERS | {"auditor"},
     "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles", "report"},
     "api": STORY_LAYERS
-    | {"exchange", "trader", "auditor", "demo", "bundles", "report"}
+    | {"exchange", "trader", "auditor", "demo", "bundles", "report", "liquidation"}
     | {
         "group",
         "transcript",

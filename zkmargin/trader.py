@@ -30,6 +30,7 @@ from .circuit.compiler import (
     SlotSpec,
     compile_instance,
     load_circuit,
+    margin_circuit,
     statement_slots,
 )
 from .circuit.lang import CircuitError, Linear
@@ -64,10 +65,11 @@ class NotHealthy(ZkMarginError):
     """The account does not meet the asked threshold; no proof is written (exit 1)."""
 
 
-def choose_circuit(name: str, mode: str) -> Circuit:
-    """The circuit to prove with: ``auto`` picks by the statement's margin mode."""
+def choose_circuit(name: str, mode: str, accounting: str = "standard") -> Circuit:
+    """The circuit to prove with: ``auto`` picks by the statement's margin mode and the market's
+    accounting."""
     if name == "auto":
-        name = AUTO_CIRCUIT[mode]
+        name = margin_circuit(mode, accounting)
     if name not in MARGIN_CIRCUITS:
         raise FormatError(
             f"circuit {name!r} is not a margin proof; choose auto, "
@@ -250,7 +252,7 @@ def prove_margin(
         st, values, blindings = _self_statement(
             mk, digest, snap.epoch, account, decoys, master, theta_ppm
         )
-    circ = choose_circuit(circuit, st.mode)
+    circ = choose_circuit(circuit, st.mode, mk.accounting)
     trusted = st.signature is not None or attestation is not None
     layout = statement_slots(st)
     try:

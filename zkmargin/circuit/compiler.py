@@ -30,6 +30,12 @@ Soundness rules the compiler enforces, each with the reason:
    2^{64−b}·v < 2^64, which does not bound v: see :func:`_bound_items`).
 5. A ``>=`` form whose lower bound is already ≥ 0 (for example the width check of an unbounded
    last tier) follows from the other range proofs and needs none of its own.
+7. A check may declare ``when = "w"``, a linear expression of committed selector values whose
+   bounds lie in [0, 1] with integer coefficients (so w is 0 or 1): the check is then
+   F + M·(1 − w) ≥ 0 with M = max(0, −lo(F)), the compiler's own bound on F's minimum. Where
+   w = 1 it is exactly F ≥ 0; where w = 0 it holds for every F the bounds allow. With one-hot
+   selectors (an ``==`` check that they sum to 1) this proves a disjunction, "F_k ≥ 0 for some
+   k", without revealing k: the liquidation circuits use it (docs/liquidation.md).
 6. A check may declare ``honest_below = "expr"``: an honest prover's value of the form is below
    that public bound (a rounding remainder below 1, say). Its limbs are then counted from that
    bound instead of the form's worst case. Soundness is unchanged: by rule 2 the form cannot
@@ -88,6 +94,7 @@ class CheckDef:
     lhs: ast.expr
     rhs: ast.expr
     honest_below: ast.expr | None = None
+    when: ast.expr | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class Circuit:
     version: int
     modes: tuple[str, ...]
     summary: str
+    accounting: str
     slots: dict[str, SlotKind]
     aux: tuple[AuxDef, ...]
     lets: tuple[tuple[str, ast.expr], ...]
@@ -126,13 +134,17 @@ def _canonical_digest(doc: Any) -> bytes:
     return hashlib.sha256(b"zkmargin-V01-circuit\x00" + text.encode()).digest()
 
 
+#: The markets' accountings; a circuit states the one it expresses (default standard).
+ACCOUNTINGS = ("standard", "mango_health")
+
+
 def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     """Parse a circuit file's text, or raise :class:`CircuitError` naming what is wrong."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CircuitError(f"{source}: not TOML: {exc}") from None
-    known = {"name", "version", "modes", "summary", "slots", "aux", "let", "check"}
+    known = {"name", "version", "modes", "summary", "accounting", "slots", "aux", "let", "check"}
     extra = set(doc) - known
     if extra:
         raise CircuitError(f"{source}: unknown keys {sorted(extra)}")
@@ -169,27 +181,42 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     for i, c in enumerate(doc.get("check", [])):
         cname = c.get("name", f"check{i}") if isinstance(c, dict) else f"check{i}"
         where = f"{source}: check {cname}"
-        if not isinstance(c, dict) or set(c) - {"name", "forall", "check", "honest_below"}:
-            raise CircuitError(f"{where}: takes name, forall, check and honest_below")
+        if not isinstance(c, dict) or set(c) - {"name", "forall", "check", "honest_below", "when"}:
+            raise CircuitError(f"{where}: takes name, forall, check, honest_below and when")
         kind, lhs, rhs = lang.comparison(lang.parse(c.get("check", ""), where), where)
         below = None
         if "honest_below" in c:
             if kind != ">=":
                 raise CircuitError(f"{where}: honest_below applies to a >= check")
             below = lang.parse(c["honest_below"], f"{where} honest_below")
+        when = None
+        if "when" in c:
+            if kind != ">=" or below is not None:
+                raise CircuitError(f"{where}: when applies to a >= check without honest_below")
+            when = lang.parse(c["when"], f"{where} when")
         checks.append(
             CheckDef(
-                cname, lang.parse_quantifier(c.get("forall", ""), where), kind, lhs, rhs, below
+                cname,
+                lang.parse_quantifier(c.get("forall", ""), where),
+                kind,
+                lhs,
+                rhs,
+                below,
+                when,
             )
         )
     if not checks:
         raise CircuitError(f"{source}: a circuit needs at least one check")
     modes = doc.get("modes", [])
+    accounting = doc.get("accounting", "standard")
+    if accounting not in ACCOUNTINGS:
+        raise CircuitError(f"{source}: 'accounting' must be one of {ACCOUNTINGS}")
     return Circuit(
         name,
         int(doc.get("version", 1)),
         tuple(modes),
         str(doc.get("summary", "")),
+        accounting,
         dict(slots),
         tuple(aux),
         lets,
@@ -199,14 +226,42 @@ def parse_circuit(text: str, source: str = "circuit") -> Circuit:
     )
 
 
-SHIPPED = ("isolated", "cross", "portfolio", "liability_leaf", "liability_leaf_isolated")
+SHIPPED = (
+    "isolated",
+    "cross",
+    "portfolio",
+    "liability_leaf",
+    "liability_leaf_isolated",
+    "liquidation_isolated",
+    "liquidation_cross",
+    "liquidation_portfolio",
+    "mango_cross",
+    "liquidation_mango_cross",
+)
 #: The margin proofs a trader makes and a verifier accepts: each proves equity − θ·requirement ≥ 0
 #: for the θ it states. The ``liability_leaf`` circuits prove debts covered, whatever θ is asked:
 #: the exchange's tree.
-MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio"})
+MARGIN_CIRCUITS = frozenset({"isolated", "cross", "portfolio", "mango_cross"})
 #: The margin circuit of each margin mode: its slot kinds are the ones a statement of that mode
 #: holds (every shipped circuit bounds a slot kind alike, so one statement serves them all).
 MODE_CIRCUIT = {"isolated": "isolated", "cross": "cross", "portfolio": "portfolio"}
+#: The liquidation circuit of each margin mode: θ·requirement − equity ≥ 1, proven by the venue
+#: over its own statement, every slot range-proven (docs/liquidation.md).
+LIQUIDATION_CIRCUIT = {m: f"liquidation_{m}" for m in MODE_CIRCUIT}
+LIQUIDATION_CIRCUITS = frozenset({*LIQUIDATION_CIRCUIT.values(), "liquidation_mango_cross"})
+
+
+def margin_circuit(mode: str, accounting: str) -> str:
+    """The margin circuit of a mode under a market's accounting (mango_health: cross only; any
+    other mode gets the standard circuit, which then refuses the market by name)."""
+    if accounting == "mango_health" and mode == "cross":
+        return "mango_cross"
+    return MODE_CIRCUIT[mode]
+
+
+def liquidation_circuit(mode: str, accounting: str) -> str:
+    """The liquidation circuit of a mode under a market's accounting."""
+    return "liquidation_" + margin_circuit(mode, accounting)
 
 
 @functools.cache
@@ -389,6 +444,11 @@ def compile_instance(
     ``trusted_slots``: the venue vouches for each slot's bound (an attested statement); otherwise
     every slot is range-proven too.
     """
+    if market.accounting != circuit.accounting:
+        raise CircuitError(
+            f"the market's {market.accounting} accounting is not expressed by circuit "
+            f"{circuit.name} (which expresses {circuit.accounting} accounting)"
+        )
     assets, positions = _index_sets(circuit, market, slots)
     try:
         prm = params.build(market, assets, positions, theta_ppm)
@@ -428,6 +488,9 @@ def compile_instance(
             lhs = Linear.of(lang.evaluate(chk.lhs, scope, where))
             rhs = Linear.of(lang.evaluate(chk.rhs, scope, where))
             coeffs, const, scale = _scaled(lhs + rhs.scale(Fraction(-1)))
+            if chk.when is not None:
+                sel = Linear.of(lang.evaluate(chk.when, scope, f"{where} when"))
+                coeffs, const = _relax(label, coeffs, const, sel, bounds)
             honest = None
             if chk.honest_below is not None:
                 bound = lang.evaluate(chk.honest_below, scope, f"{where} honest_below")
@@ -437,6 +500,45 @@ def compile_instance(
             inst.forms.append(_bound_form(label, chk.kind, coeffs, const, bounds, honest))
     _range_items(inst)
     return inst
+
+
+def _box(
+    coeffs: dict[VarKey, int], const: int, bounds: dict[VarKey, tuple[int, int]], label: str
+) -> tuple[int, int]:
+    lo = hi = const
+    for k, c in coeffs.items():
+        if k not in bounds:
+            raise CircuitError(f"form {label} uses {k[0]}, which is not bounded")
+        a, b = c * bounds[k][0], c * bounds[k][1]
+        lo += min(a, b)
+        hi += max(a, b)
+    return lo, hi
+
+
+def _relax(
+    label: str,
+    coeffs: dict[VarKey, int],
+    const: int,
+    sel: Linear,
+    bounds: dict[VarKey, tuple[int, int]],
+) -> tuple[dict[VarKey, int], int]:
+    """F + M·(1 − w) for a selector w ∈ {0, 1} (rule 7); M = max(0, −lo(F))."""
+    if not sel.terms or any(c.denominator != 1 for c in sel.terms.values()):
+        raise CircuitError(f"check {label}: 'when' must be committed selectors, integer weights")
+    if sel.const.denominator != 1:
+        raise CircuitError(f"check {label}: 'when' must have an integer constant")
+    w = {k: int(c) for k, c in sel.terms.items()}
+    wlo, whi = _box(w, int(sel.const), bounds, label)
+    if wlo < 0 or whi > 1:
+        raise CircuitError(f"check {label}: 'when' ranges over [{wlo}, {whi}], not within [0, 1]")
+    lo, _ = _box(coeffs, const, bounds, label)
+    big = max(0, -lo)
+    out = dict(coeffs)
+    for k, c in w.items():
+        out[k] = out.get(k, 0) - big * c
+        if not out[k]:
+            del out[k]
+    return out, const + big * (1 - int(sel.const))
 
 
 def _bound_form(

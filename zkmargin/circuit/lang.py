@@ -7,7 +7,9 @@ An expression is a Python-syntax expression, parsed with :mod:`ast` and interpre
 every expression is a linear form Σ c_x·x + c₀ with exact rational coefficients.
 
 Hints, which tell the honest prover how to compute an auxiliary value, use the same language with
-the committed values known, and may also call ``max``, ``min``, ``floor`` and ``ceil``.
+the committed values known, and may also call ``max``, ``min``, ``floor`` and ``ceil``, and
+``first_max(k, (e for u in S))`` (``first_min``): 1 if ``k`` is the first ``u`` of ``S`` at which
+``e`` is largest (smallest), else 0, which sets a one-hot selector.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, Fraction)) and not isinstance(v, bool)
 
 
-_ALLOWED_CALLS = {"sum", "max", "min", "floor", "ceil"}
+_ALLOWED_CALLS = {"sum", "max", "min", "floor", "ceil", "first_max", "first_min"}
 
 
 def parse(text: str, where: str) -> ast.expr:
@@ -272,6 +274,8 @@ def _call(node: ast.Call, scope: Scope, where: str) -> Value:
         return list(scope.functions[fn](*args))
     if fn not in _ALLOWED_CALLS:
         raise CircuitError(f"{where}: unknown function '{fn}'")
+    if fn in ("first_max", "first_min"):
+        return _first(fn, node, scope, where)
     if len(node.args) == 1 and isinstance(node.args[0], ast.GeneratorExp):
         gen = node.args[0]
         items = []
@@ -296,6 +300,31 @@ def _call(node: ast.Call, scope: Scope, where: str) -> Value:
         raise CircuitError(f"{where}: {fn}() takes one argument")
     x = Fraction(items[0])
     return math.floor(x) if fn == "floor" else math.ceil(x)
+
+
+def _first(fn: str, node: ast.Call, scope: Scope, where: str) -> int:
+    """``first_max(k, (e for u in S))``: 1 if k is the first u maximising e (hints only)."""
+    if (
+        len(node.args) != 2
+        or not isinstance(node.args[1], ast.GeneratorExp)
+        or len(node.args[1].generators) != 1
+        or not isinstance(node.args[1].generators[0].target, ast.Name)
+    ):
+        raise CircuitError(f"{where}: {fn}(k, (e for u in S)) takes a key and one generator")
+    target = evaluate(node.args[0], scope, where)
+    gen = node.args[1]
+    name = cast(ast.Name, gen.generators[0].target).id
+    best: tuple[Any, Any] | None = None
+    for _ in iterate(list(gen.generators), scope, where):
+        v = evaluate(gen.elt, scope, where)
+        if not _is_number(v):
+            raise CircuitError(f"{where}: {fn}() of a committed value is not linear (hints only)")
+        key = v if fn == "first_max" else -v
+        if best is None or key > best[0]:
+            best = (key, scope.bound[name])
+    if best is None:
+        raise CircuitError(f"{where}: {fn}() of nothing")
+    return 1 if best[1] == target else 0
 
 
 def comparison(node: ast.expr, where: str) -> tuple[str, ast.expr, ast.expr]:

@@ -13,6 +13,8 @@ liability_weight[a] weight ≥ 1 of a borrow of a
 tier_weight[a][t]  weight of slice t of a tiered asset
 tier_lower[a][t]   lower bound of slice t (asset units, or valuation units for value tiers)
 tier_width[a][t]   width of slice t (the last, unbounded slice: 2^64 − 1)
+tier_offset[a][t]  Σ_{k<t} (w_k − w_t)·width_k: the tiered haircut is the concave
+                   min_t (tier_weight[a][t]·basis + tier_offset[a][t]) (liquidation circuits)
 settle_price[i]    valuation units per settle unit of instrument i
 mark[i]            settle units of value per size unit (−cv/mark for inverse contracts)
 quote_unit[i]      settle units per unit of the committed quote
@@ -25,11 +27,16 @@ risk[i][s]         loss-array entry: valuation units of P&L per size unit in sce
 settle_offset      2^63: a signed 64-bit value v is committed as the unsigned v + 2^63
 borrow_in_equity   1 if borrows reduce equity, else 0
 borrow_in_requirement  1 if borrows add to the requirement (Drift), else 0
+asset_w[i], liab_w[i], overall[i]  mango_health: a perp's base weights (long, short) and the
+                   overall asset weight of a positive contribution
+contrib_line[i][k] mango_health: the slopes (1, overall[i]) of a contribution's concave weighting
+token_line[a][k]   mango_health: the slopes (weight[a], liability_weight[a]) of a token's
 ================== ==========================================================================
 
 Index sets: ``assets`` and ``positions`` (what the statement holds slots for, market order),
 ``flat_assets``, ``amount_tiered_assets``, ``value_tiered_assets``, ``flat_positions``,
-``tiered_positions``, ``scenarios``, ``settle_assets`` (the assets the held positions settle in);
+``tiered_positions``, ``scenarios``, ``settle_assets`` (the assets the held positions settle in),
+``settle_only_assets`` (those of them without balance slots), ``two`` ([0, 1]);
 functions ``tiers(a)``, ``pieces(i)`` and ``settled_by(s)`` (the held positions settling in s).
 """
 
@@ -79,10 +86,7 @@ def build(
     market: Market, assets: Sequence[str], positions: Sequence[str], theta_ppm: int
 ) -> Parameters:
     """The parameters of an instance holding slots for ``assets`` and ``positions``."""
-    if market.accounting != "standard":
-        raise UnsupportedMarket(
-            f"the market's {market.accounting} accounting is not expressed by a shipped circuit"
-        )
+    mango = market.accounting == "mango_health"
     v = market.valuation_decimals
     price: dict[str, Fraction] = {}
     for a in market.assets:
@@ -101,6 +105,7 @@ def build(
     tier_weight: dict[str, list[Fraction]] = {}
     tier_lower: dict[str, list[int]] = {}
     tier_width: dict[str, list[int]] = {}
+    tier_offset: dict[str, list[Fraction]] = {}
     for a in market.assets:
         lo = 0
         tier_weight[a.symbol], tier_lower[a.symbol], tier_width[a.symbol] = [], [], []
@@ -111,7 +116,17 @@ def build(
             if upto is None:
                 break
             lo = upto
-    p.update(tier_weight=tier_weight, tier_lower=tier_lower, tier_width=tier_width)
+    for a in market.assets:
+        ws, wd = tier_weight[a.symbol], tier_width[a.symbol]
+        tier_offset[a.symbol] = [
+            sum(((ws[k] - ws[t]) * wd[k] for k in range(t)), Fraction(0)) for t in range(len(ws))
+        ]
+    p.update(
+        tier_weight=tier_weight,
+        tier_lower=tier_lower,
+        tier_width=tier_width,
+        tier_offset=tier_offset,
+    )
     by_symbol = {i.symbol: i for i in market.instruments}
     settle_price, mark, quote_unit, notional = {}, {}, {}, {}
     quote_slack: dict[str, int] = {}
@@ -120,12 +135,29 @@ def build(
     flat_rate: dict[str, Fraction] = {}
     risk: dict[str, list[int]] = {}
     flat_positions, tiered_positions = [], []
+    asset_w: dict[str, Fraction] = {}
+    liab_w: dict[str, Fraction] = {}
+    overall: dict[str, Fraction] = {}
     for symbol in positions:
         inst = by_symbol[symbol]
         settle_price[symbol] = price[market.assets[inst.settle_index].symbol]
         mark[symbol], quote_unit[symbol], notional[symbol] = mark_terms(inst, market)
         quote_slack[symbol] = 1 if inst.kind == "inverse" else 0
         sched = inst.schedule
+        if mango:
+            if sched is None or sched.weights is None or inst.kind != "linear":
+                raise UnsupportedMarket(
+                    f"{symbol}: a mango_health circuit weighs linear perpetuals with weights"
+                )
+            aw, lw, ov = sched.weights
+            asset_w[symbol], liab_w[symbol] = Fraction(aw, PPM), Fraction(lw, PPM)
+            overall[symbol] = Fraction(ov, PPM)
+            if not asset_w[symbol] <= 1 <= liab_w[symbol] or not 0 <= overall[symbol] <= 1:
+                raise UnsupportedMarket(
+                    f"{symbol}: mango weights need asset ≤ 1 ≤ liability and overall in [0, 1] "
+                    "(concave health)"
+                )
+            continue
         if sched is not None and sched.weights is not None:
             raise UnsupportedMarket(f"{symbol}: health weights are not expressed by a circuit")
         if sched is not None:
@@ -146,6 +178,18 @@ def build(
                 tiered_positions.append(symbol)
         if inst.index in market.risk_arrays:
             risk[symbol] = list(market.risk_arrays[inst.index])
+    if mango and any(a.tiers for a in market.assets):
+        raise UnsupportedMarket("tiered haircuts under mango_health are not expressed by a circuit")
+    p.update(
+        asset_w=asset_w,
+        liab_w=liab_w,
+        overall=overall,
+        contrib_line={i: [Fraction(1), overall[i]] for i in overall},
+        token_line={
+            a.symbol: [p["weight"][a.symbol], p["liability_weight"][a.symbol]]
+            for a in market.assets
+        },
+    )
     p.update(
         settle_price=settle_price,
         mark=mark,
@@ -176,6 +220,10 @@ def build(
         "tiered_positions": tiered_positions,
         "scenarios": list(range(market.scenario_count)),
         "settle_assets": [a.symbol for a in market.assets if a.symbol in settled_by],
+        "settle_only_assets": [
+            a.symbol for a in market.assets if a.symbol in settled_by and a.symbol not in assets
+        ],
+        "two": [0, 1],
     }
     functions: dict[str, Callable[..., Sequence[Any]]] = {
         "tiers": lambda a: list(range(len(tier_weight[a]))),

@@ -25,6 +25,7 @@ from .exchange import exchange
 from .inclusion import inclusion
 from .interrupt import message as interrupt_message
 from .interrupt import once as interrupt_once
+from .liquidation import equivocation, liquidation, prove_liquidation, verify_liquidation
 from .margin import margin
 from .trader import prove
 from .venue import venue
@@ -206,3 +207,7 @@ main.add_command(verify)
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
 main.add_command(exchange)
 main.add_command(inclusion)
+venue.add_command(prove_liquidation)
+main.add_command(verify_liquidation)
+main.add_command(liquidation)
+main.add_command(equivocation)

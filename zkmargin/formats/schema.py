@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ..fileio import atomic_write_text
 from .accounts import AccountsFile
 from .assets import EvmBalancesFile, ProofOfAssets, SignaturesFile, WalletsFile
+from .liquidation import LiquidationLogHeader, LiquidationProofFile
 from .market import MarketSnapshot
 from .publication import (
     AccountSecret,
@@ -61,6 +62,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "signatures.schema.json": SignaturesFile,
     "proof-of-assets.schema.json": ProofOfAssets,
     "evm-balances.schema.json": EvmBalancesFile,
+    "liquidation-proof.schema.json": LiquidationProofFile,
+    "liquidation-log-header.schema.json": LiquidationLogHeader,
 }
 
 
