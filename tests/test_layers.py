@@ -57,7 +57,7 @@ ALLOWED = {
     "liquidation": STORY_LAYERS,
     "bundles": {"group", "pedersen", "rangeproof", "sigma", "generators", "errors"},
     "report": STORY_LAYERS | {"auditor"},
-    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles", "report"},
+    "demo": STORY_LAYERS | {"exchange", "trader", "auditor", "bundles", "report", "liquidation"},
     "api": STORY_LAYERS
     | {"exchange", "trader", "auditor", "demo", "bundles", "report", "liquidation"}
     | {

@@ -9,7 +9,10 @@
   custodians sign the publication's reserves message, the exchange proves its BTC reserve on
   chain (the other columns declared off chain, reported apart), and the audit re-reads every
   balance from the auditor's own UTXO snapshot; a replayed signature is refused;
-* the crypto core: an aggregated range proof and Sigma proofs, and attempts to cheat them.
+* a liquidation, proven: the market moves, the venue proves alice's account below maintenance,
+  anyone verifies it, alice checks it is about her; a healthy account cannot be liquidated;
+* the crypto core: an aggregated range proof and Sigma proofs, and attempts to cheat them;
+* what each party learned.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ from .formats.accounts import load_accounts
 from .formats.common import format_decimal
 from .group import R
 from .liabilities.publish import Progress
+from .liquidation import (
+    NotBelow,
+    check_liquidation,
+    prove_liquidation,
+    verify_liquidation_proofs,
+)
 from .margin import synthetic
 from .trader import NotHealthy, prove_margin, verify_inclusion
 from .transcript import sigma_tag
@@ -157,6 +166,10 @@ def demo_summary(rep: DemoReport) -> DemoReport:
     rep.say(
         "  the lender: that the trader's account, as the venue signed it, has equity at least "
         "1.25 × its maintenance requirement; not one balance, position, price or figure"
+    )
+    rep.say(
+        "  the public, of a liquidation: that the account was below maintenance at that "
+        "snapshot, as the venue signed it; and the trader, that the proof is about their account"
     )
     rep.say(
         "  each user: that their account is in the exchange's signed tree with exactly the "
@@ -272,6 +285,63 @@ def demo_trader(report: DemoReport | None = None, examples: Path = EXAMPLES) -> 
             words=("refused, no proof written", "proof written"),
         )
         rep.ok &= not (d / "no.json").exists()
+    return rep
+
+
+def demo_liquidation(report: DemoReport | None = None, examples: Path = EXAMPLES) -> DemoReport:
+    """The trader's third act: the market moves, the venue liquidates alice's cross account and
+    publishes its proof; anyone verifies it against the venue key and the new snapshot; alice
+    checks the proof is about her statement; a proof for a healthy account cannot be made."""
+    rep = report or DemoReport()
+    data = examples / "trader"
+    moved, account = data / "market_moved.json", data / "account.json"
+    if not moved.exists():
+        rep.say(f"liquidation skipped: {moved} is not here (run from a checkout)")
+        return rep
+    with tempfile.TemporaryDirectory(prefix="zkmargin-demo-") as tmp:
+        d = Path(tmp)
+        key, pub = venue_keygen(d / "venue.key", "Example Venue")
+        pk = load_venue_public_key(pub)
+        rep.say("the market moves (ETH 3,000 → 3,620): the venue liquidates alice's account…")
+        venue_attest(key=key, market=moved, accounts=account, out_dir=d / "st", layout="own")
+        st, op = d / "st" / "alice.statement.json", d / "st" / "alice.openings.json"
+        res = prove_liquidation(
+            key=key, market=moved, statement=st, openings=op, out=d / "alice.liquidation.json"
+        )
+        rep.say(
+            f"  and publishes a proof that her equity was below maintenance ({res.proof_bytes} B, "
+            "no amount in it)"
+        )
+        [v] = verify_liquidation_proofs([res.out], market=moved, venue_key=pk)
+        rep.check("anyone verifies it against the venue key and the new snapshot", v.valid)
+        mine = check_liquidation(
+            proof=res.out, statement=st, openings=op, market=moved, venue_key=pk
+        )
+        rep.check("alice checks it is about her own signed statement", mine.valid)
+        [stale] = verify_liquidation_proofs([res.out], market=data / "market.json", venue_key=pk)
+        rep.check("the same proof against the snapshot before the move", stale.valid, False)
+        before = data / "market.json"
+        venue_attest(key=key, market=before, accounts=account, out_dir=d / "st0", layout="own")
+        try:
+            prove_liquidation(
+                key=key,
+                market=before,
+                statement=d / "st0" / "alice.statement.json",
+                openings=d / "st0" / "alice.openings.json",
+                out=d / "never.json",
+            )
+            refused = False
+        except NotBelow:
+            refused = True
+        rep.check(
+            "the venue asked to liquidate her before the move, when she was healthy",
+            refused,
+            words=("refused, no proof", "proof written"),
+        )
+        rep.say(
+            "  the public learned that this account was below maintenance at this snapshot, "
+            "never by how much"
+        )
     return rep
 
 

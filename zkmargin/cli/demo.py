@@ -25,6 +25,8 @@ def demo(workers: int | None) -> None:
         api.demo_margin(report)
         progress.step("the trader's proof")
         api.demo_trader(report)
+        progress.step("a liquidation, proven")
+        api.demo_liquidation(report)
         progress.step("the exchange's publication")
         api.demo_exchange(report, workers=workers, progress=progress)
         progress.step("the building blocks")
