@@ -23,6 +23,7 @@ from chain_helpers import (
 from coincurve import PrivateKey
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from pydantic import ValidationError
 
 from zkmargin.chain import AddressError, ChainError, SignatureEncodingError
 from zkmargin.chain import bitcoin as btc
@@ -267,8 +268,9 @@ def test_reserves_message_binds_everything(world: World) -> None:
             parse_heights(bad)
     with pytest.raises(FormatError, match="unknown chain"):
         reserves_message(world.root, {"dogecoin": 1})
-    with pytest.raises(FormatError, match="control"):
-        reserves_message(signed_root(venue="X\nepoch: 9"), world.heights)
+    # a venue name with a control character cannot even be a root (it could forge a line)
+    with pytest.raises(ValidationError):
+        signed_root(venue="X\nepoch: 9")
 
 
 def test_honest_proof(world: World, proof: ProofOfAssets) -> None:

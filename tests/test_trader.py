@@ -536,7 +536,7 @@ def test_not_checked_lines_and_strict(world: dict[str, Path]) -> None:
     bare = run("verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"])
     assert bare.exit_code == 0, bare.output
     assert 'context not checked: it is "lender=acme" (--context)' in bare.output
-    assert "minimum θ not checked: it proves θ = 1.25 (--min-threshold)" in bare.output
+    assert "minimum θ not checked: the proof states θ = 1.25 (--min-threshold)" in bare.output
     strict = run(
         "verify", world["proof"], "--market", MARKET, "--venue-key", world["pub"], "--strict"
     )
