@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ DATA = SHARED / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Stop with one clear line when the reference data is not where the tests expect it."""
+    """Stop with one clear line when the reference data is not where the tests expect it; and
+    make Ctrl-C reach the commands the tests start. A shell starts a background job (``make
+    test &``, a CI runner's job) with SIGINT ignored, which every process it starts inherits:
+    the tests that interrupt a command would then see it run on. Handling SIGINT here again
+    gives every child the default disposition."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not DATA.is_dir():
         pytest.exit(
             f"the reference data is missing: expected {DATA} (the shared/ folder beside this "

@@ -18,6 +18,7 @@ import click
 
 from .. import api
 from ..api import ZkMarginError
+from . import interrupt
 from .auditor import verify
 from .demo import demo
 from .examples import examples
@@ -204,7 +205,15 @@ main.add_command(venue)
 main.add_command(prove)
 main.add_command(verify)
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "main"]
+
+def entry() -> None:
+    """The ``zkmargin`` program: :data:`main` in a process of its own (a second Ctrl-C stays
+    ignored while it stops)."""
+    interrupt.HOLD_AFTER_FIRST = True
+    main()
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_INVALID", "entry", "main"]
 main.add_command(exchange)
 main.add_command(inclusion)
 venue.add_command(prove_liquidation)

@@ -34,9 +34,17 @@ def message(ctx: click.Context | None, argv: tuple[str, ...]) -> str:
     return f"interrupted: {note()}: {shlex.join(['zkmargin', *argv])}"
 
 
+#: Set by the command line's entry point (a process that exits after the command): there a
+#: second Ctrl-C stays ignored until the process is gone. Elsewhere (the commands run in
+#: process, as by tests or an embedding program) the previous handler comes back, so that the
+#: process, and every process it starts later, can still be interrupted.
+HOLD_AFTER_FIRST = False
+
+
 @contextmanager
 def once() -> Iterator[None]:
-    """The first Ctrl-C raises :class:`KeyboardInterrupt`; from then on SIGINT is ignored."""
+    """The first Ctrl-C raises :class:`KeyboardInterrupt`; from then on SIGINT is ignored (until
+    the process exits, in the command line's own process; until the command ends, otherwise)."""
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
@@ -55,5 +63,5 @@ def once() -> Iterator[None]:
     try:
         yield
     finally:
-        if not fired:
+        if not fired or not HOLD_AFTER_FIRST:
             signal.signal(signal.SIGINT, signal.default_int_handler)
