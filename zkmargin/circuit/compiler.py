@@ -553,13 +553,7 @@ def _bound_form(
     ``honest``: the honest prover's value is below it (rule 6), which sets the limb count."""
     if not coeffs:
         raise CircuitError(f"form {label} uses no committed value (it is a constant)")
-    lo = hi = const
-    for k, c in coeffs.items():
-        if k not in bounds:
-            raise CircuitError(f"form {label} uses {k[0]}, which is not bounded")
-        a, b = c * bounds[k][0], c * bounds[k][1]
-        lo += min(a, b)
-        hi += max(a, b)
+    lo, hi = _box(coeffs, const, bounds, label)
     if max(-lo, hi) >= R // 2:
         raise CircuitError(
             f"form {label} could reach {max(-lo, hi).bit_length()} bits in magnitude, beyond r/2: "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..formats.common import FormatError
 from ..margin.market import Market
-from ..margin.scalar import CompiledAccount
+from ..margin.scalar import CompiledAccount, CompiledPosition
 from .compiler import MODE_CIRCUIT, SlotSpec, circuit_slot, load_circuit
 
 
@@ -52,6 +52,18 @@ def slot_spec(mode: str, name: str, of: str) -> SlotSpec:
     return circuit_slot(load_circuit(MODE_CIRCUIT[mode]), name, of)
 
 
+def committed_quote(pos: CompiledPosition, market: Market) -> int:
+    """The quote slot's value of a position: the engine's quote (−size·entry) for a linear
+    contract; ⌊size·cv/entry⌋ in settle units for an inverse one (the floor only understates
+    the position's value)."""
+    inst = market.instruments[pos.instrument]
+    if inst.kind != "inverse":
+        return pos.quote
+    settle = market.assets[inst.settle_index]
+    num = pos.size * inst.contract_value * 10**settle.decimals
+    return int(num // (10**inst.size_decimals * pos.quote))
+
+
 def decoy_candidates(market: Market, mode: str) -> tuple[list[str], list[str]]:
     """Assets and instruments a decoy may name in this mode (those a circuit can price)."""
     assets = [a.symbol for a in market.assets]
@@ -83,13 +95,7 @@ def account_slots(
         inst = market.instruments[pos.instrument]
         if inst.symbol in held:
             raise FormatError(f"two positions in {inst.symbol}; merge them", file=file, record=rec)
-        if inst.kind == "inverse":
-            settle = market.assets[inst.settle_index]
-            num = pos.size * inst.contract_value * 10**settle.decimals
-            quote = num // (10**inst.size_decimals * pos.quote)
-        else:
-            quote = pos.quote
-        held[inst.symbol] = (pos.size, quote, pos.isolated_margin)
+        held[inst.symbol] = (pos.size, committed_quote(pos, market), pos.isolated_margin)
     decoy_names: set[str] = set()
     if layout is not None:
         if decoys:

@@ -25,7 +25,7 @@ from ..attest.keys import VenueKey
 from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec, load_circuit
 from ..circuit.params import mark_terms
-from ..circuit.slots import SlotValue, account_slots
+from ..circuit.slots import SlotValue, account_slots, committed_quote
 from ..errors import ZkMarginError
 from ..formats.common import FormatError, format_decimal
 from ..formats.publication import PublicationHeader
@@ -172,13 +172,7 @@ def write_off(account: CompiledAccount, market: Market) -> CompiledAccount:
     for pos in account.positions:
         inst = market.instruments[pos.instrument]
         mark, quote_unit, _ = mark_terms(inst, market)
-        if inst.kind == "inverse":
-            settle = market.assets[inst.settle_index]
-            num = pos.size * inst.contract_value * 10**settle.decimals
-            quote = num // (10**inst.size_decimals * pos.quote)
-        else:
-            quote = pos.quote
-        value = quote_unit * quote + mark * pos.size
+        value = quote_unit * committed_quote(pos, market) + mark * pos.size
         if account.mode == "isolated":
             value += pos.isolated_margin
         if value >= 0:

@@ -89,28 +89,14 @@ def exact_figures(acc: CompiledAccount, market: Market) -> ExactFigures:
         scale = a.price * _ten(v - a.decimals - a.price_decimals)
         if b < 0:
             borrows += -b * scale * Fraction(a.liability_weight_ppm, PPM)
-        elif not a.tiers:
-            counted += b * scale * Fraction(a.weight_ppm, PPM)
         else:
-            basis = Fraction(b) if a.tier_basis == "amount" else b * scale
-            lo, total = Fraction(0), Fraction(0)
-            for upto, w in a.tiers:
-                top = basis if upto is None else min(basis, Fraction(upto))
-                total += max(Fraction(0), top - lo) * Fraction(w, PPM)
-                if upto is None:
-                    break
-                lo = Fraction(upto)
-            counted += total * scale if a.tier_basis == "amount" else total
+            counted += _haircut_value(a, b, scale)
     pos_value = mm = im = Fraction(0)
     for p in acc.positions:
         inst = market.instruments[p.instrument]
         s = market.assets[inst.settle_index]
         to_val = s.price * _ten(v - s.decimals - s.price_decimals)
         if inst.kind == "inverse":
-            value = Fraction(
-                p.size * inst.contract_value * (inst.mark - p.quote) * 10**s.decimals,
-                10**inst.size_decimals * p.quote * inst.mark,
-            )
             notional = Fraction(
                 abs(p.size) * inst.contract_value * 10**s.decimals,
                 10**inst.size_decimals * inst.mark,
@@ -119,11 +105,8 @@ def exact_figures(acc: CompiledAccount, market: Market) -> ExactFigures:
             k = Fraction(inst.multiplier_ppm, PPM) * _ten(
                 s.decimals - inst.size_decimals - inst.price_decimals
             )
-            value = k * (p.size * inst.mark + p.quote)
             notional = k * abs(p.size) * inst.mark
-        if acc.mode == "isolated":
-            value += p.isolated_margin
-        pos_value += value * to_val
+        pos_value += position_value(p, market, acc.mode) * to_val
         if acc.mode == "portfolio" or inst.schedule is None:
             continue
         sched = inst.schedule
