@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+from hypothesis import HealthCheck, settings
 
 from zkmargin import group, rangeproof
 from zkmargin.attest import bls
@@ -52,6 +55,20 @@ from zkmargin.margin.market import Market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
 from zkmargin.transcript import SpongeRng
+
+_FUZZ = os.environ.get("ZKMARGIN_FUZZ", "0")
+#: ZKMARGIN_FUZZ=1 (``make fuzz``) runs 20 times the examples; ZKMARGIN_FUZZ=k, k times.
+SCALE = max(1, int(_FUZZ) if _FUZZ.isdigit() and int(_FUZZ) > 1 else 20 * (_FUZZ == "1"))
+
+
+def examples(n: int) -> Callable[[Any], Any]:
+    """``n`` examples (times the fuzz scale), no deadline, module-scoped fixtures allowed."""
+    return settings(
+        max_examples=n * SCALE,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
 
 #: (name, of, bits, signed, value): a slot as the forger declares and fills it.
 ForgedSlot = tuple[str, str, int, bool, int]
@@ -173,10 +190,12 @@ def forge_leaf(
 
     proven = statement(slots)
     st = proven if statement_slots is None else statement(statement_slots)
-    inst = forged_instance(lf.LEAF_CIRCUITS[mode], market, specs, PPM, trusted=False)
+    inst = forged_instance(
+        lf.leaf_circuit_name(mode, market.accounting), market, specs, PPM, trusted=False
+    )
     aux_blindings = [5000 + 11 * k + len(seed) for k in range(len(inst.aux))]
     proof, vals = forged_proof(
-        inst, values, blindings, lf.leaf_context(st), aux, seed, aux_blindings
+        inst, values, blindings, lf.leaf_context(st, market.accounting), aux, seed, aux_blindings
     )
     columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
     sums = lf.encode_sums(
@@ -194,7 +213,9 @@ def leaf_openings(leaf: ForgedLeaf, market: Market, columns: lf.Columns) -> list
     """(L_c, its blinding mod r) of every column of a forged leaf, as its forger knows them: the
     values it committed (signed representatives) and the blindings it chose."""
     specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
-    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
+    inst = forged_instance(
+        lf.leaf_circuit_name(leaf.mode, market.accounting), market, specs, PPM, trusted=False
+    )
     return lf.liability_openings(
         lf.liability_terms(inst, columns),
         [signed_rep(v) for *_, v in leaf.slots],
@@ -379,7 +400,7 @@ def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
     covered by its own holdings (the exact engine's :func:`debts_covered`), and every committed
     liability at least the account's true liability in its column. A layout the circuit does
     not define (a slot dropped or doubled) means nothing."""
-    circuit = lf.LEAF_CIRCUITS[leaf.mode]
+    circuit = lf.leaf_circuit_name(leaf.mode, market.accounting)
     if not layout_defined(circuit, market, leaf.slots):
         return False
     if not within_circuit_bounds(circuit, leaf.slots):
@@ -394,7 +415,9 @@ def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:
 def committed_liabilities(market: Market, leaf: ForgedLeaf) -> list[int]:
     """The values the leaf's liability commitments open to (signed representatives)."""
     specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in leaf.slots)
-    inst = forged_instance(lf.LEAF_CIRCUITS[leaf.mode], market, specs, PPM, trusted=False)
+    inst = forged_instance(
+        lf.leaf_circuit_name(leaf.mode, market.accounting), market, specs, PPM, trusted=False
+    )
     columns = lf.liability_columns(market)
     out = []
     for refs, const in lf.liability_terms(inst, columns):

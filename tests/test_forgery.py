@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -37,7 +35,7 @@ from typing import Any
 import forger
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from zkmargin import group
@@ -71,20 +69,9 @@ from zkmargin.margin.synthetic import (
 from zkmargin.margin.table_io import save_table
 
 ROOT = Path(__file__).resolve().parent.parent
-_FUZZ = os.environ.get("ZKMARGIN_FUZZ", "0")
-#: ZKMARGIN_FUZZ=1 (``make fuzz``) runs 20 times the examples; ZKMARGIN_FUZZ=k, k times.
-SCALE = max(1, int(_FUZZ) if _FUZZ.isdigit() and int(_FUZZ) > 1 else 20 * (_FUZZ == "1"))
 EPOCH = 3
 N_ACCOUNTS = 6
-
-
-def examples(n: int) -> Callable[[Any], Any]:
-    """``n`` examples (times the fuzz scale), no deadline, module-scoped fixtures allowed."""
-    return settings(
-        max_examples=n * SCALE,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+examples = forger.examples
 
 
 # ----- the world: a real publication (header, market, key, secrets) --------------------------
@@ -324,7 +311,7 @@ def leaf_draws(
     instruments = draw(
         st.lists(st.sampled_from([i.symbol for i in market.instruments]), unique=True)
     )
-    circuit = lf.LEAF_CIRCUITS["cross"]
+    circuit = lf.leaf_circuit_name("cross", "standard")
     slots = with_specs(circuit, draw(account_values(market, circuit, assets, instruments, honest)))
     if always_balance or draw(st.integers(0, 3)):
         balance_cash(market, slots, "cross", PPM, draw(st.sampled_from(margins)))
@@ -373,7 +360,7 @@ def forge(world: World, d: LeafDraw, position: int, tag: bytes | None = None) ->
     if d.aux_change is not None:
         specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in d.slots)
         inst = forger.forged_instance(
-            lf.LEAF_CIRCUITS["cross"], world.market, specs, PPM, trusted=False
+            lf.leaf_circuit_name("cross", "standard"), world.market, specs, PPM, trusted=False
         )
         honest = cproof.auxiliary_values(inst, [forger.signed_rep(v) for *_, v in d.slots])
         aux = {("settled", "USDT"): change_aux(d.aux_change, honest[("settled", "USDT")])}
@@ -390,7 +377,9 @@ def forge(world: World, d: LeafDraw, position: int, tag: bytes | None = None) ->
 
 
 def bounds_as_circuit(slots: list[forger.ForgedSlot]) -> bool:
-    return all((b, s) == spec(lf.LEAF_CIRCUITS["cross"], n, o) for n, o, b, s, _ in slots)
+    return all(
+        (b, s) == spec(lf.leaf_circuit_name("cross", "standard"), n, o) for n, o, b, s, _ in slots
+    )
 
 
 def test_accepted_leaves_mean_what_they_say(world: World) -> None:

@@ -265,7 +265,7 @@ def test_attest_and_publish_give_the_same_statement(tmp_path: Path) -> None:
         attested = [(int(o["value"]), int(o["blinding"], 16)) for o in op["openings"]]
         assert attested == acc.openings, acc.account
     assert plan.min_share >= 4
-    assert lf.LEAF_CIRCUITS["isolated"] == "liability_leaf_isolated"
+    assert lf.LEAF_CIRCUITS[("standard", "isolated")] == "liability_leaf_isolated"
 
 
 def test_a_generated_book_of_every_mode_publishes(tmp_path: Path) -> None:

@@ -232,6 +232,7 @@ SHIPPED = (
     "portfolio",
     "liability_leaf",
     "liability_leaf_isolated",
+    "liability_leaf_mango",
     "liquidation_isolated",
     "liquidation_cross",
     "liquidation_portfolio",

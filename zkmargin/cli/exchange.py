@@ -196,8 +196,9 @@ def publish(
     )
     if res.bankrupt:
         click.echo(
-            f"{res.bankrupt} account(s) bankrupt (haircut equity at mark below zero): published "
-            "written off, their debts left out of the totals (which accounts is not said)"
+            f"{res.bankrupt} account(s) bankrupt (debts not covered by their own holdings): "
+            "published written off, their debts left out of the totals (which accounts is not "
+            "said)"
         )
 
 

@@ -81,7 +81,7 @@ def check_attestation(
         raise NotIncluded("the root is signed by another venue key")
     if root.market_digest != market_digest(snapshot).hex():
         raise NotIncluded("the root was made for another market snapshot")
-    why = lf.check_leaf_statement(st, root)
+    why = lf.check_leaf_statement(st, root, market.accounting)
     if why:
         raise NotIncluded(why)
     columns = lf.liability_columns(market)
@@ -94,7 +94,7 @@ def check_attestation(
         inst = lf.leaf_instance(market, st.mode, specs)
         points = stm.statement_points(st)
         proof = cproof.CircuitProof.from_bytes(bytes.fromhex(att.leaf_proof), inst)
-        parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st))
+        parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st, market.accounting))
         liabilities = lf.liability_points(lf.liability_terms(inst, columns), points, proof.aux)
         siblings = [
             Node.decode(

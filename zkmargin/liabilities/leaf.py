@@ -1,7 +1,9 @@
 """A leaf of the liabilities tree: an account's statement, its leaf proof (``liability_leaf`` for
-cross and portfolio accounts, ``liability_leaf_isolated`` for isolated ones: the verifier picks
-the circuit from the statement's mode through its own table, :data:`LEAF_CIRCUITS`) and its
-per-column liabilities, derived by anyone from the two.
+cross and portfolio accounts, ``liability_leaf_isolated`` for isolated ones,
+``liability_leaf_mango`` for the accounts of a market under Mango v4's ``mango_health``
+accounting: the verifier picks the circuit from the market's accounting and the statement's mode
+through its own table, :data:`LEAF_CIRCUITS`) and its per-column liabilities, derived by anyone
+from the two.
 
 Columns: every asset of the market, in market order, then the valuation currency (the accounts'
 cash, in valuation units). The liability of account A in column c is
@@ -44,11 +46,13 @@ from ..group import POINT_BYTES, Point, R
 from ..margin.market import Market
 
 LEAF_CIRCUIT = "liability_leaf"
-#: The leaf circuit of each margin mode: the verifier's own table, never the prover's choice.
-LEAF_CIRCUITS = {
-    "cross": "liability_leaf",
-    "portfolio": "liability_leaf",
-    "isolated": "liability_leaf_isolated",
+#: The leaf circuit of each (market accounting, margin mode): the verifier's own table, never
+#: the prover's choice. Mango v4 accounts are cross accounts (Mango has no other kind).
+LEAF_CIRCUITS: dict[tuple[str, str], str] = {
+    ("standard", "cross"): "liability_leaf",
+    ("standard", "portfolio"): "liability_leaf",
+    ("standard", "isolated"): "liability_leaf_isolated",
+    ("mango_health", "cross"): "liability_leaf_mango",
 }
 #: The context string of every leaf proof.
 LEAF_CONTEXT = "zkmargin liabilities tree leaf"
@@ -89,25 +93,40 @@ def liability_columns(market: Market) -> Columns:
     )
 
 
-def leaf_circuit(mode: str = "cross") -> Circuit:
-    """The leaf circuit of ``mode``-margin accounts."""
-    if mode not in LEAF_CIRCUITS:
-        raise FormatError(f"a {mode}-margin account has no liabilities leaf circuit")
-    return load_circuit(LEAF_CIRCUITS[mode])
+def leaf_circuit_name(mode: str, accounting: str) -> str:
+    """The name of the leaf circuit of ``mode``-margin accounts under a market's ``accounting``,
+    or :class:`FormatError` if none takes them."""
+    name = LEAF_CIRCUITS.get((accounting, mode))
+    if name is None:
+        under = "" if accounting == "standard" else f" under the {accounting} accounting"
+        raise FormatError(f"a {mode}-margin account{under} has no liabilities leaf circuit")
+    return name
+
+
+def leaf_circuit(mode: str, accounting: str) -> Circuit:
+    """The leaf circuit of ``mode``-margin accounts under a market's ``accounting``."""
+    return load_circuit(leaf_circuit_name(mode, accounting))
+
+
+def leaf_circuits(accounting: str) -> list[str]:
+    """The leaf circuits of a market's accounting, sorted (a publication's plan digest)."""
+    return sorted({c for (a, _), c in LEAF_CIRCUITS.items() if a == accounting})
 
 
 _INSTANCES: dict[tuple[int, str, tuple[SlotSpec, ...]], tuple[Market, Instance]] = {}
 
 
 def leaf_instance(market: Market, mode: str, slots: tuple[SlotSpec, ...]) -> Instance:
-    """The leaf circuit of ``mode`` compiled for a statement's slot layout, every slot
-    range-proven (cached per market object, mode and layout: a tree has few layouts)."""
+    """The leaf circuit of ``mode`` under the market's accounting, compiled for a statement's
+    slot layout, every slot range-proven (cached per market object, mode and layout: a tree has
+    few layouts)."""
     key = (id(market), mode, slots)
     hit = _INSTANCES.get(key)
     if hit is not None and hit[0] is market:
         return hit[1]
+    circuit = leaf_circuit(mode, market.accounting)
     try:
-        inst = compile_instance(leaf_circuit(mode), market, slots, PPM, trusted_slots=False)
+        inst = compile_instance(circuit, market, slots, PPM, trusted_slots=False)
     except CircuitError as exc:
         raise FormatError(f"the statement does not fit the leaf circuit: {exc}") from None
     if len(_INSTANCES) > 4096:
@@ -188,11 +207,12 @@ def decode_sums(data: bytes, count: int) -> list[Point]:
     return group.decode_points(data, count, allow_identity=True)
 
 
-def leaf_context(statement: AccountStatement) -> bytes:
-    """What a leaf proof's transcripts absorb first: the leaf circuit (of the statement's mode),
-    the market, θ = 1, the epoch, the leaf context string and the whole statement."""
+def leaf_context(statement: AccountStatement, accounting: str) -> bytes:
+    """What a leaf proof's transcripts absorb first: the leaf circuit (of the statement's mode
+    under the market's ``accounting``), the market, θ = 1, the epoch, the leaf context string
+    and the whole statement."""
     return stm.proof_context(
-        circuit_digest=leaf_circuit(statement.mode).digest,
+        circuit_digest=leaf_circuit(statement.mode, accounting).digest,
         market_digest=bytes.fromhex(statement.market_digest),
         theta_ppm=PPM,
         epoch=statement.epoch,
@@ -213,8 +233,9 @@ def leaf_hash(statement: AccountStatement, proof: bytes, sums: bytes) -> bytes:
     ).digest()
 
 
-def check_leaf_statement(st: AccountStatement, tree: VenueEpoch) -> str | None:
-    """Why a statement cannot be a leaf of ``tree`` (a publication's header or root), or None."""
+def check_leaf_statement(st: AccountStatement, tree: VenueEpoch, accounting: str) -> str | None:
+    """Why a statement cannot be a leaf of ``tree`` (a publication's header or root, over a
+    market of this ``accounting``), or None."""
     if st.venue != tree.venue or st.venue_key != tree.venue_key:
         return "its statement names another venue or venue key"
     if st.epoch != tree.epoch:
@@ -223,6 +244,7 @@ def check_leaf_statement(st: AccountStatement, tree: VenueEpoch) -> str | None:
         return "its statement was issued for another market snapshot"
     if st.signature is not None:
         return "its statement carries a signature (a leaf is vouched for by the signed root)"
-    if st.mode not in LEAF_CIRCUITS:
-        return f"a {st.mode}-margin statement is not a liabilities leaf"
+    if (accounting, st.mode) not in LEAF_CIRCUITS:
+        under = "" if accounting == "standard" else f" (under the {accounting} accounting)"
+        return f"a {st.mode}-margin statement{under} is not a liabilities leaf"
     return None

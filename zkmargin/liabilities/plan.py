@@ -142,7 +142,7 @@ def _leaf(
         epoch,
         leaf_id,
         stm.content_digest(leaf_id, mode, slots),
-        lf.leaf_circuit(mode).digest,
+        lf.leaf_circuit(mode, market.accounting).digest,
         market_digest,
         len(aux_values),
     )
@@ -221,9 +221,11 @@ def make_plan(
     for acc in accounts:
         if acc.id in by_id:
             raise FormatError(f"account {acc.id!r} appears twice", file=file)
-        if acc.mode not in lf.LEAF_CIRCUITS:
+        if (market.accounting, acc.mode) not in lf.LEAF_CIRCUITS:
+            under = "" if market.accounting == "standard" else f" under {market.accounting}"
             raise FormatError(
-                f"account {acc.id!r} is in {acc.mode} mode, which no liabilities leaf takes",
+                f"account {acc.id!r} is in {acc.mode} mode, which no liabilities leaf takes"
+                + under,
                 file=file,
             )
         by_id[acc.id] = acc
@@ -323,7 +325,7 @@ def make_plan(
     )
     h = hashlib.sha256(b"zkmargin-V01-publication-plan")
     h.update(hashlib.sha256(b"zkmargin-V01-plan-key" + key.master_secret).digest())
-    for circuit in sorted(set(lf.LEAF_CIRCUITS.values())):
+    for circuit in lf.leaf_circuits(market.accounting):
         h.update(load_circuit(circuit).digest)
     h.update(header.model_dump_json().encode() + b"\x00")
     h.update(market_text + b"\x00")

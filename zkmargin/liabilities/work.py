@@ -80,7 +80,7 @@ def prove_leaves(
             venue_key=bytes.fromhex(header.venue_key),
         )
         inst = lf.leaf_instance(market, mode, slot_specs)
-        ctx = lf.leaf_context(st)
+        ctx = lf.leaf_context(st, market.accounting)
         witness = b"".join(group.encode_scalar(x) for x in (*values, *blindings, *aux_blindings))
         rng = derived_rng(nonce_key, cproof.instance_digest(inst), ctx, witness)
         try:
@@ -127,7 +127,7 @@ def _prepare_leaf(
         st = model_from_json(parse_json(st_bytes, where), AccountStatement, where)
     except ZkMarginError as exc:
         raise DecodeError(f"unreadable statement: {exc}") from None
-    why = lf.check_leaf_statement(st, header)
+    why = lf.check_leaf_statement(st, header, market.accounting)
     if why:
         raise DecodeError(why)
     if lf.statement_bytes(st) != bytes(st_bytes):
@@ -143,7 +143,7 @@ def _prepare_leaf(
         raise DecodeError("its stored liabilities are not those its statement and proof give")
     if lf.leaf_hash(st, proof_bytes, sums) != leaf_hash:
         raise DecodeError("its hash is not the hash of its statement, proof and liabilities")
-    parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st))
+    parts = cproof.batch_parts(inst, points, proof, lf.leaf_context(st, market.accounting))
     if any(group.is_identity(d) for d in parts[0][1]):
         raise DecodeError("a derived commitment is the identity")
     return parts, bytes.fromhex(st.account_tag)

@@ -46,8 +46,13 @@ def debts_covered(acc: CompiledAccount, market: Market) -> bool:
     """Whether every debt of the account is covered by its own holdings, exactly: what a
     liabilities leaf must mean. Cross and portfolio: haircut collateral + cash + positions at
     mark − borrows at their liability weight ≥ 0. Isolated: each position's value at mark plus
-    its isolated margin ≥ 0, and the wallet's haircut collateral + cash − borrows ≥ 0."""
+    its isolated margin ≥ 0, and the wallet's haircut collateral + cash − borrows ≥ 0.
+    Mango v4 (``mango_health``): as Mango nets them, each perp's value at mark joins its settle
+    token's balance before the token is weighed: cash + Σ_a p_a·T_a·(w_a if T_a ≥ 0 else λ_a)
+    ≥ 0 (no perp weights: a leaf values positions at mark)."""
     v = market.valuation_decimals
+    if market.accounting == "mango_health":
+        return mango_cover(acc, market) >= 0
     counted = borrows = Fraction(0)
     for a, b in zip(market.assets, acc.balances, strict=True):
         scale = a.price * _ten(v - a.decimals - a.price_decimals)
@@ -64,6 +69,19 @@ def debts_covered(acc: CompiledAccount, market: Market) -> bool:
     if acc.mode == "isolated":
         return all(x >= 0 for x, _ in values) and counted + acc.cash - borrows >= 0
     return counted + acc.cash + sum(x * t for x, t in values) - borrows >= 0
+
+
+def mango_cover(acc: CompiledAccount, market: Market) -> Fraction:
+    """cash + Σ_a h_a(T_a), T_a = b_a + Σ_{i settles in a} v_i (valuation units, exactly)."""
+    v = market.valuation_decimals
+    token = [Fraction(b) for b in acc.balances]
+    for p in acc.positions:
+        token[market.instruments[p.instrument].settle_index] += position_value(p, market, "cross")
+    cover = Fraction(acc.cash)
+    for a, t in zip(market.assets, token, strict=True):
+        w = a.weight_ppm if t >= 0 else a.liability_weight_ppm
+        cover += t * a.price * _ten(v - a.decimals - a.price_decimals) * Fraction(w, PPM)
+    return cover
 
 
 def _haircut_value(a: AssetSpec, b: int, scale: Fraction) -> Fraction:
