@@ -38,6 +38,7 @@ from zkmargin.circuit.compiler import (
     load_circuit,
 )
 from zkmargin.circuit.lang import CircuitError
+from zkmargin.circuit.params import linear_scale, quote_in_settle_units
 from zkmargin.circuit.slots import SlotValue
 from zkmargin.errors import ProvingError
 from zkmargin.formats.common import PPM, format_decimal
@@ -197,7 +198,7 @@ def forge_leaf(
     proof, vals = forged_proof(
         inst, values, blindings, lf.leaf_context(st, market.accounting), aux, seed, aux_blindings
     )
-    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
+    columns = lf.liability_columns(market)
     sums = lf.encode_sums(
         lf.liability_points(
             lf.liability_terms(inst, columns), stm.statement_points(proven), proof.aux
@@ -354,7 +355,10 @@ def within_circuit_bounds(circuit: str, slots: Sequence[ForgedSlot]) -> bool:
 
 
 def account_of(market: Market, slots: Sequence[ForgedSlot], mode: str = "cross") -> CompiledAccount:
-    """The account the slot values describe (linear instruments: the quote is the engine's)."""
+    """The account the slot values describe. A linear contract's quote is the engine's, except
+    where the committed quote is in settle units (its unit finer than a settle unit:
+    ``params.quote_in_settle_units``): the engine's quote q/k is then a fraction, which the exact
+    engine's ``position_value`` (k·(size·mark + quote)) takes exactly."""
     balances = [0] * len(market.assets)
     asset_ix = {a.symbol: k for k, a in enumerate(market.assets)}
     inst_ix = {i.symbol: k for k, i in enumerate(market.instruments)}
@@ -374,13 +378,20 @@ def account_of(market: Market, slots: Sequence[ForgedSlot], mode: str = "cross")
         CompiledPosition(
             inst_ix[sym],
             p.get("long", 0) - p.get("short", 0),
-            p.get("quote", 0),
+            _engine_quote(market, inst_ix[sym], p.get("quote", 0)),
             p.get("isolated_margin", 0),
             None,
         )
         for sym, p in pos.items()
     )
     return CompiledAccount("forged", mode, cash, tuple(balances), positions)
+
+
+def _engine_quote(market: Market, instrument: int, committed: int) -> int:
+    inst = market.instruments[instrument]
+    if inst.kind == "inverse" or not quote_in_settle_units(inst, market):
+        return committed
+    return Fraction(committed) / linear_scale(inst, market)  # type: ignore[return-value]
 
 
 def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
@@ -392,7 +403,11 @@ def true_liabilities(market: Market, acc: CompiledAccount) -> list[Fraction]:
         inst = market.instruments[p.instrument]
         assert inst.kind == "linear", "the forger's markets are linear"
         out[inst.settle_index] += position_value(p, market, acc.mode)
-    return [*out, Fraction(acc.cash)]
+    columns = lf.liability_columns(market)
+    if columns.cash_column:
+        return [*out, Fraction(acc.cash)]
+    out[columns.cash] += columns.cash_factor * acc.cash  # the valuation currency is an asset
+    return out
 
 
 def leaf_means_what_it_says(market: Market, leaf: ForgedLeaf) -> bool:

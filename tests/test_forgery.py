@@ -123,7 +123,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         used = {json.loads(s)["position"] for (s,) in conn.execute("SELECT doc FROM accounts")}
     padding = sorted(set(range(1 << header["height"])) - used)
     assert len(padding) == (1 << header["height"]) - N_ACCOUNTS
-    columns = lf.Columns(tuple(header["columns"]), tuple(header["decimals"]))
+    columns = lf.liability_columns(market)
     return World(
         d, pub, d / "pub.sqlite.secrets", load_venue_key(d / "venue.key"), header,
         header_json, market, market_text, columns, padding,

@@ -623,15 +623,11 @@ def test_isolated_and_portfolio_liquidations() -> None:
     assert set(seen) == {(m, h) for m in ("isolated", "portfolio") for h in (True, False)}
 
 
-#: Shared cases whose account no statement can hold (a value beyond its slot's bound).
-TOO_WIDE = {"drift-custom-margin-ratio"}
-
-
 @pytest.mark.parametrize("case_id", sorted(SHARED_CASES))
 def test_every_shared_case_is_provable(case_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each published case of ../shared/data, on the account its reproduction builds
     (tests/test_margin_examples.py): the margin proof where the engine finds it healthy, the
-    liquidation proof where not; the other one refused."""
+    liquidation proof where not; the other one refused; and its liabilities leaf."""
     import test_margin_examples as tme
 
     seen: list[tuple[Market, Any]] = []
@@ -648,12 +644,6 @@ def test_every_shared_case_is_provable(case_id: str, monkeypatch: pytest.MonkeyP
     assert seen
     for market, acc in seen:
         healthy = evaluate(acc, market, details=False).healthy
-        if case_id in TOO_WIDE:
-            # the engine computes it, but its quote (Drift's precisions) exceeds the signed
-            # 64-bit quote slot every circuit declares: no statement can commit it
-            with pytest.raises(FormatError, match="64-bit slot bound"):
-                account_slots(acc, market)
-            continue
         slots = account_slots(acc, market)
         specs = tuple(s.spec for s in slots)
         values = [s.value for s in slots]
@@ -671,6 +661,25 @@ def test_every_shared_case_is_provable(case_id: str, monkeypatch: pytest.MonkeyP
             else:
                 with pytest.raises(ProvingError):
                     cproof.prove(inst, values, blindings, b"case")
+        assert _leaf_proves(acc, market)
+
+
+def _leaf_proves(acc: Any, market: Market) -> bool:
+    """The account's liabilities leaf proves and verifies: as it is where its debts are covered
+    (exact engine), else written off, as the exchange publishes it."""
+    from zkmargin.liabilities import leaf as lf
+    from zkmargin.liabilities.plan import write_off
+    from zkmargin.margin.exact import debts_covered
+
+    lf.liability_columns(market)  # the market has liabilities columns
+    counted = acc if debts_covered(acc, market) else write_off(acc, market)
+    slots = account_slots(counted, market)
+    inst = lf.leaf_instance(market, acc.mode, tuple(s.spec for s in slots))
+    values = [s.value for s in slots]
+    blindings = [29 + j for j in range(len(slots))]
+    points = [commit(v % R, g) for v, g in zip(values, blindings, strict=True)]
+    proof = cproof.prove(inst, values, blindings, b"leaf")
+    return cproof.verify(inst, points, proof, b"leaf")
 
 
 def test_mango_accounts_prove_and_liquidate_from_the_command_line(

@@ -211,7 +211,13 @@ def load_reserves(path: str | Path, columns: Columns, *, venue: str, epoch: int)
     out = []
     for c, (symbol, decimals) in enumerate(zip(columns.symbols, columns.decimals, strict=True)):
         if symbol not in doc.reserves:
-            what = " (the accounts' cash, in valuation units)" if c == columns.cash else ""
+            what = ""
+            if c == columns.cash:
+                what = (
+                    " (the accounts' cash, in valuation units)"
+                    if columns.cash_column
+                    else " (its balances and the accounts' cash)"
+                )
             raise FormatError(f"has no amount for {symbol}{what}", file=file)
         try:
             out.append(to_units(doc.reserves[symbol], decimals, allow_negative=False))

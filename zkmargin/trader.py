@@ -34,6 +34,7 @@ from .circuit.compiler import (
     statement_slots,
 )
 from .circuit.lang import CircuitError, Linear
+from .circuit.params import linear_scale, mark_terms
 from .circuit.slots import account_slots
 from .errors import DecodeError, ProvingError, ZkMarginError
 from .formats.common import MAX_THRESHOLD_PPM, PPM, FormatError, format_decimal, parse_threshold
@@ -360,7 +361,9 @@ def describe_holdings(
             size = by.get(("long", s.of), 0) - by.get(("short", s.of), 0)
             settle = market.assets[i.settle_index]
             if size and i.kind != "inverse":
-                exact = Fraction(-v, size)
+                # the engine's quote, or ⌊k·quote⌋ settle units where its unit is finer
+                unit = mark_terms(i, market)[1] / linear_scale(i, market)
+                exact = Fraction(-v, size) * unit
                 approx = "" if exact.denominator == 1 else "≈ "
                 entry = format_decimal(round(exact), i.price_decimals)
                 out.append(
@@ -414,10 +417,14 @@ def describe_owed(
             out.append((column, format_decimal(value, dec), "your cash"))
             continue
         balance = by.get(("balance_pos", column), 0) - by.get(("balance_neg", column), 0)
-        at_mark = value - balance
+        # the valuation currency listed as an asset holds the cash too (leaf.liability_columns)
+        cash = by.get(("cash", ""), 0) if column == market.valuation_symbol else 0
+        at_mark = value - balance - cash
         what = f"balance {format_decimal(balance, dec)}"
         if at_mark:
             what += f" + positions at mark {format_decimal(at_mark, dec)}"
+        if cash:
+            what += f" + your cash {format_decimal(cash, dec)}"
         out.append((column, format_decimal(value, dec), what))
     return out
 

@@ -7,6 +7,8 @@ a position size in size units (10^−size_decimals); settle amounts in settle-as
 name               meaning
 ================== ==========================================================================
 theta              θ, the threshold (1 for maintenance)
+theta_above_one    max(0, θ − 1); theta_below_one: max(0, 1 − θ) (the sign of 1 − θ, as public
+                   constants, where a floored quote's slack must be counted against the prover)
 price[a]           valuation units per unit of asset a
 weight[a]          flat collateral weight of a (haircut: 1 − weight)
 liability_weight[a] weight ≥ 1 of a borrow of a
@@ -18,8 +20,9 @@ tier_offset[a][t]  Σ_{k<t} (w_k − w_t)·width_k: the tiered haircut is the co
 settle_price[i]    valuation units per settle unit of instrument i
 mark[i]            settle units of value per size unit (−cv/mark for inverse contracts)
 quote_unit[i]      settle units per unit of the committed quote
-quote_slack[i]     1 for an inverse contract (its committed quote is floored, so its value at
-                   mark may be up to one settle unit above what the quote gives), else 0
+quote_slack[i]     1 where the committed quote is floored in settle units (an inverse contract,
+                   or a linear one whose quote unit is finer than a settle unit): its value at
+                   mark may be up to one settle unit above what the quote gives; else 0
 notional[i]        settle units of notional per size unit
 flat_rate[i]       maintenance rate of a one-piece schedule
 rate[i][t], cum[i][t]  the pieces MM(N) = max_t (N·rate_t − cum_t) (cum in settle units)
@@ -68,6 +71,23 @@ class Parameters:
     functions: dict[str, Callable[..., Sequence[Any]]]
 
 
+def linear_scale(inst: InstrumentSpec, market: Market) -> Fraction:
+    """k: settle units per unit of a linear contract's engine quote (size units × price units)."""
+    settle = market.assets[inst.settle_index]
+    return Fraction(inst.multiplier_ppm, PPM) * _pow10(
+        settle.decimals - inst.size_decimals - inst.price_decimals
+    )
+
+
+def quote_in_settle_units(inst: InstrumentSpec, market: Market) -> bool:
+    """Whether a contract's committed quote is in settle units, floored (then its value at mark
+    may be up to one settle unit above what the quote gives: ``quote_slack``): an inverse
+    contract always; a linear one whose engine quote unit is finer than a settle unit (k < 1,
+    Drift's 10^−15 USD, say), so that the quote of any position a 64-bit slot can size fits the
+    signed 64-bit slot. Any other linear contract commits the engine's quote exactly."""
+    return inst.kind == "inverse" or linear_scale(inst, market) < 1
+
+
 def mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction, Fraction]:
     """(mark, quote_unit, notional) per size unit, in settle units."""
     settle = market.assets[inst.settle_index]
@@ -76,10 +96,9 @@ def mark_terms(inst: InstrumentSpec, market: Market) -> tuple[Fraction, Fraction
             inst.contract_value * 10**settle.decimals, 10**inst.size_decimals * inst.mark
         )
         return -per, Fraction(1), per
-    scale = Fraction(inst.multiplier_ppm, PPM) * _pow10(
-        settle.decimals - inst.size_decimals - inst.price_decimals
-    )
-    return inst.mark * scale, scale, inst.mark * scale
+    scale = linear_scale(inst, market)
+    unit = Fraction(1) if quote_in_settle_units(inst, market) else scale
+    return inst.mark * scale, unit, inst.mark * scale
 
 
 def build(
@@ -93,6 +112,8 @@ def build(
         price[a.symbol] = a.price * _pow10(v - a.decimals - a.price_decimals)
     p: dict[str, Any] = {
         "theta": Fraction(theta_ppm, PPM),
+        "theta_above_one": max(Fraction(0), Fraction(theta_ppm, PPM) - 1),
+        "theta_below_one": max(Fraction(0), 1 - Fraction(theta_ppm, PPM)),
         "price": price,
         "weight": {a.symbol: Fraction(a.weight_ppm, PPM) for a in market.assets},
         "liability_weight": {
@@ -142,7 +163,7 @@ def build(
         inst = by_symbol[symbol]
         settle_price[symbol] = price[market.assets[inst.settle_index].symbol]
         mark[symbol], quote_unit[symbol], notional[symbol] = mark_terms(inst, market)
-        quote_slack[symbol] = 1 if inst.kind == "inverse" else 0
+        quote_slack[symbol] = 1 if quote_in_settle_units(inst, market) else 0
         sched = inst.schedule
         if mango:
             if sched is None or sched.weights is None or inst.kind != "linear":

@@ -2,8 +2,9 @@
 
 Per asset held: ``balance_pos`` and ``balance_neg`` (b = b⁺ − b⁻, both in [0, 2^64)); per position:
 ``long`` and ``short`` (size = ℓ − s) and the signed ``quote`` (linear: −size·entry in the
-engine's quote units; inverse: ⌊size·cv/entry⌋ in settle units, which can only understate the
-position's value), and in isolated mode its ``isolated_margin``; per account: the signed
+engine's quote units, or, where those are finer than a settle unit, ⌊k·(−size·entry)⌋ in settle
+units; inverse: ⌊size·cv/entry⌋ in settle units; a floor can only understate the position's
+value), and in isolated mode its ``isolated_margin``; per account: the signed
 ``cash``. Decoy slots of zero value for other assets or instruments hide which ones the account
 really holds.
 """
@@ -18,6 +19,7 @@ from ..formats.common import FormatError
 from ..margin.market import Market
 from ..margin.scalar import CompiledAccount, CompiledPosition
 from .compiler import MODE_CIRCUIT, SlotSpec, circuit_slot, load_circuit
+from .params import linear_scale, quote_in_settle_units
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,15 @@ def slot_spec(mode: str, name: str, of: str) -> SlotSpec:
 
 def committed_quote(pos: CompiledPosition, market: Market) -> int:
     """The quote slot's value of a position: the engine's quote (−size·entry) for a linear
-    contract; ⌊size·cv/entry⌋ in settle units for an inverse one (the floor only understates
-    the position's value)."""
+    contract; ⌊k·quote⌋ in settle units for a linear one whose quote unit is finer than a settle
+    unit (k < 1: :func:`params.quote_in_settle_units`); ⌊size·cv/entry⌋ in settle units for an
+    inverse one (each floor only understates the position's value)."""
     inst = market.instruments[pos.instrument]
-    if inst.kind != "inverse":
+    if not quote_in_settle_units(inst, market):
         return pos.quote
+    if inst.kind != "inverse":
+        k = linear_scale(inst, market)
+        return (pos.quote * k.numerator) // k.denominator
     settle = market.assets[inst.settle_index]
     num = pos.size * inst.contract_value * 10**settle.decimals
     return int(num // (10**inst.size_decimals * pos.quote))

@@ -11,14 +11,21 @@ cash, in valuation units). The liability of account A in column c is
     L_c = b⁺_c − b⁻_c + [c settles positions] (u_c − 2^63)        (an asset c)
     L_cash = cash                                                  (the valuation currency)
 
+Where the valuation currency is itself an asset of the market (Binance USDⓈ-M's USDT, dYdX's
+USDC, SPAN's USD), the cash is that money: it has no column of its own and joins the asset's,
+L_c = b⁺_c − b⁻_c + [·](u_c − 2^63) + m·cash, with m = 10^j ≤ 10^3 the asset units in one
+valuation unit (1 where the units agree; 100 for whole dollars against cents). Any other ratio
+of units is refused (cash could not be added exactly).
+
 where b⁺, b⁻ and cash are slots of A's statement and u_c the proof's auxiliary commitment to the
 value at mark of A's positions settling in c (with their isolated margins, in isolated mode),
 offset by 2^63 and rounded up. Their commitments
 are the same linear combinations of the statement's and the proof's commitments:
 C(L_c) = C(b⁺_c) − C(b⁻_c) + C(u_c) − 2^63·G, so nothing the prover states stands for them.
 
-Bound: every slot and u_c is range-proven to 64 bits by the leaf proof, so |L_c| < 2^66 and a
-sum of 2^h leaves stays below 2^(h+66), far from r/2 for h ≤ 40: no total wraps.
+Bound: every slot and u_c is range-proven to 64 bits by the leaf proof (cash and u_c − 2^63
+signed: below 2^63 in magnitude), so |L_c| < 2^64 + 2^63 + 10^3·2^63 < 2^73 = 2^LEAF_BITS and
+a sum of 2^h leaves stays below 2^(h+73), far from r/2 for h ≤ 40: no total wraps.
 
 The leaf hash binds the whole statement (its account tag H(account id, salt) included), the
 proof and the liabilities:
@@ -33,6 +40,7 @@ import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from .. import group
 from ..attest import statement as stm
@@ -56,41 +64,61 @@ LEAF_CIRCUITS: dict[tuple[str, str], str] = {
 }
 #: The context string of every leaf proof.
 LEAF_CONTEXT = "zkmargin liabilities tree leaf"
-#: |L_c| < 2^LEAF_BITS for every leaf and column.
-LEAF_BITS = 66
+#: |L_c| < 2^LEAF_BITS for every leaf and column (2^64 + 2^63 + MAX_CASH_FACTOR·2^63 < 2^73).
+LEAF_BITS = 73
+#: The most asset units one valuation unit of cash may stand for, where the valuation currency
+#: is an asset (whole dollars of cash in a column of cents: 100).
+MAX_CASH_FACTOR = 1000
 SETTLE_OFFSET = 1 << 63
 LEAF_DOMAIN = b"zkmargin-V01-liabilities-leaf"
 
 
 @dataclass(frozen=True)
 class Columns:
-    """The liabilities columns of a market: its assets, then the valuation currency."""
+    """The liabilities columns of a market: its assets, then the valuation currency (unless the
+    valuation currency is one of the assets: ``cash_at`` is then that asset's column)."""
 
     symbols: tuple[str, ...]
     decimals: tuple[int, ...]
+    cash_at: int | None = None
+    #: m: the column's units in one unit of cash (1 in a column of its own)
+    cash_factor: int = 1
 
     def __len__(self) -> int:
         return len(self.symbols)
 
     @property
     def cash(self) -> int:
-        """The index of the valuation currency's column (the accounts' cash)."""
-        return len(self.symbols) - 1
+        """The index of the column holding the accounts' cash: the valuation currency's own
+        (the last), or the asset that is the valuation currency."""
+        return len(self.symbols) - 1 if self.cash_at is None else self.cash_at
+
+    @property
+    def cash_column(self) -> bool:
+        """Whether the cash has a column of its own (the last)."""
+        return self.cash_at is None
 
 
 def liability_columns(market: Market) -> Columns:
-    """The columns of ``market``; refused if the valuation currency is also an asset (cash and
-    that asset, in different units, could not be told apart)."""
+    """The columns of ``market`` (the verifier derives them; a publication's header must repeat
+    them). A valuation currency that is also an asset in the same units shares its column;
+    in other units it is refused (cash and that asset could not be added)."""
     symbols = [a.symbol for a in market.assets]
-    if market.valuation_symbol in symbols:
+    decimals = [a.decimals for a in market.assets]
+    if market.valuation_symbol not in symbols:
+        return Columns((*symbols, market.valuation_symbol), (*decimals, market.valuation_decimals))
+    k = symbols.index(market.valuation_symbol)
+    a = market.assets[k]
+    per_unit = a.price * Fraction(10) ** (market.valuation_decimals - a.decimals - a.price_decimals)
+    factor = 1 / per_unit
+    if factor.denominator != 1 or factor not in {10**j for j in range(4)}:
         raise FormatError(
-            f"the valuation currency {market.valuation_symbol} is also an asset: the accounts' "
-            "cash could not be told apart from that asset in the liabilities"
+            f"the valuation currency {market.valuation_symbol} is also an asset, but one unit of "
+            f"that asset is worth {per_unit} valuation units (not 1, 1/10, 1/100 or 1/1000): "
+            "the accounts' cash could not be added to it exactly in the liabilities"
         )
-    return Columns(
-        (*symbols, market.valuation_symbol),
-        (*(a.decimals for a in market.assets), market.valuation_decimals),
-    )
+    assert factor <= MAX_CASH_FACTOR
+    return Columns(tuple(symbols), tuple(decimals), cash_at=k, cash_factor=int(factor))
 
 
 def leaf_circuit_name(mode: str, accounting: str) -> str:
@@ -146,8 +174,8 @@ def liability_terms(instance: Instance, columns: Columns) -> list[Terms]:
         refs: list[tuple[Ref, int]] = []
         const = 0
         if c == columns.cash:
-            refs.append((instance.ref_of(("cash", None)), 1))
-        else:
+            refs.append((instance.ref_of(("cash", None)), columns.cash_factor))
+        if c != columns.cash or not columns.cash_column:
             for name, k in (("balance_pos", 1), ("balance_neg", -1)):
                 with contextlib.suppress(KeyError):
                     refs.append((instance.ref_of((name, symbol)), k))
@@ -170,7 +198,12 @@ def liability_points(
     for refs, const in terms:
         acc = group.identity()
         for (kind, i), k in refs:
-            acc = acc + table[kind][i] if k == 1 else acc - table[kind][i]
+            if k == 1:
+                acc = acc + table[kind][i]
+            elif k == -1:
+                acc = acc - table[kind][i]
+            else:
+                acc = acc + group.mul(table[kind][i], k % R)
         if const:
             acc = acc + group.mul(G, const % R)
         out.append(acc)

@@ -8,14 +8,15 @@ verifier derives the top one itself, C_top = 2^{−64(L−1)}·(D − Σ_j 2^{64
 64-bit Bulletproof shows every limb in [0, 2^64). Then den·R − num·t ≡ Σ_j 2^{64j}·v_j (mod r)
 with the sum S in [0, 2^{64L}).
 
-The limb bound. Every leaf's liabilities are bounded, so |t| < 2^(h+66) for a tree of height h,
-and the integer g = den·R − num·t lies in (den·R − num·2^(h+66), den·R + num·2^(h+66)). L is the
-least with den·R + num·2^(h+66) ≤ 2^{64L}, and it must also satisfy 2^{64L} + num·2^(h+66) < r.
-If g were negative, g > −num·2^(h+66), so its residue r + g would exceed r − num·2^(h+66) >
-2^{64L} > S: no limbs open to it, and the proof shows g ≥ 0, i.e. R ≥ ρ·t. With ρ = num/den in
-lowest terms, num ≤ 10^9 and den ≤ 10^6 (ρ a decimal in [1, 1000] with at most 6 decimals),
-R ≤ 10^36 < 2^120 and h ≤ 40: den·R < 2^140 and num·2^(h+66) < 2^136, so L ≤ 3 and
-2^192 + 2^136 < r ≈ 2^254.9: the form never wraps mod r. For ρ = 1 this is the original bound.
+The limb bound. Every leaf's liabilities are bounded (|L_c| < 2^73: ``leaf.LEAF_BITS``), so
+|t| < 2^(h+73) for a tree of height h, and the integer g = den·R − num·t lies in
+(den·R − num·2^(h+73), den·R + num·2^(h+73)). L is the least with den·R + num·2^(h+73) ≤
+2^{64L}, and it must also satisfy 2^{64L} + num·2^(h+73) < r. If g were negative,
+g > −num·2^(h+73), so its residue r + g would exceed r − num·2^(h+73) > 2^{64L} > S: no limbs
+open to it, and the proof shows g ≥ 0, i.e. R ≥ ρ·t. With ρ = num/den in lowest terms,
+num ≤ 10^9 and den ≤ 10^6 (ρ a decimal in [1, 1000] with at most 6 decimals), R ≤ 10^36 < 2^120
+and h ≤ 40: den·R < 2^140 and num·2^(h+73) < 2^143, so L ≤ 3 and 2^192 + 2^143 < r ≈ 2^254.9:
+the form never wraps mod r. For ρ = 1 this is the original bound.
 L is a function of R, h and ρ, recomputed by the verifier, never read from the proof.
 
 ρ = 1 writes format ``zkmargin/reserve-proof/1`` exactly as before; any other ρ writes
@@ -84,7 +85,7 @@ def proof_ratio(doc: AnyReserveProof) -> Ratio:
 
 def reserve_limbs(reserve: int, height: int, ratio: Ratio = ONE) -> int:
     """L for a reserve R in a tree of height h and a ratio num/den:
-    den·R + num·2^(h+66) ≤ 2^{64L} and 2^{64L} + num·2^(h+66) < r."""
+    den·R + num·2^(h+73) ≤ 2^{64L} and 2^{64L} + num·2^(h+73) < r (73 = leaf.LEAF_BITS)."""
     if not 0 <= reserve <= MAX_RESERVE:
         raise ValueError(f"a reserve must be in [0, 10^36] units, got {reserve}")
     num, den = check_ratio(ratio)

@@ -64,7 +64,7 @@ def prove_leaves(
     _use(backend)
     market = load_market(market_text)
     header = _header(header_json)
-    columns = lf.Columns(tuple(header.columns), tuple(header.decimals))
+    columns = lf.liability_columns(market)
     out: list[LeafRow] = []
     for position, tag, mode, specs, values, blindings, aux_blindings in tasks:
         slot_specs = tuple(SlotSpec(*s) for s in specs)
@@ -166,8 +166,12 @@ def check_leaves(
     _use(backend)
     market = load_market(market_text)
     header = _header(header_json)
-    columns = lf.Columns(tuple(header.columns), tuple(header.decimals))
+    columns = lf.liability_columns(market)
     bad: list[tuple[int, str]] = []
+    if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
+        return LeafVerdict(
+            [(row[0], "the header's columns are not the market's") for row in rows], []
+        )
     tags: list[tuple[int, bytes]] = []
     ready: list[tuple[int, tuple[object, object]]] = []
     for row in rows:

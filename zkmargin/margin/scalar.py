@@ -444,10 +444,27 @@ def _liquidation_price(
 
 
 def _evaluate_mango(acc: CompiledAccount, market: Market) -> AccountResult:
-    """Mango v4 health: Σ_tokens balance·price·(asset or liability weight), where each perp adds
+    """Mango v4 health (:func:`mango_figures`), floored to valuation units; requirement =
+    equity − health."""
+    equity, health = mango_figures(acc, market)
+    eq, h = equity.__floor__(), health.__floor__()
+    res = AccountResult(acc.id, acc.mode, eq, eq - h, eq - h, h >= 0, _ratio(eq, eq - h))
+    res.witness = {
+        "account": acc.id,
+        "mode": acc.mode,
+        "health": h,
+        "equity": eq,
+        "maintenance": eq - h,
+    }
+    return res
+
+
+def mango_figures(acc: CompiledAccount, market: Market) -> tuple[Fraction, Fraction]:
+    """(equity, health) of a Mango v4 account in valuation units, exactly. Health:
+    Σ_tokens balance·price·(asset or liability weight), where each perp adds
     quote + base·price·w (w: asset weight if long, liability weight if short), scaled by the
     overall asset weight when positive, to its settle token's balance before weighting.
-    Equity is the unweighted value; requirement = equity − health."""
+    Equity is the unweighted value."""
     v_dec = market.valuation_decimals
     token = [Fraction(b) for b in acc.balances]  # asset units
     equity = Fraction(acc.cash)
@@ -484,13 +501,4 @@ def _evaluate_mango(acc: CompiledAccount, market: Market) -> AccountResult:
             * Fraction(w, PPM)
             * Fraction(10) ** (v_dec - asset.decimals - asset.price_decimals)
         )
-    eq, h = equity.__floor__(), health.__floor__()
-    res = AccountResult(acc.id, acc.mode, eq, eq - h, eq - h, h >= 0, _ratio(eq, eq - h))
-    res.witness = {
-        "account": acc.id,
-        "mode": acc.mode,
-        "health": h,
-        "equity": eq,
-        "maintenance": eq - h,
-    }
-    return res
+    return equity, health
