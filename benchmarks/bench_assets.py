@@ -88,8 +88,7 @@ def assets_figures(n: int = 1000) -> dict[str, Any]:
                 f'"amount": {amount}, "height": {HEIGHT - 1}}}'
             )
     text = (
-        f'{{"height": {HEIGHT}, "bestblock": "{"ee" * 32}", '
-        f'"unspents": [{", ".join(unspents)}]}}'
+        f'{{"height": {HEIGHT}, "bestblock": "{"ee" * 32}", "unspents": [{", ".join(unspents)}]}}'
     )
     snap = parse_snapshot(text)
     doc = prove_assets(

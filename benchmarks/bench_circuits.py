@@ -21,14 +21,18 @@ binary proof: the trader's own commitments, the range and Sigma proofs), ``state
 ``--quick``); ``liquidation``: the venue's liquidation proof of alice's cross account after a
 price move (``market_moved.json``: ETH up to 3 620, alice below maintenance), θ = 1, every slot
 range-proven (``liquidation_cross``): ``prove_ms``, ``verify_ms``, ``proof_bytes``,
-``range_constraints``. ``--only NAME`` runs one case. ``--peer`` takes the JSON lines of
-``../shared/peers/snark-margin/run.sh`` and puts the peer's one-core Groth16 figures beside k4p4.
+``range_constraints``; ``leaf_cross`` and ``leaf_mango``: the exchange's liabilities leaf proof
+of alice's cross account and of a Mango account (``examples/exchange/mango``, ``bob``: two tokens
+and a perp), every slot range-proven. ``--only NAME`` runs one case. ``--peer`` takes the JSON
+lines of ``../shared/peers/snark-margin/run.sh`` and puts the peer's one-core Groth16 figures
+beside k4p4.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import tempfile
 from pathlib import Path
@@ -53,9 +57,12 @@ from zkmargin.circuit.slots import account_slots
 from zkmargin.formats.common import parse_threshold
 from zkmargin.formats.market import market_digest
 from zkmargin.formats.statement import AccountStatement
+from zkmargin.group import R
+from zkmargin.liabilities import leaf as lf
 from zkmargin.liquidation import liquidation_context
 from zkmargin.margin.market import compile_market, load_snapshot
 from zkmargin.margin.table_io import load_table
+from zkmargin.pedersen import commit
 
 EX = Path(__file__).resolve().parent.parent / "examples" / "trader"
 CASES = {
@@ -172,6 +179,47 @@ def measure_liquidation(reps: int) -> dict[str, Any]:
     }
 
 
+#: The leaf cases: (market, accounts file, account id) — a standard cross account and a Mango one.
+LEAVES = {
+    "leaf_cross": (EX / "market.json", EX / "account.json", None),
+    "leaf_mango": (
+        EX.parent / "exchange" / "mango" / "market.json",
+        EX.parent / "exchange" / "mango" / "accounts.json",
+        "bob",
+    ),
+}
+
+
+def measure_leaf(name: str, reps: int) -> dict[str, Any]:
+    """The exchange's leaf proof of one account (every slot range-proven), its circuit picked by
+    the market's accounting and the account's mode."""
+    market_path, accounts_path, account = LEAVES[name]
+    snap = load_snapshot(market_path)
+    mk = compile_market(snap)
+    acc = next(a for a in load_table(accounts_path, mk).accounts() if account in (None, a.id))
+    slots = account_slots(acc, mk)
+    specs = tuple(sl.spec for sl in slots)
+    inst = lf.leaf_instance(mk, acc.mode, specs)
+    values = [sl.value for sl in slots]
+    blindings = [secrets.randbelow(R - 1) + 1 for _ in slots]
+    points = [commit(v % R, g) for v, g in zip(values, blindings, strict=True)]
+    ctx = b"bench leaf"
+    proof = cp.prove(inst, values, blindings, ctx)
+    assert cp.verify(inst, points, proof, ctx)
+    prove_ms = median_ms(lambda: cp.prove(inst, values, blindings, ctx), reps)
+    verify_ms = median_ms(lambda: cp.verify(inst, points, proof, ctx), reps)
+    return {
+        "circuit": lf.leaf_circuit_name(acc.mode, mk.accounting),
+        "slots": len(slots),
+        "prove_ms": round(prove_ms, 2),
+        "verify_ms": round(verify_ms, 2),
+        "proof_bytes": len(proof.to_bytes()),
+        "range_constraints": len(inst.range_items),
+        "aux_values": len(inst.aux),
+        "prove_verify_ratio": round(prove_ms / verify_ms, 2),
+    }
+
+
 def peer_figures(path: Path) -> dict[str, Any]:
     for line in path.read_text().splitlines():
         doc = json.loads(line)
@@ -194,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--peer", type=Path, default=None)
-    ap.add_argument("--only", choices=[*CASES, "liquidation"], default=None)
+    ap.add_argument("--only", choices=[*CASES, "liquidation", *LEAVES], default=None)
     args = ap.parse_args(argv)
     reps = 3 if args.quick else 9
     results: dict[str, Any] = {}
@@ -205,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = measure(name, reps, batch)
         if args.only in (None, "liquidation"):
             results["liquidation"] = measure_liquidation(reps)
+        for name in LEAVES:
+            if args.only in (None, name):
+                results[name] = measure_leaf(name, reps)
     if args.peer is not None:
         results["peer_k4p4"] = peer_figures(args.peer)
     if args.json:

@@ -26,7 +26,10 @@ from zkmargin.circuit.slots import SlotValue, account_slots
 from zkmargin.errors import DecodeError, ProvingError
 from zkmargin.formats.market import MarketSnapshot
 from zkmargin.group import R
+from zkmargin.liabilities import leaf as lf
+from zkmargin.liabilities.plan import write_off
 from zkmargin.margin import evaluate, load_market, synthetic
+from zkmargin.margin.exact import debts_covered
 from zkmargin.margin.market import Market, compile_market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
 from zkmargin.pedersen import commit
@@ -405,7 +408,8 @@ def _prove_verify(acc: CompiledAccount, market: Market, circuit: str, label: byt
 @pytest.mark.parametrize("path", VENUES, ids=lambda p: p.stem)
 def test_published_venue_markets(path: Path) -> None:
     """Every accounting the engine knows is provable: a healthy account proves and verifies its
-    margin, a broke one is refused and proves and verifies its liquidation instead."""
+    margin, a broke one is refused and proves and verifies its liquidation instead; each has its
+    liabilities leaf (the broke one written off)."""
     market = load_market(path)
     mode = "portfolio" if market.risk_arrays else "cross"
     positions = []
@@ -433,6 +437,12 @@ def test_published_venue_markets(path: Path) -> None:
     assert not evaluate(broke, market, details=False).healthy
     assert not _prove_verify(broke, market, margin, b"x")
     assert _prove_verify(broke, market, liquidation, b"x")
+    # and its liabilities leaf: the healthy account's as it is, the broke one's written off
+    leaf = lf.leaf_circuit_name(mode, market.accounting)
+    assert debts_covered(acc, market) and not debts_covered(broke, market)
+    assert _prove_verify(acc, market, leaf, b"leaf")
+    assert not _prove_verify(broke, market, leaf, b"leaf")
+    assert _prove_verify(write_off(broke, market), market, leaf, b"leaf")
 
 
 def test_a_circuit_refuses_another_accounting_by_name() -> None:

@@ -40,50 +40,13 @@ from zkmargin.margin.scalar import CompiledAccount, CompiledPosition, evaluate
 
 CIRCUIT = "liability_leaf_mango"
 
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "examples" / "exchange" / "mango"
 #: Three tokens (each with asset and liability weights), two perps settling in USDC.
-MARKET: dict[str, Any] = {
-    "format": "zkmargin.market",
-    "version": 1,
-    "venue": "Mango-like",
-    "epoch": 1,
-    "valuation": {"symbol": "USD", "decimals": 6},
-    "accounting": "mango_health",
-    "assets": [
-        {"symbol": "USDC", "decimals": 6, "price": "1", "price_decimals": 0,
-         "haircut": {"weight": "0.98", "liability_weight": "1.02"}},
-        {"symbol": "SOL", "decimals": 9, "price": "150.25", "price_decimals": 2,
-         "haircut": {"weight": "0.9", "liability_weight": "1.1"}},
-        {"symbol": "BTC", "decimals": 8, "price": "90000", "price_decimals": 0,
-         "haircut": {"weight": "0.8", "liability_weight": "1.2"}},
-    ],
-    "instruments": [
-        {"symbol": "SOL-PERP", "kind": "linear", "base": "SOL", "settle": "USDC",
-         "size_decimals": 2, "mark_price": "150.25", "price_decimals": 2,
-         "maintenance": {"type": "weights", "asset_weight": "0.95", "liability_weight": "1.05",
-                         "overall_asset_weight": "0.9"}},
-        {"symbol": "BTC-PERP", "kind": "linear", "base": "BTC", "settle": "USDC",
-         "size_decimals": 4, "mark_price": "90000", "price_decimals": 0,
-         "maintenance": {"type": "weights", "asset_weight": "0.97", "liability_weight": "1.03",
-                         "overall_asset_weight": "1"}},
-    ],
-}  # fmt: skip
-
+MARKET: dict[str, Any] = json.loads((BOOK / "market.json").read_text())
 #: A Mango book: healthy accounts, one below zero health but covered, one whose USDC debt is
 #: covered only by its perp's gain (netting), and two bankrupt ones.
-ACCOUNTS: list[dict[str, Any]] = [
-    {"id": "alice", "collateral": {"USDC": "1000"},
-     "positions": [{"instrument": "SOL-PERP", "size": "2", "quote": "-290"}]},
-    {"id": "bob", "collateral": {"USDC": "-1000", "SOL": "10"},
-     "positions": [{"instrument": "BTC-PERP", "size": "-0.01", "quote": "910"}]},
-    {"id": "below", "collateral": {"USDC": "100"},
-     "positions": [{"instrument": "SOL-PERP", "size": "-20", "quote": "3005"}]},
-    {"id": "netted", "collateral": {"USDC": "-100"},
-     "positions": [{"instrument": "SOL-PERP", "size": "2", "quote": "-200.50"}]},
-    {"id": "broke", "collateral": {"BTC": "0.01", "USDC": "-2000"}},
-    {"id": "lost", "collateral": {"USDC": "50"},
-     "positions": [{"instrument": "BTC-PERP", "size": "0.1", "quote": "-9500"}]},
-    {"id": "dave", "collateral": {"SOL": "1"}},
-]  # fmt: skip
+ACCOUNTS: list[dict[str, Any]] = json.loads((BOOK / "accounts.json").read_text())["accounts"]
 
 
 def _market() -> Market:
@@ -98,20 +61,14 @@ def _run(*args: str | Path) -> str:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The Mango book published in a tree of 8 leaves (one of them padding)."""
+    """The bundled Mango book (examples/exchange/mango) published in a tree of 8 leaves (one of
+    them padding)."""
     d = tmp_path_factory.mktemp("mango")
-    (d / "market.json").write_text(json.dumps(MARKET))
-    doc = {"format": "zkmargin.accounts", "version": 1, "accounts": ACCOUNTS}
-    (d / "accounts.json").write_text(json.dumps(doc))
-    reserves = {"USDC": "100000", "SOL": "100", "BTC": "1", "USD": "0"}
-    (d / "reserves.json").write_text(
-        json.dumps({"format": "zkmargin/reserves/1", "reserves": reserves})
-    )
     _run("venue", "keygen", "--out", d / "venue.key", "--venue", "MangoX")
     out = _run(
         "exchange", "publish", "--out", d / "pub.sqlite", "--workers", "1", "--min-share", "1",
-        "--market", d / "market.json", "--accounts", d / "accounts.json",
-        "--reserves", d / "reserves.json", "--key", d / "venue.key",
+        "--market", BOOK / "market.json", "--accounts", BOOK / "accounts.json",
+        "--reserves", BOOK / "reserves.json", "--key", d / "venue.key",
     )  # fmt: skip
     header, market = forger.read_header(d / "pub.sqlite")
     return {"dir": d, "publish": out, "header": header, "market": market}
@@ -425,3 +382,28 @@ def test_honest_mango_leaves_are_accepted_when_covered(published: dict[str, Any]
 
     check()
     assert sum(seen) >= len(seen) // 4, (sum(seen), len(seen))
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_a_mango_market_takes_cross_accounts_only(form: str, tmp_path: Path) -> None:
+    """Mango v4 has no isolated or portfolio margin: an account of another mode is refused by
+    the engine, naming the field, rather than computed as cross health that no circuit takes."""
+    from zkmargin.margin.table_io import load_table
+
+    market = _market()
+    path = tmp_path / f"accounts.{form}"
+    if form == "json":
+        doc = {"format": "zkmargin.accounts", "version": 1, "accounts": [
+            {"id": "ok", "collateral": {"USDC": "1"}},
+            {"id": "iso", "mode": "isolated", "collateral": {"USDC": "1"}},
+        ]}  # fmt: skip
+        path.write_text(json.dumps(doc))
+    else:
+        path.write_text(
+            '"account_id","mode","kind","symbol","amount","entry_price","quote","isolated_margin"\n'
+            '"ok","cross","collateral","USDC","1","","",""\n'
+            '"iso","isolated","collateral","USDC","1","","",""\n'
+        )
+    with pytest.raises(FormatError, match="cross accounts") as err:
+        list(load_table(path, market).accounts())
+    assert "iso" in str(err.value) and "mode" in str(err.value)

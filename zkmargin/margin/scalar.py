@@ -41,6 +41,13 @@ class CompiledPosition:
     entry: int | None
 
 
+#: Why a mango_health market takes cross accounts only.
+MANGO_CROSS_ONLY = (
+    "a mango_health market's accounts are cross accounts (Mango v4 has no isolated or portfolio "
+    "margin: its health weighs the whole account)"
+)
+
+
 @dataclass(frozen=True)
 class CompiledAccount:
     id: str
@@ -53,6 +60,8 @@ class CompiledAccount:
 def compile_account(acc: Account, market: Market, file: str = "accounts") -> CompiledAccount:
     """Convert decimals to integer units; errors name the file, the account and the field."""
     rec = f"account {acc.id}"
+    if market.accounting == "mango_health" and acc.mode != "cross":
+        raise FormatError(MANGO_CROSS_ONLY, file=file, record=rec, field="mode")
     balances = [0] * len(market.assets)
     try:
         cash = to_units(acc.cash, market.valuation_decimals)

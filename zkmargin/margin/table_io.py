@@ -35,7 +35,7 @@ from ..formats.tidy import (
 )
 from . import intvec as iv
 from .market import Market
-from .scalar import compile_account
+from .scalar import MANGO_CROSS_ONLY, compile_account
 from .vector import MODES, AccountTable
 
 
@@ -162,6 +162,8 @@ def table_from_tidy(cols: dict[str, Any], market: Market, file: str) -> AccountT
     if (acc_mode[acct] != mode_code).any():
         r = int(np.flatnonzero(acc_mode[acct] != mode_code)[0])
         raise fail(r, "mode", "mode contradicts an earlier row of the same account")
+    if market.accounting == "mango_health" and (mode_code != 0).any():
+        raise fail(int(np.flatnonzero(mode_code != 0)[0]), "mode", MANGO_CROSS_ONLY)
     kind_codes, kind_values = _codes(cols["kind"])
     kind_map = np.array(
         [KINDS.index(v) if v in KINDS else -1 for v in kind_values] or [0], dtype=np.int64
