@@ -335,6 +335,22 @@ def test_rerunning_a_finished_publish_does_nothing(world: dict[str, Path], tmp_p
     assert not Path(str(out) + ".partial").exists()
 
 
+def test_publish_into_a_missing_folder_writes_nothing(world: dict[str, Path], tmp_path: Path) -> None:
+    """An --out (or --secrets-out) in a folder that does not exist is refused before the
+    secrets are written: one message, exit 2, no file left behind."""
+    copy_inputs(world, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / "missing" / "pub.sqlite"
+    r = run(*publish_args(tmp_path, out, "--secrets-out", tmp_path / "pub.secrets"))
+    assert r.exit_code == 2, r.output
+    assert "missing" in r.output and "does not exist" in r.output
+    assert "Traceback" not in r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    r = run(*publish_args(tmp_path, tmp_path / "pub.sqlite", "--secrets-out", out))
+    assert r.exit_code == 2 and "does not exist" in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_a_finished_publish_of_other_inputs_is_not_complete(
     world: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -165,6 +165,9 @@ def publish(
     report = progress or (lambda *_: None)
     if out.resolve() == secrets_out.resolve():
         raise FormatError("the publication and its secrets need two different paths")
+    for path in (out, secrets_out):  # checked before the secrets are written: nothing half-done
+        if not path.parent.is_dir():
+            raise OutputError(f"{path}: the folder {path.parent} does not exist")
     if already_complete(plan, out, secrets_out):
         size = 1 << plan.header.height
         return PublishResult(
