@@ -821,6 +821,34 @@ def test_cli_publish_at_a_ratio(published: Published) -> None:
     assert r.exit_code == 2 and "--min-ratio" in r.output and not out.exists()
 
 
+def test_the_auditor_requires_a_minimum_ratio(published: Published) -> None:
+    """``exchange verify --min-ratio``: the auditor's own minimum, never the publication's. The
+    proof shows 1.05: required 1.05 or 1 it is valid (and says so), 1.06 it is not; a
+    publication proven at ρ = 1 fails any requirement above 1; a bad ratio is exit 2."""
+    r = run("exchange", "verify", published.pub, "--workers", "1", "--min-ratio", "1.05")
+    assert r.exit_code == 0, r.output
+    assert "the proof shows 1.05 × liabilities, at least the 1.05 you require" in r.output
+    r = run("exchange", "verify", published.pub, "--workers", "1", "--min-ratio", "1.06", "--json")
+    assert r.exit_code == 1, r.output
+    doc = json.loads(r.stdout)
+    assert not doc["valid"] and doc["required_ratio"] == "53/50" and doc["min_ratio"] == "21/20"
+    assert "below the 1.06 you require (--min-ratio)" in doc["reason"]
+    d = published.dir
+    plain = d / "plain.sqlite"
+    r = run(
+        "exchange", "publish", "--market", d / "market.json", "--accounts", d / "accounts.csv",
+        "--reserves", d / "reserves.json", "--key", d / "venue.key", "--out", plain,
+        "--workers", "1",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert run("exchange", "verify", plain, "--workers", "1").exit_code == 0
+    r = run("exchange", "verify", plain, "--workers", "1", "--min-ratio", "1.000001")
+    assert r.exit_code == 1 and "reserve ≥ 1 × total liabilities, below the 1.000001" in r.output
+    for bad in ("0.5", "abc", "1.0000001"):
+        r = run("exchange", "verify", plain, "--workers", "1", "--min-ratio", bad)
+        assert r.exit_code == 2 and "--min-ratio" in r.output and "Traceback" not in r.output
+
+
 def test_cli_message_prove_and_audit(published: Published) -> None:
     heights = ",".join(f"{c}={h}" for c, h in published.world.heights.items())
     r = run("exchange", "reserves-message", "--publication", published.pub, "--heights", heights)

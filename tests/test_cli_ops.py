@@ -335,7 +335,9 @@ def test_rerunning_a_finished_publish_does_nothing(world: dict[str, Path], tmp_p
     assert not Path(str(out) + ".partial").exists()
 
 
-def test_publish_into_a_missing_folder_writes_nothing(world: dict[str, Path], tmp_path: Path) -> None:
+def test_publish_into_a_missing_folder_writes_nothing(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
     """An --out (or --secrets-out) in a folder that does not exist is refused before the
     secrets are written: one message, exit 2, no file left behind."""
     copy_inputs(world, tmp_path)

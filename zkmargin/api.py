@@ -70,6 +70,7 @@ from .liabilities.audit import AuditReport
 from .liabilities.layouts import MIN_SHARE
 from .liabilities.plan import CannotPublish
 from .liabilities.publish import PublishResult
+from .liabilities.reserves import ratio_text
 from .liabilities.store import work_path as publication_work_path
 from .liquidation import (
     BatchResult,
@@ -170,6 +171,7 @@ __all__ = [
     "prove_margin",
     "prove_range",
     "publication_work_path",
+    "ratio_text",
     "render_audit",
     "use_backend",
     "venue_attest",

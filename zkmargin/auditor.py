@@ -47,6 +47,7 @@ from .liabilities.audit import AuditReport, audit
 from .liabilities.audit import Progress as AuditProgress
 from .liabilities.inclusion import NotIncluded, check_attestation
 from .liabilities.parallel import make_runner
+from .liabilities.reserves import ONE, parse_ratio
 from .margin.market import Market, compile_market, load_snapshot
 
 
@@ -267,16 +268,29 @@ def audit_publication(
     scheduler: str | None = None,
     progress: AuditProgress | None = None,
     chain_data: ChainData | None = None,
+    min_ratio: str | None = None,
 ) -> AuditReport:
     """The full audit of an exchange's publication (every leaf, node, the root and its
     signature, the reserves, the proof of assets with the auditor's ``chain_data``),
-    batch-verified on a local pool or a Dask cluster. Unreadable input raises
+    batch-verified on a local pool or a Dask cluster; ``min_ratio`` (a decimal, "1.05"): the
+    reserves proof must show at least that ratio. Unreadable input raises
     :class:`FormatError` (exit 2); a failed check gives an invalid report naming the first bad
     leaf, node or address (exit 1)."""
+    ratio = ONE
+    if min_ratio is not None:
+        try:
+            ratio = parse_ratio(min_ratio)
+        except ValueError as exc:
+            raise FormatError(f"--min-ratio: {exc}") from None
     runner = make_runner(workers, scheduler)
     try:
         return audit(
-            path, venue_key=venue_key, runner=runner, progress=progress, chain_data=chain_data
+            path,
+            venue_key=venue_key,
+            runner=runner,
+            progress=progress,
+            chain_data=chain_data,
+            min_ratio=ratio,
         )
     finally:
         runner.close()
@@ -369,6 +383,7 @@ def audit_result(rep: AuditReport, *, strict: bool) -> AuditResult:
         tree_height=rep.height,
         leaves=rep.leaves,
         min_ratio=f"{num}/{den}",
+        required_ratio="{}/{}".format(*rep.required_ratio),
         totals_revealed=rep.revealed is not None,
         checks=[
             CheckResult(name=c.name, ok=c.ok, detail=c.detail, seconds=round(c.seconds, 6))

@@ -222,6 +222,12 @@ def publish(
     default=None,
     help="Write the audit report: one self-contained HTML page (valid or not).",
 )
+@click.option(
+    "--min-ratio",
+    default=None,
+    help="Require the reserves proof to show reserves ≥ this ratio × liabilities for every "
+    "asset (a decimal in [1, 1000]; default: what the proof states, at least 1).",
+)
 @_chain_data_options
 @_workers_option
 def verify(
@@ -230,6 +236,7 @@ def verify(
     strict: bool,
     as_json: bool,
     report: str | None,
+    min_ratio: str | None,
     utxos: tuple[str, ...],
     eth_rpc: tuple[str, ...],
     evm_balances: tuple[str, ...],
@@ -252,6 +259,7 @@ def verify(
             scheduler=scheduler,
             progress=progress,
             chain_data=data,
+            min_ratio=min_ratio,
         )
     if report is not None:
         api.write_audit_report(rep, report, strict=strict)
@@ -275,6 +283,11 @@ def verify(
     )
     click.echo(f"  root hash: {rep.root_hash}  (give it to users: inclusion verify --root)")
     click.echo(f"  venue key fingerprint (SHA-256): {rep.venue_key_fingerprint}")
+    if rep.required_ratio != (1, 1):
+        click.echo(
+            f"  reserve ratio: the proof shows {api.ratio_text(rep.min_ratio)} × liabilities, "
+            f"at least the {api.ratio_text(rep.required_ratio)} you require (--min-ratio)"
+        )
     if rep.revealed is None:
         click.echo(
             "  totals stay hidden: per asset, only reserve ≥ "

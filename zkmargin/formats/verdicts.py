@@ -95,6 +95,8 @@ class AuditResult(BaseModel):
     tree_height: int
     leaves: int
     min_ratio: str
+    #: the auditor's own minimum (``--min-ratio``), as num/den ("1/1" when none was asked)
+    required_ratio: str = "1/1"
     totals_revealed: bool
     checks: list[CheckResult]
     not_checked: list[str]

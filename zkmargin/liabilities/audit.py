@@ -83,6 +83,8 @@ class AuditReport:
     #: What could not be checked because an option was omitted, one line each.
     unchecked: list[str] = field(default_factory=list)
     min_ratio: tuple[int, int] = (1, 1)
+    #: the auditor's own minimum (``--min-ratio``), which ``min_ratio`` must reach
+    required_ratio: tuple[int, int] = (1, 1)
     assets: AssetsReport | None = None
     #: The totals per column, when the exchange revealed them (checked against the root).
     revealed: list[int] | None = None
@@ -113,13 +115,16 @@ def audit(
     runner: Runner,
     progress: Progress | None = None,
     chain_data: ChainData | None = None,
+    min_ratio: rsv.Ratio = rsv.ONE,
 ) -> AuditReport:
-    """Run checks 1–7 (``chain_data``: the auditor's own UTXO snapshots and EVM nodes);
-    unreadable input raises :class:`FormatError` (exit 2), the auditor's node failing a
-    ChainError (exit 2), a failed check gives an invalid report naming it (exit 1)."""
+    """Run checks 1–7 (``chain_data``: the auditor's own UTXO snapshots and EVM nodes;
+    ``min_ratio``: the auditor's own minimum reserve ratio ρ, which the reserves proof must
+    show at least); unreadable input raises :class:`FormatError` (exit 2), the auditor's node
+    failing a ChainError (exit 2), a failed check gives an invalid report naming it (exit 1)."""
     report = progress or (lambda *_: None)
     pub = Publication.open(path)
     rep = AuditReport(str(path))
+    rep.required_ratio = rsv.check_ratio(min_ratio)
     try:
         _audit(pub, rep, venue_key, runner, report)
         _audit_revealed(pub, rep)
@@ -286,6 +291,15 @@ def _audit(
         num, den = rep.min_ratio
         times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
         found.append(f"reserve ≥ {times}total liabilities, for every column")
+        want_num, want_den = rep.required_ratio
+        if num * want_den < want_num * den:
+            raise _Invalid(
+                f"the reserves proof shows reserve ≥ {rsv.ratio_text(rep.min_ratio)} × total "
+                f"liabilities, below the {rsv.ratio_text(rep.required_ratio)} you require "
+                "(--min-ratio)"
+            )
+        if rep.required_ratio != rsv.ONE:
+            found.append(f"at least the {rsv.ratio_text(rep.required_ratio)} you require")
         rep.columns = [
             ColumnSummary(sym, dec, int(r))
             for sym, dec, r in zip(columns.symbols, columns.decimals, proof.reserves, strict=True)

@@ -75,6 +75,13 @@ def parse_ratio(text: str) -> Ratio:
     return check_ratio((num // g, den // g))
 
 
+def ratio_text(ratio: Ratio) -> str:
+    """num/den as the decimal it was given as ("1.05"; "1" for ρ = 1)."""
+    num, den = ratio
+    whole, rest = divmod(num * MAX_RATIO_DEN // den, MAX_RATIO_DEN)
+    return str(whole) if not rest else f"{whole}.{rest:06d}".rstrip("0")
+
+
 def proof_ratio(doc: AnyReserveProof) -> Ratio:
     """The ratio a reserves proof states (1 for format 1)."""
     if isinstance(doc, ReserveRatioProof):
