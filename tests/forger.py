@@ -53,7 +53,7 @@ from zkmargin.liabilities.tree import Node, build_levels
 from zkmargin.liabilities.work import load_market
 from zkmargin.margin.exact import debts_covered, exact_figures, position_value
 from zkmargin.margin.market import Market
-from zkmargin.margin.scalar import CompiledAccount, CompiledPosition
+from zkmargin.margin.scalar import CompiledAccount, CompiledPosition, mango_figures
 from zkmargin.pedersen import commit
 from zkmargin.transcript import SpongeRng
 
@@ -532,12 +532,16 @@ def margin_figures(
     market: Market, slots: Sequence[ForgedSlot], mode: str
 ) -> tuple[Fraction, Fraction]:
     """(equity, requirement) of the account the slot values describe, by the exact engine (for
-    portfolio accounts the requirement is its worst scenario loss).
+    portfolio accounts the requirement is its worst scenario loss; under Mango's mango_health,
+    equity − health).
 
     An inverse position's committed quote q is in settle units (−q is what the position cost):
     the engine is given the position at entry = mark (value 0, the same notional and
     maintenance) and its value q − size·(contract value at mark) is added in valuation units."""
     acc = account_of(market, slots, mode)
+    if market.accounting == "mango_health":  # requirement = equity − health (linear perps only)
+        equity, health = mango_figures(acc, market)
+        return equity, equity - health
     extra = Fraction(0)
     positions = []
     v = market.valuation_decimals

@@ -43,6 +43,7 @@ from zkmargin.attest.keys import VenueKey, generate
 from zkmargin.auditor import verify_margin_proofs
 from zkmargin.circuit import proof as cproof
 from zkmargin.circuit.compiler import SlotSpec, load_circuit
+from zkmargin.circuit.params import linear_scale, quote_in_settle_units
 from zkmargin.circuit.slots import SlotValue
 from zkmargin.cli import main
 from zkmargin.errors import ProvingError
@@ -234,6 +235,9 @@ def account_values(
         else:
             entry = max(0, inst.mark + draw(st.integers(-inst.mark // 10, inst.mark // 10)))
             quote = -size * entry
+            if quote_in_settle_units(inst, market):  # committed floored, in settle units
+                k = linear_scale(inst, market)
+                quote = quote * k.numerator // k.denominator
         out += [
             ("long", inst.symbol, max(size, 0)),
             ("short", inst.symbol, max(-size, 0)),
@@ -636,6 +640,10 @@ def venues(tmp_path_factory: pytest.TempPathFactory) -> list[Venue]:
     for name, path in (
         ("synthetic", d / "synthetic.json"),
         ("trader", ROOT / "examples" / "trader" / "market.json"),
+        # Drift: borrows in the requirement, quotes finer than a settle unit (floored)
+        ("drift", ROOT / "examples" / "venues" / "drift.json"),
+        # Mango v4 health (mango_cross)
+        ("mango", ROOT / "examples" / "exchange" / "mango" / "market.json"),
     ):
         snap = load_snapshot(path)
         out.append(Venue(name, path, compile_market(snap, str(path)), market_digest(snap)))
@@ -648,10 +656,14 @@ def venue_key() -> VenueKey:
 
 
 THETAS = (PPM, 1_250_000, 2 * PPM)
+#: The statement's mode of a circuit whose name is not a mode.
+MODE_OF = {"mango_cross": "cross"}
 
 
 def eligible(market: Market, circuit: str) -> list[str]:
     """The instruments a statement of this circuit's mode can hold."""
+    if circuit == "mango_cross":
+        return [i.symbol for i in market.instruments if i.schedule and i.schedule.weights]
     if circuit == "portfolio":
         return [i.symbol for i in market.instruments if i.index in market.risk_arrays]
     return [
@@ -694,6 +706,11 @@ class MarginDraw:
     seed: bytes
     proven_theta_ppm: int | None = None  # the proof is made for this θ, the file states theta_ppm
 
+    @property
+    def mode(self) -> str:
+        """The statement's margin mode (mango_cross proves cross statements)."""
+        return MODE_OF.get(self.circuit, self.circuit)
+
 
 @st.composite
 def margin_draws(
@@ -708,13 +725,18 @@ def margin_draws(
     with any bounds and values."""
     venue = draw(st.sampled_from(venues))
     market = venue.market
-    circuit = draw(st.sampled_from(("cross", "isolated", "portfolio")))
+    if market.accounting == "mango_health":
+        circuit = "mango_cross"
+    else:
+        circuit = draw(st.sampled_from(("cross", "isolated", "portfolio")))
+    mode = MODE_OF.get(circuit, circuit)
     theta = draw(st.sampled_from(THETAS))
     assets = draw(
         st.lists(st.sampled_from([a.symbol for a in market.assets]), unique=True, max_size=3)
     )
-    instruments = draw(
-        st.lists(st.sampled_from(eligible(market, circuit)), unique=True, max_size=2)
+    can_hold = eligible(market, circuit)
+    instruments = (
+        draw(st.lists(st.sampled_from(can_hold), unique=True, max_size=2)) if can_hold else []
     )
     values = draw(account_values(market, circuit, assets, instruments, honest))
     if honest and circuit == "isolated":  # an isolated account holds no borrows
@@ -726,7 +748,7 @@ def margin_draws(
         if circuit == "isolated":
             balance_isolated(market, slots, theta, margin)
         else:
-            balance_cash(market, slots, circuit, theta, margin)
+            balance_cash(market, slots, mode, theta, margin)
     attested = draw(st.booleans())
     clean = not any(
         n == "balance_pos" and v and value_of(slots, "balance_neg", o) for n, o, *_, v in slots
@@ -778,7 +800,7 @@ def prove_and_verify(d: MarginDraw, key: VenueKey, out: Path) -> bool | None:
             d.venue.digest,
             d.slots,
             d.proven_theta_ppm or d.theta_ppm,
-            mode=d.circuit,
+            mode=d.mode,
             venue_key=key if d.attested else None,
             aux=aux,
             seed=d.seed,
@@ -809,7 +831,7 @@ def test_accepted_margin_proofs_mean_what_they_say(
         event(f"{d.circuit} {'attested' if d.attested else 'self-committed'}")
         seen.append((d.honest, valid))
         if valid:
-            holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
+            holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.mode)
             assert holds, ("CRITICAL: a margin proof the exact engine refutes verifies", d)
             # a statement repeating other bounds than the circuit's is refused, whatever it holds
             assert all((b, s) == spec(d.circuit, n, o) for n, o, b, s, _ in d.slots), d.slots
@@ -839,7 +861,7 @@ def test_honest_margin_proofs_verify_when_healthy(
         valid = prove_and_verify(d, venue_key, tmp_path / "proof.json")
         if valid is None:
             return
-        holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.circuit)
+        holds = forger.margin_holds(d.circuit, d.venue.market, d.slots, d.theta_ppm, d.mode)
         event("valid" if valid else "refused")
         seen.append(valid)
         if d.circuit == "isolated" and isolated_borrow(d.slots):

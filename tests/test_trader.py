@@ -574,3 +574,21 @@ def test_a_refusal_gives_the_ratio_and_the_highest_theta(world: dict[str, Path])
     step = f"{float(best) + 0.01:.2f}"
     r = prove_attested(world, world["dir"] / "never2.json", "--threshold", step)
     assert r.exit_code == 1
+
+
+def test_threshold_max_without_a_requirement_says_it_proved_the_cap(tmp_path: Path) -> None:
+    """An account of collateral alone has no requirement: every θ holds, and --threshold max
+    proves the cap (1000), saying so rather than calling it the highest that holds."""
+    acc = tmp_path / "cash.json"
+    acc.write_text(
+        json.dumps(
+            {"format": "zkmargin.accounts", "version": 1,
+             "accounts": [{"id": "c", "collateral": {"USDT": "100"}}]}
+        )
+    )  # fmt: skip
+    out = tmp_path / "cap.json"
+    r = run("prove", "--market", MARKET, "--account", acc, "--threshold", "max", "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "θ = 1000 (the cap" in r.output and "highest on a 0.01 grid" not in r.output
+    assert json.loads(out.read_text())["threshold"] == "1000"
+    assert run("verify", out, "--market", MARKET).exit_code == 0

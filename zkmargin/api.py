@@ -62,7 +62,13 @@ from .exchange import (
 )
 from .fileio import atomic_write_text
 from .formats import tidy
-from .formats.common import FormatError, format_decimal, parse_threshold, to_ppm
+from .formats.common import (
+    MAX_THRESHOLD_PPM,
+    FormatError,
+    format_decimal,
+    parse_threshold,
+    to_ppm,
+)
 from .formats.market import MarketSnapshot
 from .formats.tidy import format_units
 from .liabilities.assets import AssetsInvalid, AssetsReport, ChainData
@@ -103,6 +109,7 @@ from .trader import (
 
 __all__ = [
     "EXAMPLE_MODES",
+    "MAX_THRESHOLD_PPM",
     "MIN_SHARE",
     "MODES",
     "AssetsInvalid",

@@ -79,7 +79,13 @@ def prove(
         click.echo(f"refused: {exc}", err=True)
         raise SystemExit(1) from None
     kind = "an attested statement" if result.attested else "a self-committed account"
-    best = " (the highest on a 0.01 grid that holds)" if threshold.strip().lower() == "max" else ""
+    best = ""
+    if threshold.strip().lower() == "max":
+        best = (
+            " (the cap: equity covers 1000 × the requirement, or there is none)"
+            if api.parse_threshold(result.threshold) == api.MAX_THRESHOLD_PPM
+            else " (the highest on a 0.01 grid that holds)"
+        )
     click.echo(
         f"wrote {result.out}: {result.circuit} proof of θ = {result.threshold}{best} for {kind}, "
         f"{result.proof_bytes} bytes, {result.range_constraints} range constraints"
