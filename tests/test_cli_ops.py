@@ -516,6 +516,7 @@ def test_commands_log_their_phases_when_stderr_is_not_a_terminal(
         tmp_path / "statements",
     )
     assert r.exit_code == 0, r.output
+    assert re.search(r"attest statements: started, 0/6$", r.stderr, re.M), r.stderr
     assert re.search(r"attest statements: done, 6/6 in ", r.stderr), r.stderr
 
 

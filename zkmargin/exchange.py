@@ -137,7 +137,8 @@ def venue_attest(
     """Issue and sign every account's statement; write statements and openings to ``out_dir``.
     Slot layouts as ``exchange publish`` takes them (``shared`` among at least ``min_share``
     accounts, or each account's ``own`` with ``decoys``), so the same book gives the same
-    statements. ``progress(done, total)`` is called after each account."""
+    statements. ``progress(done, total)`` is called once before the first account (0) and
+    after each."""
     vk, snap, mk = _key_and_market(key, market, epoch)
     digest = market_digest(snap)
     table = load_table(accounts, mk)
@@ -166,6 +167,8 @@ def venue_attest(
             raise FormatError(f"two accounts map to the file {st_path.name}", file=str(accounts))
         seen.add(st_path)
         plans.append((acc, slots, st_path, op_path))
+    if progress is not None:
+        progress(0, len(table))  # the phase starts: its first log line counts 0
     for acc, slots, st_path, op_path in plans:
         st, op = stm.issue_statement(
             venue=vk.venue,
