@@ -365,6 +365,29 @@ def test_a_finished_publish_of_other_inputs_is_not_complete(
     assert out.read_bytes() == world["pub"].read_bytes()
 
 
+def test_publish_never_overwrites_another_file(world: dict[str, Path], tmp_path: Path) -> None:
+    """An --out holding another finished publication (another epoch here), or a file that is no
+    publication, is refused before anything is written; the file is untouched."""
+    copy_inputs(world, tmp_path)
+    other = tmp_path / "other.sqlite"
+    shutil.copy(world["pub"], other)
+    with sqlite3.connect(other) as conn:  # another venue's publication
+        doc = json.loads(conn.execute("SELECT doc FROM header").fetchone()[0])
+        conn.execute("UPDATE header SET doc = ?", (json.dumps({**doc, "venue": "Other"}),))
+    conn.close()
+    before = other.read_bytes()
+    r = run(*publish_args(tmp_path, other))
+    assert r.exit_code == 2, r.output
+    assert "holds another publication (venue Other, epoch 3)" in r.output, r.output
+    assert other.read_bytes() == before
+    assert not Path(str(other) + ".secrets").exists()
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("my notes\n")
+    r = run(*publish_args(tmp_path, notes))
+    assert r.exit_code == 2 and "exists and is not a publication" in r.output, r.output
+    assert notes.read_text() == "my notes\n" and not Path(str(notes) + ".secrets").exists()
+
+
 def test_a_damaged_finished_publication_is_rebuilt(world: dict[str, Path], tmp_path: Path) -> None:
     out = _finished(world, tmp_path)
     with sqlite3.connect(out) as conn:

@@ -7,6 +7,7 @@ bytes (see :mod:`.store`).
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,33 @@ def _secrets(plan: Plan, path: Path) -> None:
         )
         rows.append((a.account, doc))
     vault.write_secrets(path, header, rows)
+
+
+def _not_another(plan: Plan, out: Path) -> None:
+    """Refuse (before anything is written) an ``out`` that is another file: a finished
+    publication of another venue, epoch, market or tree, or no publication at all. One of this
+    plan's header (a damaged or interrupted one) is rebuilt."""
+    if not out.exists() or work_path(out).exists():
+        return
+    try:
+        with Publication.open(out) as pub:
+            header = pub.header()
+    except (FormatError, OutputError, OSError, sqlite3.DatabaseError):
+        raise OutputError(
+            f"{out}: exists and is not a publication; choose another --out or remove it"
+        ) from None
+    if header == plan.header:
+        return
+    if header.same_epoch(plan.header):
+        raise OutputError(
+            f"{out}: holds this venue's epoch {header.epoch} publication made from other inputs "
+            f"(height {header.height}, columns {', '.join(header.columns)}); choose another "
+            "--out or remove it"
+        )
+    raise OutputError(
+        f"{out}: holds another publication (venue {header.venue}, epoch {header.epoch}); "
+        "choose another --out or remove it"
+    )
 
 
 def already_complete(plan: Plan, out: Path, secrets_out: Path) -> bool:
@@ -181,6 +209,7 @@ def publish(
             where=runner.where,
             complete=True,
         )
+    _not_another(plan, out)
     t0 = time.perf_counter()
     _secrets(plan, secrets_out)
     seconds["secrets"] = time.perf_counter() - t0
