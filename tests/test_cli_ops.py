@@ -324,6 +324,31 @@ def _finished(world: dict[str, Path], d: Path) -> Path:
     return out
 
 
+def test_ctrl_c_attest_says_what_was_kept(tmp_path: Path) -> None:
+    """Ctrl-C ``venue attest`` once a few statements are written: exit 130, one message naming
+    how many whole statements the folder holds; the rerun writes the same bytes."""
+    book = tmp_path / "book"
+    r = run("examples", "generate", "--exchange", "--accounts", "400", "--out-dir", book)
+    assert r.exit_code == 0, r.output
+    assert run("venue", "keygen", "--out", tmp_path / "v.key", "--venue", "V").exit_code == 0
+    out = tmp_path / "st"
+    args = zkmargin("venue", "attest", "--key", tmp_path / "v.key", "--market",
+                    book / "market.json", "--accounts", book / "accounts.csv", "--out-dir", out)  # fmt: skip
+
+    def written(_: int) -> bool:
+        return out.is_dir() and len(list(out.glob("*.statement.json"))) >= 3
+
+    rc, err = ctrl_c(args, written)
+    assert rc == 130 and "Traceback" not in err, (rc, err)  # 400 accounts: never done at 3
+    last = err.strip().splitlines()[-1]
+    n = int(re.search(r"interrupted: (\d+) statement\(s\) in ", last).group(1))  # type: ignore[union-attr]
+    assert n >= 3 and "are whole" in last and "a rerun writes every account's again" in last
+    first = {p.name: p.read_bytes() for p in out.glob("*.statement.json")}
+    done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert all((out / name).read_bytes() == data for name, data in first.items())
+
+
 def test_rerunning_a_finished_publish_does_nothing(world: dict[str, Path], tmp_path: Path) -> None:
     out = _finished(world, tmp_path)
     before = out.stat().st_mtime_ns

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from .. import api
+from .interrupt import when_interrupted
 from .options import layout_options
 from .progress import phases
 
@@ -67,6 +70,16 @@ def attest(
     min_share: int,
 ) -> None:
     """Commit and sign every account's statement; openings go to the trader, owner-only."""
+
+    def kept() -> str:
+        folder = Path(out_dir)
+        n = len(list(folder.glob("*.statement.json"))) if folder.is_dir() else 0
+        return (
+            f"{n} statement(s) in {out_dir} are whole (each file is written at once); a rerun "
+            "writes every account's again, the same bytes"
+        )
+
+    when_interrupted(kept)
     with phases("attest") as progress:
         result = api.venue_attest(
             key=key,
