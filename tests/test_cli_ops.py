@@ -332,8 +332,10 @@ def test_ctrl_c_attest_says_what_was_kept(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert run("venue", "keygen", "--out", tmp_path / "v.key", "--venue", "V").exit_code == 0
     out = tmp_path / "st"
-    args = zkmargin("venue", "attest", "--key", tmp_path / "v.key", "--market",
-                    book / "market.json", "--accounts", book / "accounts.csv", "--out-dir", out)  # fmt: skip
+    args = zkmargin(
+        "venue", "attest", "--key", tmp_path / "v.key", "--market", book / "market.json",
+        "--accounts", book / "accounts.csv", "--out-dir", out,
+    )  # fmt: skip
 
     def written(_: int) -> bool:
         return out.is_dir() and len(list(out.glob("*.statement.json"))) >= 3
