@@ -9,9 +9,12 @@ verifiers, and whatever they accept must mean what it says by the exact margin e
    root redone with the venue key, the reserves re-proven (forged where short). Valid ⇒ every
    forged leaf means what it says and each column's true total is at most its reserve.
 3. Margin proofs: forged self-committed statements, or venue-attested statements proven with
-   forged auxiliary values, on the cross, isolated and portfolio circuits (sometimes proven for
-   another θ than the file states). Valid ⇒ every slot in the circuit's bound and exact
-   equity ≥ θ·requirement for the θ the file states.
+   forged auxiliary values, on the cross, isolated and portfolio circuits of three venues (the
+   synthetic market, the trader's example, Drift: borrows in the requirement and quotes finer
+   than a settle unit, committed floored) and on mango_cross over the bundled Mango market
+   (sometimes proven for another θ than the file states). Valid ⇒ every slot in the circuit's
+   bound and exact equity ≥ θ·requirement for the θ the file states (Mango: requirement =
+   equity − health).
 
 Each property has a companion that draws honest-looking inputs with the same strategies and
 checks that the verifiers accept them exactly when the oracle says they hold, so the soundness
