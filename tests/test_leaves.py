@@ -309,3 +309,84 @@ def test_a_generated_book_of_every_mode_publishes(tmp_path: Path) -> None:
         file="a.csv",
     )
     assert plan.bankrupt == len(broke) and len(plan.accounts) == len(book)
+
+
+@pytest.mark.parametrize(
+    "venue,factor", [("binance_usdm", 1), ("span", 100)], ids=["same-units", "cents"]
+)
+def test_the_valuation_currency_as_an_asset_shares_its_column(
+    venue: str, factor: int, tmp_path: Path
+) -> None:
+    """Where the market lists its valuation currency as an asset (USDT at Binance USDⓈ-M, USD
+    in cents beside whole-dollar cash in the SPAN example), the cash joins that asset's column,
+    counted m times; the publication audits, and the user's inclusion check shows the column as
+    balance + cash, in the column's units."""
+    root = Path(__file__).resolve().parent.parent
+    market_path = root / "examples" / "venues" / f"{venue}.json"
+    snap = MarketSnapshot.model_validate(json.loads(market_path.read_text()))
+    from zkmargin.margin.market import compile_market
+
+    market = compile_market(snap)
+    columns = lf.liability_columns(market)
+    sym = market.valuation_symbol
+    assert columns.symbols == tuple(a.symbol for a in market.assets)
+    assert not columns.cash_column and columns.symbols[columns.cash] == sym
+    assert columns.cash_factor == factor
+    accounts = {"format": "zkmargin.accounts", "version": 1, "accounts": [
+        {"id": "a", "collateral": {sym: "10"}, "cash": "5"},
+        {"id": "b", "collateral": {sym: "7"}, "cash": "-2"},
+    ]}  # fmt: skip
+    (tmp_path / "accounts.json").write_text(json.dumps(accounts))
+    (tmp_path / "reserves.json").write_text(
+        json.dumps({"format": "zkmargin/reserves/1", "reserves": {sym: "1000"}})
+    )
+    runner = CliRunner()
+
+    def run(*args: object) -> str:
+        r = runner.invoke(main, [str(a) for a in args])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    run("venue", "keygen", "--out", tmp_path / "v.key", "--venue", "V")
+    run("exchange", "publish", "--market", market_path, "--accounts", tmp_path / "accounts.json",
+        "--reserves", tmp_path / "reserves.json", "--key", tmp_path / "v.key",
+        "--out", tmp_path / "pub.sqlite", "--workers", "1")  # fmt: skip
+    run("exchange", "verify", tmp_path / "pub.sqlite", "--workers", "1")
+    run("exchange", "inclusion", "--publication", tmp_path / "pub.sqlite",
+        "--secrets", tmp_path / "pub.sqlite.secrets", "--account", "a",
+        "--out", tmp_path / "a.json")  # fmt: skip
+    pk = load_venue_key(tmp_path / "v.key").public_key
+    rep = api.verify_inclusion(
+        tmp_path / "a.json", publication=tmp_path / "pub.sqlite", venue_key=pk, account="a"
+    )
+    assert rep.valid, rep.reason
+    dec = market.assets[columns.cash].decimals
+    ((column, _, value),) = rep.balances
+    assert column == sym and value == (10 + 5) * 10**dec  # 10 held + 5 of cash, in the column
+    ((_, text, what),) = rep.owed
+    assert text == api.format_decimal(15 * 10**dec, dec)
+    assert "balance " in what and "+ your cash 5" in what and "positions" not in what, what
+
+
+def test_a_valuation_asset_in_other_units_has_no_columns_and_no_leaf_passes() -> None:
+    """A market listing its valuation currency as an asset worth 2 valuation units: no exact
+    cash column exists, so publish refuses it by name and the audit's leaf check marks every
+    leaf bad (a verdict, not a crash)."""
+    from zkmargin.formats.common import FormatError
+    from zkmargin.liabilities.work import check_leaves
+    from zkmargin.margin.market import compile_market
+
+    root = Path(__file__).resolve().parent.parent
+    doc = json.loads((root / "examples" / "venues" / "binance_usdm.json").read_text())
+    doc["assets"][0]["price"] = "2"
+    snap = MarketSnapshot.model_validate(doc)
+    with pytest.raises(FormatError, match="worth 2 valuation units"):
+        lf.liability_columns(compile_market(snap))
+    from zkmargin.formats.publication import PublicationHeader
+
+    header = PublicationHeader(
+        venue="V", venue_key="a" * 96, epoch=1, market_digest=market_digest(snap).hex(),
+        height=1, columns=["USDT"], decimals=[6],
+    ).model_dump_json()  # fmt: skip
+    verdict = check_leaves("native", canonical_market(snap), header, [(0, b"", b"", b"", b"")])
+    assert verdict.bad and "worth 2 valuation units" in verdict.bad[0][1] and not verdict.tags

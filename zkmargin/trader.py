@@ -408,23 +408,29 @@ def describe_owed(
     """What the exchange owes per column, with what it is made of: the balance, and in a
     settlement asset the positions' value at mark (rounded up in your favour)."""
     by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
-    decimals = {a.symbol: a.decimals for a in market.assets}
-    decimals[market.valuation_symbol] = market.valuation_decimals
+    columns = liability_columns(market)
+    decimals = dict(zip(columns.symbols, columns.decimals, strict=True))
+    cash = by.get(("cash", ""), 0)
     out = []
     for column, value in owed:
         dec = decimals[column]
-        if column == market.valuation_symbol and column not in {a.symbol for a in market.assets}:
+        here = columns.symbols.index(column) == columns.cash
+        if here and columns.cash_column:
             out.append((column, format_decimal(value, dec), "your cash"))
             continue
         balance = by.get(("balance_pos", column), 0) - by.get(("balance_neg", column), 0)
-        # the valuation currency listed as an asset holds the cash too (leaf.liability_columns)
-        cash = by.get(("cash", ""), 0) if column == market.valuation_symbol else 0
-        at_mark = value - balance - cash
+        # the valuation currency listed as an asset holds the cash too, m units of the column
+        # per valuation unit (leaf.liability_columns)
+        in_column = columns.cash_factor * cash if here else 0
+        at_mark = value - balance - in_column
         what = f"balance {format_decimal(balance, dec)}"
         if at_mark:
             what += f" + positions at mark {format_decimal(at_mark, dec)}"
-        if cash:
-            what += f" + your cash {format_decimal(cash, dec)}"
+        if in_column:
+            what += (
+                f" + your cash {format_decimal(in_column, dec)}"
+                f" ({format_decimal(cash, market.valuation_decimals)} valuation units)"
+            )
         out.append((column, format_decimal(value, dec), what))
     return out
 

@@ -186,7 +186,10 @@ def _audit(
         if market_digest(snapshot).hex() != header.market_digest:
             raise _Invalid("the stored market snapshot is not the one the header names")
         market = compile_market(snapshot, f"{file} (market)")
-        columns = lf.liability_columns(market)
+        try:
+            columns = lf.liability_columns(market)
+        except FormatError as exc:
+            raise _Invalid(f"its market has no liabilities columns: {exc}") from None
         if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
             raise _Invalid("the header's columns are not the market's")
         size = 1 << header.height

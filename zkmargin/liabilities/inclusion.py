@@ -84,7 +84,10 @@ def check_attestation(
     why = lf.check_leaf_statement(st, root, market.accounting)
     if why:
         raise NotIncluded(why)
-    columns = lf.liability_columns(market)
+    try:
+        columns = lf.liability_columns(market)
+    except FormatError as exc:
+        raise NotIncluded(f"the market has no liabilities columns: {exc}") from None
     if list(columns.symbols) != list(root.columns):
         raise NotIncluded("the root's columns are not the market's")
     if len(att.path) != root.height or att.position >= 1 << root.height:

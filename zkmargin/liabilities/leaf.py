@@ -40,7 +40,6 @@ import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .. import group
 from ..attest import statement as stm
@@ -101,24 +100,16 @@ class Columns:
 
 def liability_columns(market: Market) -> Columns:
     """The columns of ``market`` (the verifier derives them; a publication's header must repeat
-    them). A valuation currency that is also an asset in the same units shares its column;
-    in other units it is refused (cash and that asset could not be added)."""
+    them). A valuation currency that is also an asset shares its column, the cash counted
+    m = 10^j times (:meth:`Market.cash_asset`, which refuses any other ratio of units)."""
     symbols = [a.symbol for a in market.assets]
     decimals = [a.decimals for a in market.assets]
-    if market.valuation_symbol not in symbols:
+    held = market.cash_asset()
+    if held is None:
         return Columns((*symbols, market.valuation_symbol), (*decimals, market.valuation_decimals))
-    k = symbols.index(market.valuation_symbol)
-    a = market.assets[k]
-    per_unit = a.price * Fraction(10) ** (market.valuation_decimals - a.decimals - a.price_decimals)
-    factor = 1 / per_unit
-    if factor.denominator != 1 or factor not in {10**j for j in range(4)}:
-        raise FormatError(
-            f"the valuation currency {market.valuation_symbol} is also an asset, but one unit of "
-            f"that asset is worth {per_unit} valuation units (not 1, 1/10, 1/100 or 1/1000): "
-            "the accounts' cash could not be added to it exactly in the liabilities"
-        )
+    k, factor = held
     assert factor <= MAX_CASH_FACTOR
-    return Columns(tuple(symbols), tuple(decimals), cash_at=k, cash_factor=int(factor))
+    return Columns(tuple(symbols), tuple(decimals), cash_at=k, cash_factor=factor)
 
 
 def leaf_circuit_name(mode: str, accounting: str) -> str:

@@ -16,6 +16,7 @@ from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec
 from ..circuit.slots import SlotValue
 from ..errors import DecodeError, ProvingError, ZkMarginError
+from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
 from ..formats.publication import PublicationHeader
 from ..formats.statement import AccountStatement
@@ -166,7 +167,10 @@ def check_leaves(
     _use(backend)
     market = load_market(market_text)
     header = _header(header_json)
-    columns = lf.liability_columns(market)
+    try:
+        columns = lf.liability_columns(market)
+    except FormatError as exc:
+        return LeafVerdict([(row[0], str(exc)) for row in rows], [])
     bad: list[tuple[int, str]] = []
     if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
         return LeafVerdict(

@@ -10,6 +10,7 @@ schedule that is not convex is refused, since max-of-pieces would then differ fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -102,6 +103,27 @@ class Market:
             if i.symbol == symbol:
                 return i.index
         return None
+
+    def cash_asset(self) -> tuple[int, int] | None:
+        """Where the valuation currency is itself one of the assets (Binance USDⓈ-M's USDT,
+        SPAN's USD), the accounts' cash is that money: (the asset's index, m = its units in one
+        valuation unit, 10^j ≤ 10^3). None when it is not an asset; :class:`FormatError` when
+        its units are no such multiple (cash could not be added to it exactly)."""
+        k = self.asset_index(self.valuation_symbol)
+        if k is None:
+            return None
+        a = self.assets[k]
+        per_unit = Fraction(a.price) * Fraction(10) ** (
+            self.valuation_decimals - a.decimals - a.price_decimals
+        )
+        factor = 1 / per_unit
+        if factor not in {Fraction(10**j) for j in range(4)}:
+            raise FormatError(
+                f"the valuation currency {self.valuation_symbol} is also an asset, but one unit "
+                f"of that asset is worth {per_unit} valuation units (not 1, 1/10, 1/100 or "
+                "1/1000): the accounts' cash could not be added to it exactly"
+            )
+        return k, int(factor)
 
 
 def _bounds_pieces(

@@ -467,6 +467,8 @@ def exchange_liabilities(market: Market, table: AccountTable) -> dict[str, int]:
     per account and position: at least the totals a publication commits to."""
     owed: dict[str, Fraction] = {a.symbol: Fraction(0) for a in market.assets}
     owed[market.valuation_symbol] = Fraction(0)
+    held = market.cash_asset()  # the valuation currency as an asset: cash counted m times
+    factor = 1 if held is None else held[1]
     slack = 0
     for acc in table.accounts():
         covered = debts_covered(acc, market)
@@ -476,7 +478,7 @@ def exchange_liabilities(market: Market, table: AccountTable) -> dict[str, int]:
             value = position_value(p, market, acc.mode)
             if covered or value >= 0:
                 owed[market.assets[market.instruments[p.instrument].settle_index].symbol] += value
-        owed[market.valuation_symbol] += acc.cash if covered else max(acc.cash, 0)
+        owed[market.valuation_symbol] += factor * (acc.cash if covered else max(acc.cash, 0))
         slack += 1 + len(acc.positions)
     return {symbol: math.ceil(v) + slack for symbol, v in owed.items()}
 
@@ -485,7 +487,7 @@ def exchange_reserves(market: Market, table: AccountTable, cushion: float = 0.1)
     """Reserves covering :func:`exchange_liabilities` with a ``cushion`` (10 %) and one whole
     unit more of each asset, in each one's units."""
     decimals = {a.symbol: a.decimals for a in market.assets}
-    decimals[market.valuation_symbol] = market.valuation_decimals
+    decimals.setdefault(market.valuation_symbol, market.valuation_decimals)
     return {
         symbol: int(max(total, 0) * (1 + cushion)) + 10 ** decimals[symbol]
         for symbol, total in exchange_liabilities(market, table).items()
