@@ -193,6 +193,29 @@ def test_every_changed_field_is_rejected(world: dict[str, Path], name: str, chan
     assert "Traceback" not in r.output
 
 
+def test_a_version_1_statement_is_refused_by_name(world: dict[str, Path]) -> None:
+    """A statement of format version 1 (whose linear quotes finer than a settle unit meant the
+    engine's quote, not settle units) is never read with version 2's meaning: refused, exit 2,
+    naming the format; and the message the venue signs holds the version, so a version-1
+    statement relabelled as version 2 does not carry a valid signature."""
+    r = verify(
+        world,
+        rewrite(
+            world, "v1.json", lambda d: d["statement"].update(format="zkmargin/account-statement/1")
+        ),
+    )
+    assert r.exit_code == 2 and "zkmargin/account-statement/2" in r.output, r.output
+    assert "Traceback" not in r.output
+    st = json.loads(world["statement"].read_text())
+    assert st["format"] == "zkmargin/account-statement/2"
+    from zkmargin.attest import statement as stm
+    from zkmargin.formats.statement import AccountStatement
+
+    model = AccountStatement.model_validate(st)
+    message = stm.statement_message(model)
+    assert b"zkmargin/account-statement/2" in message  # the signature covers the version
+
+
 def test_flipped_proof_bytes_are_rejected(world: dict[str, Path]) -> None:
     data = bytes.fromhex(json.loads(world["proof"].read_text())["proof"])
     for i in range(0, len(data), max(1, len(data) // 24)):

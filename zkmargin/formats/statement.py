@@ -51,13 +51,16 @@ class Slot(BaseModel):
 
 
 class AccountStatement(BaseModel):
-    """Format ``zkmargin/account-statement/1``: what the venue vouches for, per account and epoch.
+    """Format ``zkmargin/account-statement/2``: what the venue vouches for, per account and epoch.
 
-    ``venue_key`` and ``signature`` are absent from a self-committed statement.
+    ``venue_key`` and ``signature`` are absent from a self-committed statement. Version 2: the
+    quote slot of a linear contract whose quote unit is finer than a settle unit holds ⌊k·q⌋
+    settle units (version 1 held the engine's quote q); the format is part of the signed
+    message, so a version-1 statement is refused rather than read with the new meaning.
     """
 
     model_config = STRICT
-    format: Literal["zkmargin/account-statement/1"] = "zkmargin/account-statement/1"
+    format: Literal["zkmargin/account-statement/2"] = "zkmargin/account-statement/2"
     venue: VenueName
     epoch: int = Field(ge=0, lt=1 << 63)
     market_digest: Hex32  # type: ignore[valid-type]
