@@ -152,45 +152,8 @@ def leaf_accepted(world: World, row: Any) -> bool:
 # ----- values: a mix biased to where bugs live --------------------------------------------------
 
 
-def magnitude(top: int = 15) -> st.SearchStrategy[int]:
-    """A non-negative integer of any order of magnitude up to 10^top (log-uniform-ish)."""
-    return st.integers(0, top).flatmap(lambda e: st.integers(0, 10**e))
-
-
-EDGES = (1 << 62, 1 << 63, 1 << 64)
-
-
-def wild(honest: int) -> st.SearchStrategy[int]:
-    """A value a forger might commit in place of ``honest``: zero, negative, next to 2^62,
-    2^63, 2^64 (and their negatives), r − k (a 'negative' field element), r − honest, a small
-    change of the honest value, or anything below r."""
-    near = st.tuples(st.sampled_from(EDGES), st.integers(-2, 2), st.sampled_from((1, -1)))
-    return st.one_of(
-        st.sampled_from((0, -1, 1, R - 1, R - 2, (R - 1) // 2, (R + 1) // 2)),
-        near.map(lambda t: t[2] * t[0] + t[1]),
-        st.integers(1, 10**6).map(lambda k: R - k),
-        st.just(R - honest),
-        st.integers(-3, 3).map(lambda d: honest + d),
-        magnitude(18).map(lambda m: -m),
-        st.integers(0, R - 1),
-    )
-
-
-AUX_CHANGES = ("+1", "-1", "zero", "2^63", "+2^63", "2^64-1", "r-1", "r-honest", "-2^63")
-
-
-def change_aux(op: str, honest: int) -> int:
-    return {
-        "+1": honest + 1,
-        "-1": honest - 1,
-        "zero": 0,
-        "2^63": 1 << 63,
-        "+2^63": honest + (1 << 63),
-        "2^64-1": (1 << 64) - 1,
-        "r-1": R - 1,
-        "r-honest": R - honest,
-        "-2^63": honest - (1 << 63),
-    }[op]
+magnitude, wild, change_aux = forger.magnitude, forger.wild, forger.change_aux
+EDGES, AUX_CHANGES = forger.EDGES, forger.AUX_CHANGES
 
 
 # ----- accounts as slots ------------------------------------------------------------------------

@@ -204,40 +204,6 @@ def _spec(name: str) -> tuple[int, bool]:
     return kind.bits, kind.signed
 
 
-def _magnitude(top: int) -> st.SearchStrategy[int]:
-    return st.integers(0, top).flatmap(lambda e: st.integers(0, 10**e))
-
-
-EDGES = (1 << 62, 1 << 63, 1 << 64)
-
-
-def _wild(honest: int) -> st.SearchStrategy[int]:
-    near = st.tuples(st.sampled_from(EDGES), st.integers(-2, 2), st.sampled_from((1, -1)))
-    return st.one_of(
-        st.sampled_from((0, -1, 1, group.R - 1, (group.R - 1) // 2)),
-        near.map(lambda t: t[2] * t[0] + t[1]),
-        st.just(group.R - honest),
-        st.integers(-3, 3).map(lambda d: honest + d),
-        _magnitude(18).map(lambda m: -m),
-        st.integers(0, group.R - 1),
-    )
-
-
-AUX_CHANGES = ("+1", "-1", "zero", "+2^63", "-2^63", "r-1", "r-honest")
-
-
-def _change(op: str, honest: int) -> int:
-    return {
-        "+1": honest + 1,
-        "-1": honest - 1,
-        "zero": 0,
-        "+2^63": honest + (1 << 63),
-        "-2^63": honest - (1 << 63),
-        "r-1": group.R - 1,
-        "r-honest": group.R - honest,
-    }[op]
-
-
 def _cash_for(market: Market, slots: list[forger.ForgedSlot], margin: int) -> int:
     """The cash that puts the exact cover of the slots' account in [margin, margin + 1)."""
     acc = forger.account_of(market, [s for s in slots if s[0] != "cash"])
@@ -258,11 +224,15 @@ def _draws(
     for a in market.assets:
         if a.symbol not in assets:
             continue
-        amount = draw(_magnitude(a.decimals + 5))
+        amount = draw(forger.magnitude(a.decimals + 5))
         shape = draw(st.sampled_from(("pos", "pos", "neg", "zero", *(() if honest else ("both",)))))
         pos = amount if shape in ("pos", "both") else 0
         neg = (
-            amount if shape == "neg" else draw(_magnitude(a.decimals + 3)) if shape == "both" else 0
+            amount
+            if shape == "neg"
+            else draw(forger.magnitude(a.decimals + 3))
+            if shape == "both"
+            else 0
         )
         clean = clean and shape != "both"
         slots += [("balance_pos", a.symbol, *_spec("balance_pos"), pos),
@@ -270,7 +240,7 @@ def _draws(
     for inst in market.instruments:
         if inst.symbol not in insts:
             continue
-        size = draw(_magnitude(inst.size_decimals + 4)) * draw(st.sampled_from((1, -1)))
+        size = draw(forger.magnitude(inst.size_decimals + 4)) * draw(st.sampled_from((1, -1)))
         entry = max(0, inst.mark + draw(st.integers(-inst.mark // 5, inst.mark // 5)))
         slots += [("long", inst.symbol, *_spec("long"), max(size, 0)),
                   ("short", inst.symbol, *_spec("short"), max(-size, 0)),
@@ -280,7 +250,7 @@ def _draws(
     if not honest and draw(st.integers(0, 2)) == 0:
         for k in draw(st.lists(st.integers(0, len(slots) - 1), min_size=1, max_size=2)):
             n, o, b, s, v = slots[k]
-            slots[k] = (n, o, b, s, draw(_wild(v)))
+            slots[k] = (n, o, b, s, draw(forger.wild(v)))
         clean = False
         if draw(st.booleans()):
             rest = [s for s in slots if s[0] != "cash"]
@@ -297,7 +267,7 @@ def _draws(
         keys += [("settle_cover", "USDC")] if insts and "USDC" not in assets else []
         keys += [("settled", "USDC")] if insts else []
         if keys:
-            aux = {draw(st.sampled_from(keys)): draw(st.sampled_from(AUX_CHANGES))}
+            aux = {draw(st.sampled_from(keys)): draw(st.sampled_from(forger.AUX_CHANGES))}
             clean = False
     return slots, aux, clean, draw(st.binary(max_size=4))
 
@@ -314,7 +284,7 @@ def _forge(
         specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in slots)
         inst = forger.forged_instance(CIRCUIT, market, specs, 10**6, trusted=False)
         honest = cproof.auxiliary_values(inst, [forger.signed_rep(v) for *_, v in slots])
-        values = {k: _change(op, honest[k]) for k, op in aux.items() if k in honest}
+        values = {k: forger.change_aux(op, honest[k]) for k, op in aux.items() if k in honest}
     return forger.forge_leaf(market, published["header"], 0, slots, aux=values, seed=seed)
 
 
