@@ -161,15 +161,24 @@ def measure_liquidation(reps: int) -> dict[str, Any]:
     theta = parse_threshold("1")
     inst = compile_instance(circ, s["market"], statement_slots(st), theta, trusted_slots=False)
     ctx = liquidation_context(circ.digest, market_digest(s["snap"]), theta, st)
-    proof = cp.prove(inst, s["values"], s["blindings"], ctx)
     points = stm.statement_points(st)
-    assert cp.verify(inst, points, proof, ctx)
-    prove_ms = median_ms(lambda: cp.prove(inst, s["values"], s["blindings"], ctx), reps)
-    verify_ms = median_ms(lambda: cp.verify(inst, points, proof, ctx), reps)
     return {
         "circuit": circ.name,
         "threshold": "1",
         "slots": len(st.slots),
+        **timed(inst, s["values"], s["blindings"], points, ctx, reps),
+    }
+
+
+def timed(
+    inst: Any, values: list[int], blindings: list[int], points: list[Any], ctx: bytes, reps: int
+) -> dict[str, Any]:
+    """Prove and verify once (checked), then the medians of ``reps`` runs of each, and sizes."""
+    proof = cp.prove(inst, values, blindings, ctx)
+    assert cp.verify(inst, points, proof, ctx)
+    prove_ms = median_ms(lambda: cp.prove(inst, values, blindings, ctx), reps)
+    verify_ms = median_ms(lambda: cp.verify(inst, points, proof, ctx), reps)
+    return {
         "prove_ms": round(prove_ms, 2),
         "verify_ms": round(verify_ms, 2),
         "proof_bytes": len(proof.to_bytes()),
@@ -203,20 +212,10 @@ def measure_leaf(name: str, reps: int) -> dict[str, Any]:
     values = [sl.value for sl in slots]
     blindings = [secrets.randbelow(R - 1) + 1 for _ in slots]
     points = [commit(v % R, g) for v, g in zip(values, blindings, strict=True)]
-    ctx = b"bench leaf"
-    proof = cp.prove(inst, values, blindings, ctx)
-    assert cp.verify(inst, points, proof, ctx)
-    prove_ms = median_ms(lambda: cp.prove(inst, values, blindings, ctx), reps)
-    verify_ms = median_ms(lambda: cp.verify(inst, points, proof, ctx), reps)
     return {
         "circuit": lf.leaf_circuit_name(acc.mode, mk.accounting),
         "slots": len(slots),
-        "prove_ms": round(prove_ms, 2),
-        "verify_ms": round(verify_ms, 2),
-        "proof_bytes": len(proof.to_bytes()),
-        "range_constraints": len(inst.range_items),
-        "aux_values": len(inst.aux),
-        "prove_verify_ratio": round(prove_ms / verify_ms, 2),
+        **timed(inst, values, blindings, points, b"bench leaf", reps),
     }
 
 
