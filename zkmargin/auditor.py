@@ -15,9 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .circuit import proof as cproof
@@ -77,9 +75,9 @@ class _Invalid(Exception):
 @dataclass
 class _Checked:
     verdict: Verdict
-    parts: tuple[Any, Any] | None = None
+    parts: cproof.BatchParts | None = None
     signature: tuple[bytes, bytes, bytes] | None = None
-    leaf_parts: tuple[Any, Any] | None = None
+    leaf_parts: cproof.BatchParts | None = None
 
 
 def _prepare(
@@ -207,16 +205,12 @@ def _prepare(
 
 
 def _crypto_ok(items: Sequence[_Checked]) -> bool:
+    """Every proof (and inclusion leaf proof) in one batch, every venue signature in one
+    pairing product."""
     parts = [c.parts for c in items if c.parts is not None]
     parts += [c.leaf_parts for c in items if c.leaf_parts is not None]
-    rps = [p[0] for p in parts]
-    sigs = [p[1] for p in parts if p[1] is not None]
     atts = [c.signature for c in items if c.signature is not None]
-    if rps and not rangeproof.batch_verify(rps):
-        return False
-    if sigs and not sigma.batch_verify(sigs):
-        return False
-    return not atts or bls.batch_verify(atts)
+    return cproof.batch_verify(parts) and (not atts or bls.batch_verify(atts))
 
 
 def verify_margin_proofs(

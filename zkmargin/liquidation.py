@@ -21,7 +21,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import rangeproof, sigma
 from .attest import bls
 from .attest import statement as stm
 from .attest.keys import VenueKey
@@ -275,7 +274,7 @@ class _Invalid(Exception):
 @dataclass
 class _Item:
     verdict: LiquidationVerdict
-    parts: tuple[Any, Any] | None = None
+    parts: cproof.BatchParts | None = None
     signature: tuple[bytes, bytes, bytes] | None = None
 
 
@@ -348,15 +347,10 @@ def _prepare(
 
 
 def _crypto_ok(items: Sequence[_Item]) -> bool:
+    """Every proof in one batch, every venue signature in one pairing product."""
     parts = [i.parts for i in items if i.parts is not None]
-    rps = [p[0] for p in parts]
-    sigs = [p[1] for p in parts if p[1] is not None]
     atts = [i.signature for i in items if i.signature is not None]
-    if rps and not rangeproof.batch_verify(rps):
-        return False
-    if sigs and not sigma.batch_verify(sigs):
-        return False
-    return not atts or bls.batch_verify(atts)
+    return cproof.batch_verify(parts) and (not atts or bls.batch_verify(atts))
 
 
 def _verify_docs(

@@ -290,11 +290,15 @@ def derived_commitments(
     return [_derive(it.coeffs, it.const, table) for it in instance.range_items]
 
 
+#: What :func:`batch_parts` gives for one proof: its range-proof item and its Sigma item.
+BatchParts = tuple[
+    tuple[RangeProof, list[Point], int, bytes], tuple[bytes, sigma.LinearRelation, bytes] | None
+]
+
+
 def batch_parts(
     instance: Instance, slot_points: Sequence[Point], proof: CircuitProof, context: bytes
-) -> tuple[
-    tuple[RangeProof, list[Point], int, bytes], tuple[bytes, sigma.LinearRelation, bytes] | None
-]:
+) -> BatchParts:
     """The range-proof item and the Sigma item (if any) of one proof, for batch verification."""
     if len(slot_points) != len(instance.slots):
         raise DecodeError("the statement's commitments do not match the instance's slots")
@@ -306,6 +310,15 @@ def batch_parts(
         relation = _equality_relation(instance, slot_points, proof.aux)
         sig_item = (_sigma_tag(context), relation, proof.sigma)
     return rp_item, sig_item
+
+
+def batch_verify(parts: Sequence[BatchParts]) -> bool:
+    """Whether every proof of the batch verifies: all range proofs in one multi-scalar
+    multiplication, all Sigma proofs in another (an empty batch is valid). Callers that must
+    name a bad proof verify one by one only when the batch fails."""
+    rps = [p[0] for p in parts]
+    sigs = [p[1] for p in parts if p[1] is not None]
+    return (not rps or rangeproof.batch_verify(rps)) and (not sigs or sigma.batch_verify(sigs))
 
 
 def verify(
@@ -321,10 +334,12 @@ def verify(
 
 
 __all__ = [
+    "BatchParts",
     "CircuitProof",
     "RangeItem",
     "auxiliary_values",
     "batch_parts",
+    "batch_verify",
     "check_witness",
     "derived_commitments",
     "evaluate_form",

@@ -10,7 +10,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .. import group, rangeproof, sigma
+from .. import group
 from ..attest import statement as stm
 from ..circuit import proof as cproof
 from ..circuit.compiler import SlotSpec
@@ -121,7 +121,7 @@ class LeafVerdict:
 
 def _prepare_leaf(
     row: LeafRow, market: Market, header: PublicationHeader, columns: lf.Columns
-) -> tuple[tuple[object, object], bytes]:
+) -> tuple[cproof.BatchParts, bytes]:
     position, st_bytes, proof_bytes, sums, leaf_hash = row
     where = f"leaf {position}"
     try:
@@ -150,12 +150,8 @@ def _prepare_leaf(
     return parts, bytes.fromhex(st.account_tag)
 
 
-def _parts_ok(parts: Sequence[tuple[object, object]]) -> bool:
-    rps = [p[0] for p in parts]
-    sigs = [p[1] for p in parts if p[1] is not None]
-    return (not rps or rangeproof.batch_verify(rps)) and (  # type: ignore[arg-type]
-        not sigs or sigma.batch_verify(sigs)  # type: ignore[arg-type]
-    )
+def _parts_ok(parts: Sequence[cproof.BatchParts]) -> bool:
+    return cproof.batch_verify(parts)
 
 
 def check_leaves(
@@ -177,7 +173,7 @@ def check_leaves(
             [(row[0], "the header's columns are not the market's") for row in rows], []
         )
     tags: list[tuple[int, bytes]] = []
-    ready: list[tuple[int, tuple[object, object]]] = []
+    ready: list[tuple[int, cproof.BatchParts]] = []
     for row in rows:
         try:
             parts, tag = _prepare_leaf(row, market, header, columns)
