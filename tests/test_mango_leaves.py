@@ -4,15 +4,13 @@ A leaf proves the account's debts covered as Mango nets them: each perp's value 
 settle token's position before the token is weighed (``margin.exact.debts_covered``). Checked
 here: a Mango book publishes, audits and includes every user from the command line; no account
 at or above zero Mango health is ever written off; a perp's gain covers a debt in its settle
-token; and, with the forger (``forger.py``: a prover that skips every honest check) against the
-audit's own per-leaf code, every accepted leaf means what it says by the exact engine, while
-honest leaves are accepted whenever they are covered by more than the circuit's rounding.
+token; a Mango market takes cross accounts only. The forger against the audit's per-leaf code
+on Mango leaves is in ``test_leaf_forgery.py``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,10 @@ from typing import Any
 import forger
 import pytest
 from click.testing import CliRunner
-from hypothesis import event, example, given
-from hypothesis import strategies as st
 
-from zkmargin import api, group
+from zkmargin import api
 from zkmargin.circuit import proof as cproof
-from zkmargin.circuit.compiler import SlotSpec, load_circuit
+from zkmargin.circuit.compiler import load_circuit
 from zkmargin.circuit.slots import account_slots
 from zkmargin.cli import main
 from zkmargin.exchange import load_venue_key
@@ -33,7 +29,6 @@ from zkmargin.formats.common import FormatError
 from zkmargin.formats.market import MarketSnapshot
 from zkmargin.liabilities import leaf as lf
 from zkmargin.liabilities.plan import write_off
-from zkmargin.liabilities.work import check_leaves
 from zkmargin.margin.exact import debts_covered, mango_cover
 from zkmargin.margin.market import Market, compile_market
 from zkmargin.margin.scalar import CompiledAccount, CompiledPosition, evaluate
@@ -194,164 +189,6 @@ def _witness_fails(acc: CompiledAccount, market: Market) -> list[str]:
     slots = account_slots(acc, market)
     inst = lf.leaf_instance(market, "cross", tuple(s.spec for s in slots))
     return cproof.check_witness(inst, cproof.auxiliary_values(inst, [s.value for s in slots]))
-
-
-# ----- the forger against the audit's per-leaf code -------------------------------------------
-
-
-def _spec(name: str) -> tuple[int, bool]:
-    kind = load_circuit(CIRCUIT).slots[name]
-    return kind.bits, kind.signed
-
-
-def _cash_for(market: Market, slots: list[forger.ForgedSlot], margin: int) -> int:
-    """The cash that puts the exact cover of the slots' account in [margin, margin + 1)."""
-    acc = forger.account_of(market, [s for s in slots if s[0] != "cash"])
-    return -math.floor(mango_cover(acc, market)) + margin
-
-
-@st.composite
-def _draws(
-    draw: st.DrawFn, market: Market, honest: bool
-) -> tuple[list[forger.ForgedSlot], dict[tuple[str, Any], str] | None, bool, bytes]:
-    """A Mango leaf a forging exchange might publish: a layout, realistic values with cash set
-    at the edge of covered, then (unless honest) wild values, both b⁺ and b⁻ of a token, other
-    declared bounds, changed auxiliary values (u, z)."""
-    assets = draw(st.lists(st.sampled_from([a.symbol for a in market.assets]), unique=True))
-    insts = draw(st.lists(st.sampled_from([i.symbol for i in market.instruments]), unique=True))
-    slots: list[forger.ForgedSlot] = []
-    clean = True
-    for a in market.assets:
-        if a.symbol not in assets:
-            continue
-        amount = draw(forger.magnitude(a.decimals + 5))
-        shape = draw(st.sampled_from(("pos", "pos", "neg", "zero", *(() if honest else ("both",)))))
-        pos = amount if shape in ("pos", "both") else 0
-        neg = (
-            amount
-            if shape == "neg"
-            else draw(forger.magnitude(a.decimals + 3))
-            if shape == "both"
-            else 0
-        )
-        clean = clean and shape != "both"
-        slots += [("balance_pos", a.symbol, *_spec("balance_pos"), pos),
-                  ("balance_neg", a.symbol, *_spec("balance_neg"), neg)]  # fmt: skip
-    for inst in market.instruments:
-        if inst.symbol not in insts:
-            continue
-        size = draw(forger.magnitude(inst.size_decimals + 4)) * draw(st.sampled_from((1, -1)))
-        entry = max(0, inst.mark + draw(st.integers(-inst.mark // 5, inst.mark // 5)))
-        slots += [("long", inst.symbol, *_spec("long"), max(size, 0)),
-                  ("short", inst.symbol, *_spec("short"), max(-size, 0)),
-                  ("quote", inst.symbol, *_spec("quote"), -size * entry)]  # fmt: skip
-    margin = draw(st.sampled_from((-(10**6), -10, -1, 0, 0, 1, 2, 3, 10, 10**6)))
-    slots.append(("cash", "", *_spec("cash"), _cash_for(market, slots, margin)))
-    if not honest and draw(st.integers(0, 2)) == 0:
-        for k in draw(st.lists(st.integers(0, len(slots) - 1), min_size=1, max_size=2)):
-            n, o, b, s, v = slots[k]
-            slots[k] = (n, o, b, s, draw(forger.wild(v)))
-        clean = False
-        if draw(st.booleans()):
-            rest = [s for s in slots if s[0] != "cash"]
-            cash = _cash_for(market, rest, draw(st.sampled_from((0, 1, -1))))
-            slots = [*rest, ("cash", "", *_spec("cash"), cash)]
-    if not honest and draw(st.integers(0, 5)) == 0:
-        k = draw(st.integers(0, len(slots) - 1))
-        n, o, _, _, v = slots[k]
-        slots[k] = (n, o, draw(st.sampled_from((8, 32, 63, 64))), draw(st.booleans()), v)
-        clean = clean and slots[k][2:4] == _spec(n)
-    aux = None
-    if not honest and draw(st.integers(0, 2)) == 0:
-        keys = [("token_cover", a) for a in assets]
-        keys += [("settle_cover", "USDC")] if insts and "USDC" not in assets else []
-        keys += [("settled", "USDC")] if insts else []
-        if keys:
-            aux = {draw(st.sampled_from(keys)): draw(st.sampled_from(forger.AUX_CHANGES))}
-            clean = False
-    return slots, aux, clean, draw(st.binary(max_size=4))
-
-
-def _forge(
-    published: dict[str, Any],
-    slots: list[forger.ForgedSlot],
-    aux: dict[tuple[str, Any], str] | None,
-    seed: bytes,
-) -> forger.ForgedLeaf:
-    market = published["market"]
-    values = None
-    if aux is not None:
-        specs = tuple(SlotSpec(n, o, b, s) for n, o, b, s, _ in slots)
-        inst = forger.forged_instance(CIRCUIT, market, specs, 10**6, trusted=False)
-        honest = cproof.auxiliary_values(inst, [forger.signed_rep(v) for *_, v in slots])
-        values = {k: forger.change_aux(op, honest[k]) for k, op in aux.items() if k in honest}
-    return forger.forge_leaf(market, published["header"], 0, slots, aux=values, seed=seed)
-
-
-def _accepted(published: dict[str, Any], leaf: forger.ForgedLeaf) -> bool:
-    d: Path = published["dir"]
-    import sqlite3
-
-    with sqlite3.connect(d / "pub.sqlite") as conn:
-        header_json = conn.execute("SELECT doc FROM header").fetchone()[0]
-        market_text = conn.execute("SELECT snapshot FROM market").fetchone()[0]
-    verdict = check_leaves(group.backend().name, market_text, header_json, [leaf.row])
-    return not verdict.bad and len(verdict.tags) == 1
-
-
-def test_accepted_mango_leaves_mean_what_they_say(published: dict[str, Any]) -> None:
-    """Soundness: whatever the audit accepts is covered by the exact engine (Mango netting), every
-    slot in the circuit's bound, every committed liability at least the true one."""
-    market = published["market"]
-    seen: list[bool] = []
-    covered_usdc = [
-        ("balance_pos", "USDC", 64, False, 10**6),
-        ("balance_neg", "USDC", 64, False, 0),
-        ("cash", "", 64, True, 0),
-    ]
-
-    @forger.examples(50)
-    @given(d=_draws(market, honest=False))
-    @example(d=(covered_usdc, None, True, b""))
-    def check(d: tuple[list[forger.ForgedSlot], Any, bool, bytes]) -> None:
-        slots, aux, _, seed = d
-        leaf = _forge(published, slots, aux, seed)
-        accepted = _accepted(published, leaf)
-        event("accepted" if accepted else "refused")
-        seen.append(accepted)
-        if accepted:
-            assert forger.leaf_means_what_it_says(market, leaf), (
-                "CRITICAL: the audit accepted a Mango leaf that does not mean what it says",
-                leaf.slots,
-                aux,
-            )
-
-    check()
-    assert 0 < sum(seen) < len(seen), (sum(seen), len(seen))
-
-
-def test_honest_mango_leaves_are_accepted_when_covered(published: dict[str, Any]) -> None:
-    """Completeness: an honest leaf is accepted when the exact cover is at least the rounding
-    the circuit allows (below one valuation unit per token), refused when not covered."""
-    market = published["market"]
-    seen: list[bool] = []
-
-    @forger.examples(20)
-    @given(d=_draws(market, honest=True))
-    def check(d: tuple[list[forger.ForgedSlot], Any, bool, bytes]) -> None:
-        slots, _, _, seed = d
-        leaf = _forge(published, slots, None, seed)
-        accepted = _accepted(published, leaf)
-        acc = forger.account_of(market, slots)
-        cover = mango_cover(acc, market)
-        if cover < 0:
-            assert not accepted, slots
-        elif cover >= len(market.assets):
-            assert accepted, (slots, cover)
-        seen.append(accepted)
-
-    check()
-    assert sum(seen) >= len(seen) // 4, (sum(seen), len(seen))
 
 
 @pytest.mark.parametrize("form", ["json", "csv"])

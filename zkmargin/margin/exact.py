@@ -50,9 +50,9 @@ def debts_covered(acc: CompiledAccount, market: Market) -> bool:
     Mango v4 (``mango_health``): as Mango nets them, each perp's value at mark joins its settle
     token's balance before the token is weighed: cash + Σ_a p_a·T_a·(w_a if T_a ≥ 0 else λ_a)
     ≥ 0 (no perp weights: a leaf values positions at mark)."""
+    if acc.mode != "isolated":
+        return leaf_cover(acc, market) >= 0
     v = market.valuation_decimals
-    if market.accounting == "mango_health":
-        return mango_cover(acc, market) >= 0
     counted = borrows = Fraction(0)
     for a, b in zip(market.assets, acc.balances, strict=True):
         scale = a.price * _ten(v - a.decimals - a.price_decimals)
@@ -60,15 +60,30 @@ def debts_covered(acc: CompiledAccount, market: Market) -> bool:
             borrows += -b * scale * Fraction(a.liability_weight_ppm, PPM)
         else:
             counted += _haircut_value(a, b, scale)
-    values = []
+    positions = all(position_value(p, market, acc.mode) >= 0 for p in acc.positions)
+    return positions and counted + acc.cash - borrows >= 0
+
+
+def leaf_cover(acc: CompiledAccount, market: Market) -> Fraction:
+    """What covers a cross or portfolio account's debts, in valuation units, exactly (its debts
+    are covered when it is ≥ 0; cash counts one for one): haircut collateral + cash + positions
+    at mark − borrows at their liability weight, or under Mango's netting :func:`mango_cover`."""
+    if market.accounting == "mango_health":
+        return mango_cover(acc, market)
+    v = market.valuation_decimals
+    cover = Fraction(acc.cash)
+    for a, b in zip(market.assets, acc.balances, strict=True):
+        scale = a.price * _ten(v - a.decimals - a.price_decimals)
+        if b < 0:
+            cover -= -b * scale * Fraction(a.liability_weight_ppm, PPM)
+        else:
+            cover += _haircut_value(a, b, scale)
     for p in acc.positions:
-        inst = market.instruments[p.instrument]
-        s = market.assets[inst.settle_index]
-        to_val = s.price * _ten(v - s.decimals - s.price_decimals)
-        values.append((position_value(p, market, acc.mode), to_val))
-    if acc.mode == "isolated":
-        return all(x >= 0 for x, _ in values) and counted + acc.cash - borrows >= 0
-    return counted + acc.cash + sum(x * t for x, t in values) - borrows >= 0
+        s = market.assets[market.instruments[p.instrument].settle_index]
+        cover += position_value(p, market, acc.mode) * s.price * _ten(
+            v - s.decimals - s.price_decimals
+        )
+    return cover
 
 
 def mango_cover(acc: CompiledAccount, market: Market) -> Fraction:
