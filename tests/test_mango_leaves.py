@@ -126,6 +126,11 @@ def test_a_mango_book_publishes_audits_and_includes_everyone(
         committed = [Fraction(v) for _, _, v in rep.balances]
         covered = debts_covered(book[name], market)
         assert covered == (name not in ("broke", "lost")), name
+        # the owner of a written-off account is told so, and its zero slots are not called decoys
+        assert rep.written_off == (not covered), name
+        assert ("WRITTEN OFF" in r.output) == (not covered), r.output
+        if not covered:
+            assert "a debt left out" in r.output and "hides what you hold)" in r.output
         counted = book[name] if covered else write_off(book[name], market)
         true = forger.true_liabilities(market, counted)
         assert all(c >= t for c, t in zip(committed, true, strict=True)), name

@@ -85,21 +85,18 @@ def atomic_write(
         )
     except OSError as exc:
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
-    with f:
-        tmp = Path(f.name)
-        try:
+    tmp = Path(f.name)
+    placed = False
+    try:  # whatever stops it (an error, Ctrl-C), no temporary file is left behind
+        with f:
             os.fchmod(f.fileno(), 0o600 if secret else 0o666 & ~_umask())
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        except BaseException as exc:
-            f.close()
-            tmp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
-            raise
-    try:
         os.replace(tmp, path)
+        placed = True
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    finally:
+        if not placed:
+            tmp.unlink(missing_ok=True)

@@ -327,13 +327,21 @@ class InclusionReport:
     holdings: list[tuple[str, str, str, str]] = field(default_factory=list)
     #: What the exchange owes per column, labelled: (column, value text, what it is)
     owed: list[tuple[str, str, str]] = field(default_factory=list)
+    #: The exchange says it published the account written off (its debts left out)
+    written_off: bool = False
 
 
 def describe_holdings(
-    market: Market, st: AccountStatement, values: list[int]
+    market: Market, st: AccountStatement, values: list[int], written_off: bool = False
 ) -> list[tuple[str, str, str, str]]:
     """The statement's slots as a person reads them: each balance (held or borrowed) in its
-    asset, each position (long or short, its size and entry), each isolated margin, the cash."""
+    asset, each position (long or short, its size and entry), each isolated margin, the cash.
+    ``written_off``: a zero slot may then be a debt or a position the leaf left out."""
+    hidden = (
+        "nothing counted (a debt left out, or a slot that hides what you hold)"
+        if written_off
+        else "nothing held (a slot that hides what you hold)"
+    )
     by = {(s.name, s.of): v for s, v in zip(st.slots, values, strict=True)}
     assets = {a.symbol: a for a in market.assets}
     insts = {i.symbol: i for i in market.instruments}
@@ -345,16 +353,16 @@ def describe_holdings(
             amount = format_decimal(v, a.decimals)
             empty = not by.get(("balance_pos", s.of)) and not by.get(("balance_neg", s.of))
             if empty:
-                what = "nothing held (a slot that hides what you hold)"
+                what = hidden
             elif s.name == "balance_pos":
-                what = "balance held"
+                what = "balance held" if v else "none held"
             else:
                 what = "borrowed (a debt)" if v else "no debt"
             out.append((s.name, s.of, f"{amount} {s.of}", what))
         elif s.name in ("long", "short"):
             i = insts[s.of]
             flat = not by.get(("long", s.of)) and not by.get(("short", s.of))
-            what = "no position (a slot that hides what you hold)" if flat else f"size {s.name}"
+            what = hidden.replace("nothing", "no position", 1) if flat else f"size {s.name}"
             out.append((s.name, s.of, format_decimal(v, i.size_decimals), what))
         elif s.name == "quote":
             i = insts[s.of]
@@ -500,7 +508,8 @@ def check_inclusion(
         rep.balances = [(c, decimals[c], v) for c, v in balances]
         values, _ = stm.check_openings(st, doc.openings)
         rep.mode = st.mode
-        rep.holdings = describe_holdings(mk, st, values)
+        rep.written_off = doc.written_off
+        rep.holdings = describe_holdings(mk, st, values, doc.written_off)
         rep.owed = describe_owed(mk, st, values, balances)
         rep.valid = True
     except NotIncluded as exc:
@@ -550,6 +559,7 @@ def inclusion_result(rep: InclusionReport, file: str, *, strict: bool) -> Inclus
         epoch=rep.epoch,
         root_hash=rep.root_hash,
         mode=rep.mode,
+        written_off=rep.written_off,
         holdings=[HoldingResult(slot=a, of=b, value=c, what=d) for a, b, c, d in rep.holdings],
         owed=[OwedResult(column=a, value=b, what=c) for a, b, c in rep.owed],
         not_checked=rep.unchecked,

@@ -68,15 +68,28 @@ def verify(
         for line in rep.unchecked:
             click.echo(f"  {line}")
         raise SystemExit(1)
+    covered = (
+        "published WRITTEN OFF: its debts left out"
+        if rep.written_off
+        else "its debts proven covered"
+    )
     click.echo(
         f"{file}: INCLUDED: account {rep.account!r} is a leaf of venue {rep.venue}'s epoch "
-        f"{rep.epoch} liabilities tree (root {rep.root_hash}), its debts proven covered"
+        f"{rep.epoch} liabilities tree (root {rep.root_hash}), {covered}"
     )
+    if rep.written_off:
+        click.echo(
+            "  written off: the exchange could not show your debts covered by your own holdings, "
+            "so your leaf counts none of them (negative balances and cash as 0, positions worth "
+            "less than nothing at mark left out); it still owes you every holding below"
+        )
     click.echo(f"what your {rep.mode}-margin statement commits, slot by slot:")
     for slot, of, value, what in rep.holdings:
         name = f"{slot}[{of}]" if of else slot
         click.echo(f"  {name:>24}  {value:>24}  {what}")
-    click.echo("what the exchange owes you, per column, as your leaf commits it:")
+    click.echo(
+        "what the exchange owes you, per column, as your leaf commits it (negative: you owe it):"
+    )
     for column, value, what in rep.owed:
         click.echo(f"  {column:>8}: {value:>24}  ({what})")
     for line in rep.unchecked:

@@ -74,6 +74,8 @@ def attest(
     def kept() -> str:
         folder = Path(out_dir)
         n = len(list(folder.glob("*.statement.json"))) if folder.is_dir() else 0
+        if not n:
+            return "no statement was written yet; run the same command again"
         return (
             f"{n} statement(s) in {out_dir} are whole (each file is written at once); a rerun "
             "writes every account's again, the same bytes"

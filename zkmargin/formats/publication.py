@@ -107,6 +107,9 @@ class InclusionFile(BaseModel):
     openings: AccountOpenings
     liabilities: list[ColumnOpening] = Field(min_length=1, max_length=4096)
     attestation: InclusionAttestation
+    #: the exchange says it published this account written off (its debts left out because its
+    #: holdings did not cover them): what the user is shown, not something a proof shows
+    written_off: bool = False
 
 
 class SecretsHeader(VenueEpoch):
@@ -127,3 +130,5 @@ class AccountSecret(BaseModel):
     salt: Hex32  # type: ignore[valid-type]
     openings: list[SlotOpening] = Field(min_length=1, max_length=4096)
     aux_blindings: list[Hex32] = Field(max_length=4096)  # type: ignore[valid-type]
+    #: the account's debts were not covered by its own holdings: its leaf leaves them out
+    written_off: bool = False

@@ -138,6 +138,8 @@ class InclusionResult(BaseModel):
     epoch: int
     root_hash: str
     mode: str
+    #: the exchange says it published the account written off (its debts left out)
+    written_off: bool = False
     holdings: list[HoldingResult]
     owed: list[OwedResult]
     not_checked: list[str]

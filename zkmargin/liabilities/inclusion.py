@@ -182,8 +182,10 @@ def make_inclusion_file(
     salt: bytes,
     openings: list[SlotOpening],
     aux_blindings: list[int],
+    written_off: bool = False,
 ) -> InclusionFile:
-    """The user's file: statement, openings (checked), liabilities openings, attestation."""
+    """The user's file: statement, openings (checked), liabilities openings, attestation (and
+    whether the account was published written off)."""
     st, att = attestation_of(pub, position)
     if st.account_tag != stm.account_tag(account, salt).hex():
         raise DecodeError(f"the leaf at position {position} is not account {json.dumps(account)}'s")
@@ -197,7 +199,12 @@ def make_inclusion_file(
     values, blindings = stm.check_openings(st, doc)
     liabilities = liability_openings_of(market, st, values, blindings, aux_blindings)
     return InclusionFile(
-        market=snapshot, statement=st, openings=doc, liabilities=liabilities, attestation=att
+        market=snapshot,
+        statement=st,
+        openings=doc,
+        liabilities=liabilities,
+        attestation=att,
+        written_off=written_off,
     )
 
 
@@ -253,6 +260,7 @@ def inclusion_file_of(pub: Publication, secrets: Path, account: str) -> Inclusio
             bytes.fromhex(secret.salt),
             secret.openings,
             [int(g, 16) for g in secret.aux_blindings],
+            secret.written_off,
         )
     except DecodeError as exc:
         raise FormatError(

@@ -101,6 +101,8 @@ class AccountPlan:
     openings: list[tuple[int, int]]
     aux_blindings: list[int]
     salt: bytes
+    #: published written off (its debts were not covered by its own holdings)
+    written_off: bool = False
 
 
 @dataclass
@@ -262,7 +264,8 @@ def make_plan(
         acc = by_id[account_id]
         slots = slots_of(acc)
         leaf = _leaf(market, market_digest, columns, key, epoch, account_id, acc.mode, slots)
-        if leaf[-1]:
+        written_off = bool(leaf[-1])
+        if written_off:
             bankrupt += 1
             slots = slots_of(write_off(acc, market))
             leaf = _leaf(market, market_digest, columns, key, epoch, account_id, acc.mode, slots)
@@ -276,7 +279,12 @@ def make_plan(
         add(task, perm[n], liabilities)
         plans.append(
             AccountPlan(
-                account_id, perm[n], list(zip(task[4], blindings, strict=True)), aux_b, salt
+                account_id,
+                perm[n],
+                list(zip(task[4], blindings, strict=True)),
+                aux_b,
+                salt,
+                written_off,
             )
         )
     stream = _stream(key.master_secret, epoch, b"padding-shapes")

@@ -84,6 +84,7 @@ def _secrets(plan: Plan, path: Path) -> None:
             salt=a.salt.hex(),
             openings=[SlotOpening(value=str(v), blinding=f"{g:064x}") for v, g in a.openings],
             aux_blindings=[f"{g:064x}" for g in a.aux_blindings],
+            written_off=a.written_off,
         )
         rows.append((a.account, doc))
     vault.write_secrets(path, header, rows)

@@ -80,8 +80,8 @@ def leaf_cover(acc: CompiledAccount, market: Market) -> Fraction:
             cover += _haircut_value(a, b, scale)
     for p in acc.positions:
         s = market.assets[market.instruments[p.instrument].settle_index]
-        cover += position_value(p, market, acc.mode) * s.price * _ten(
-            v - s.decimals - s.price_decimals
+        cover += (
+            position_value(p, market, acc.mode) * s.price * _ten(v - s.decimals - s.price_decimals)
         )
     return cover
 
