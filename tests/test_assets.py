@@ -750,6 +750,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, world: World) -> Publish
         "--reveal-totals",
     )
     assert r.exit_code == 0, r.output
+    assert "reserves proven ≥ 1.05 × total liabilities, for every column" in r.output
     with Publication.open(d / "pub.sqlite") as pub:
         root = pub.root()
     return Published(d, d / "pub.sqlite", root, world)
@@ -759,7 +760,8 @@ def test_cli_publish_at_a_ratio(published: Published) -> None:
     r = run("exchange", "verify", published.pub, "--workers", "1")
     assert r.exit_code == 0, r.output
     assert "(revealed), reserve 1000.00000000, ratio" in r.output
-    assert r.output.count("(≥ 21/20 proven)") == len(RESERVES)
+    assert r.output.count("(≥ 1.05 proven)") == len(RESERVES)
+    assert "21/20" not in r.output  # ratios read as the decimals they were given as
     # a revealed total that does not open the root's commitment
     forged = published.fresh("forged-total.sqlite")
     import sqlite3
@@ -798,7 +800,7 @@ def test_cli_publish_at_a_ratio(published: Published) -> None:
         "--min-ratio",
         "1000",
     )
-    assert r.exit_code == 1 and "< 1000/1 × liabilities" in r.output
+    assert r.exit_code == 1 and "< 1000 × liabilities" in r.output
     assert not out.exists() and not Path(str(out) + ".secrets").exists()
     r = run(
         "exchange",
@@ -833,6 +835,7 @@ def test_the_auditor_requires_a_minimum_ratio(published: Published) -> None:
     doc = json.loads(r.stdout)
     assert not doc["valid"] and doc["required_ratio"] == "53/50" and doc["min_ratio"] == "21/20"
     assert "below the 1.06 you require (--min-ratio)" in doc["reason"]
+    assert doc["failures"] == [doc["reason"]]
     d = published.dir
     plain = d / "plain.sqlite"
     r = run(
@@ -844,7 +847,7 @@ def test_the_auditor_requires_a_minimum_ratio(published: Published) -> None:
     assert run("exchange", "verify", plain, "--workers", "1").exit_code == 0
     r = run("exchange", "verify", plain, "--workers", "1", "--min-ratio", "1.000001")
     assert r.exit_code == 1 and "reserve ≥ 1 × total liabilities, below the 1.000001" in r.output
-    for bad in ("0.5", "abc", "1.0000001"):
+    for bad in ("0.5", "abc", "1.0000001", "1e0", " 1.05", "-1"):
         r = run("exchange", "verify", plain, "--workers", "1", "--min-ratio", bad)
         assert r.exit_code == 2 and "--min-ratio" in r.output and "Traceback" not in r.output
 

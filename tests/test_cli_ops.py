@@ -405,7 +405,7 @@ def test_publish_never_overwrites_another_file(world: dict[str, Path], tmp_path:
     before = other.read_bytes()
     r = run(*publish_args(tmp_path, other))
     assert r.exit_code == 2, r.output
-    assert "holds another publication (venue Other, epoch 3)" in r.output, r.output
+    assert "holds another publication (venue Other, epoch 3) whose venue differs" in r.output
     assert other.read_bytes() == before
     assert not Path(str(other) + ".secrets").exists()
     notes = tmp_path / "notes.sqlite"

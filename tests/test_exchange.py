@@ -660,6 +660,8 @@ def test_not_checked_lines_and_strict_in_the_audit(world: dict[str, Path]) -> No
     assert bare.exit_code == 0 and "venue key not checked" in bare.output, bare.output
     strict = run("exchange", "verify", world["pub"], "--workers", "1", "--strict")
     assert strict.exit_code == 1 and "venue key not checked" in strict.output
+    # the verdict line itself says so: a reader of the first line never sees VALID
+    assert ": INVALID (--strict: checks not made, below)" in strict.stdout.splitlines()[0]
     full = run(
         "exchange",
         "verify",

@@ -348,10 +348,14 @@ def test_the_valuation_currency_as_an_asset_shares_its_column(
         return r.output
 
     run("venue", "keygen", "--out", tmp_path / "v.key", "--venue", "V")
-    run("exchange", "publish", "--market", market_path, "--accounts", tmp_path / "accounts.json",
+    published = run(
+        "exchange", "publish", "--market", market_path, "--accounts", tmp_path / "accounts.json",
         "--reserves", tmp_path / "reserves.json", "--key", tmp_path / "v.key",
-        "--out", tmp_path / "pub.sqlite", "--workers", "1")  # fmt: skip
-    run("exchange", "verify", tmp_path / "pub.sqlite", "--workers", "1")
+        "--out", tmp_path / "pub.sqlite", "--workers", "1",
+    )  # fmt: skip
+    note = f"columns: the valuation currency {sym} is also an asset: the accounts' cash is counted"
+    assert note in published  # what publish says
+    assert note in run("exchange", "verify", tmp_path / "pub.sqlite", "--workers", "1")
     run("exchange", "inclusion", "--publication", tmp_path / "pub.sqlite",
         "--secrets", tmp_path / "pub.sqlite.secrets", "--account", "a",
         "--out", tmp_path / "a.json")  # fmt: skip

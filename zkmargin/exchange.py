@@ -11,6 +11,7 @@ reserves proof; ``exchange_inclusion`` gives one user their file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from .liabilities.assets import (
 )
 from .liabilities.inclusion import inclusion_file_of, write_inclusion_files
 from .liabilities.layouts import MIN_SHARE, shared_layouts
-from .liabilities.leaf import Columns, liability_columns
+from .liabilities.leaf import Columns, cash_note, liability_columns
 from .liabilities.parallel import make_runner
 from .liabilities.plan import make_plan
 from .liabilities.publish import Progress, PublishResult, publish
@@ -281,7 +282,7 @@ def exchange_publish(
     )
     runner = make_runner(workers, scheduler)
     try:
-        return publish(
+        res = publish(
             plan,
             vk,
             out=out,
@@ -292,6 +293,7 @@ def exchange_publish(
         )
     finally:
         runner.close()
+    return dataclasses.replace(res, min_ratio=ratio, cash_note=cash_note(columns, mk))
 
 
 def exchange_inclusion(
@@ -338,10 +340,10 @@ def exchange_inclusion_all(
             for i in range(0, len(accounts), per)
         ]
         done = 0
-        report("inclusion files", 0, len(accounts))
+        report("files", 0, len(accounts))
         for batch in runner.run(write_inclusion_files, tasks):
             done += len(batch)
-            report("inclusion files", done, len(accounts))
+            report("files", done, len(accounts))
         return InclusionAllResult(len(accounts), out, runner.where)
     finally:
         runner.close()

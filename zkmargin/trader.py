@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import secrets
 from collections.abc import Sequence
@@ -168,7 +167,8 @@ def highest_threshold(
 
 def margin_ratio(inst: Instance, values: Sequence[int]) -> str | None:
     """equity ÷ requirement as the circuit counts them (its ``equity`` and ``requirement``),
-    to two decimals, rounded down; None when the circuit names no such figures."""
+    to three decimals as ``margin report`` prints it; None when the circuit names no such
+    figures."""
     scope = inst.scope
     if scope is None or not {"equity", "requirement"} <= set(scope.lets):
         return None
@@ -181,7 +181,7 @@ def margin_ratio(inst: Instance, values: Sequence[int]) -> str | None:
     equity, requirement = value("equity"), value("requirement")
     if requirement <= 0:
         return "unbounded (nothing is required)"
-    return format_decimal(math.floor(100 * equity / requirement), 2)
+    return f"{float(equity / requirement):.3f}"
 
 
 def prove_margin(
@@ -435,10 +435,13 @@ def describe_owed(
         if at_mark:
             what += f" + positions at mark {format_decimal(at_mark, dec)}"
         if in_column:
-            what += (
-                f" + your cash {format_decimal(in_column, dec)}"
-                f" ({format_decimal(cash, market.valuation_decimals)} valuation units)"
-            )
+            what += f" + your cash {format_decimal(in_column, dec)}"
+            if columns.cash_factor != 1:
+                what += (
+                    f" (your {format_decimal(cash, market.valuation_decimals)} "
+                    f"{market.valuation_symbol} of cash, at {columns.cash_factor} of this "
+                    "column's units each)"
+                )
         out.append((column, format_decimal(value, dec), what))
     return out
 

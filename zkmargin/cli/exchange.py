@@ -194,6 +194,13 @@ def publish(
             else ""
         )
     )
+    if res.min_ratio != (1, 1):
+        click.echo(
+            f"reserves proven ≥ {api.ratio_text(res.min_ratio)} × total liabilities, for every "
+            "column"
+        )
+    if res.cash_note:
+        click.echo(f"columns: {res.cash_note}")
     if res.bankrupt:
         click.echo(
             f"{res.bankrupt} account(s) bankrupt (debts not covered by their own holdings): "
@@ -276,8 +283,10 @@ def verify(
         if report is not None:
             click.echo(f"report: {report}")
         raise SystemExit(EXIT_FAILED)
+    failed = strict and bool(rep.unchecked)
+    verdict = "INVALID (--strict: checks not made, below)" if failed else "VALID"
     click.echo(
-        f"{publication}: VALID: venue {rep.venue}, epoch {rep.epoch}, {rep.leaves} leaves "
+        f"{publication}: {verdict}: venue {rep.venue}, epoch {rep.epoch}, {rep.leaves} leaves "
         f"(height {rep.height}): every leaf's debts covered, every node the sum of its "
         "children, the root signed, every total covered by its reserve"
     )
@@ -288,14 +297,13 @@ def verify(
             f"  reserve ratio: the proof shows {api.ratio_text(rep.min_ratio)} × liabilities, "
             f"at least the {api.ratio_text(rep.required_ratio)} you require (--min-ratio)"
         )
+    if rep.cash_note:
+        click.echo(f"  columns: {rep.cash_note}")
+    times = "" if rep.min_ratio == (1, 1) else f"{api.ratio_text(rep.min_ratio)} × "
     if rep.revealed is None:
         click.echo(
-            "  totals stay hidden: per asset, only reserve ≥ "
-            + ("" if rep.min_ratio == (1, 1) else f"{rep.min_ratio[0]}/{rep.min_ratio[1]} × ")
-            + "total liabilities is proven"
+            f"  totals stay hidden: per asset, only reserve ≥ {times}total liabilities is proven"
         )
-    num, den = rep.min_ratio
-    times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
     for j, c in enumerate(rep.columns):
         reserve = api.format_decimal(c.reserve, c.decimals)
         if rep.revealed is None:
@@ -305,7 +313,8 @@ def verify(
         ratio = f"{api.format_decimal(1000 * c.reserve // owed, 1)} %" if owed > 0 else "—"
         click.echo(
             f"  {c.symbol:>8}: liabilities {api.format_decimal(owed, c.decimals)} (revealed), "
-            f"reserve {reserve}, ratio {ratio}" + (f" (≥ {num}/{den} proven)" if times else "")
+            f"reserve {reserve}, ratio {ratio}"
+            + (f" (≥ {api.ratio_text(rep.min_ratio)} proven)" if times else "")
         )
     if rep.assets is not None:
         _print_assets(rep.assets.addresses, rep.assets.heights, rep.assets.totals)
@@ -313,7 +322,7 @@ def verify(
         click.echo(f"  {line}")
     if report is not None:
         click.echo(f"report: {report}")
-    if strict and rep.unchecked:
+    if failed:
         click.echo("strict: some checks were not made (the lines above)")
         raise SystemExit(EXIT_FAILED)
 

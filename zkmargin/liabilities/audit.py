@@ -85,6 +85,8 @@ class AuditReport:
     min_ratio: tuple[int, int] = (1, 1)
     #: the auditor's own minimum (``--min-ratio``), which ``min_ratio`` must reach
     required_ratio: tuple[int, int] = (1, 1)
+    #: where the cash shares an asset's column, the sentence that says so (else empty)
+    cash_note: str = ""
     assets: AssetsReport | None = None
     #: The totals per column, when the exchange revealed them (checked against the root).
     revealed: list[int] | None = None
@@ -132,6 +134,8 @@ def audit(
         rep.valid = True
     except _Invalid as exc:
         rep.reason = str(exc)
+        if not rep.failures:
+            rep.failures = [rep.reason]
     except sqlite3.DatabaseError as exc:
         raise FormatError(f"damaged publication (SQLite: {exc})", file=str(path)) from None
     finally:
@@ -192,6 +196,7 @@ def _audit(
             raise _Invalid(f"its market has no liabilities columns: {exc}") from None
         if list(columns.symbols) != header.columns or list(columns.decimals) != header.decimals:
             raise _Invalid("the header's columns are not the market's")
+        rep.cash_note = lf.cash_note(columns, market)
         size = 1 << header.height
         count, first, last = pub.conn.execute(
             "SELECT count(*), min(position), max(position) FROM leaves"
@@ -292,7 +297,7 @@ def _audit(
             raise _Invalid("the reserves proof does not verify: reserves may not cover the totals")
         rep.min_ratio = rsv.proof_ratio(proof)
         num, den = rep.min_ratio
-        times = "" if (num, den) == (1, 1) else f"{num}/{den} × "
+        times = "" if (num, den) == (1, 1) else f"{rsv.ratio_text(rep.min_ratio)} × "
         found.append(f"reserve ≥ {times}total liabilities, for every column")
         want_num, want_den = rep.required_ratio
         if num * want_den < want_num * den:

@@ -112,6 +112,22 @@ def liability_columns(market: Market) -> Columns:
     return Columns(tuple(symbols), tuple(decimals), cash_at=k, cash_factor=factor)
 
 
+def cash_note(columns: Columns, market: Market) -> str:
+    """One sentence for readers where the cash shares an asset's column (else empty)."""
+    if columns.cash_column:
+        return ""
+    sym = columns.symbols[columns.cash]
+    per = (
+        ""
+        if columns.cash_factor == 1
+        else f", {columns.cash_factor} of the column's units per unit of cash"
+    )
+    return (
+        f"the valuation currency {market.valuation_symbol} is also an asset: the accounts' "
+        f"cash is counted in the {sym} column{per}"
+    )
+
+
 def leaf_circuit_name(mode: str, accounting: str) -> str:
     """The name of the leaf circuit of ``mode``-margin accounts under a market's ``accounting``,
     or :class:`FormatError` if none takes them."""

@@ -36,6 +36,7 @@ from ..margin.scalar import CompiledAccount
 from ..transcript import le
 from . import leaf as lf
 from .layouts import LAYOUT_POLICIES, MIN_SHARE, Layout, own_layout, shared_layouts, smallest_share
+from .reserves import ratio_text
 from .work import LeafTask
 
 PADDING_PREFIX = "\x00padding\x00"
@@ -312,7 +313,7 @@ def make_plan(
     if len(reserves) != len(columns):
         raise FormatError(f"{len(columns)} reserves needed, got {len(reserves)}")
     num, den = min_ratio
-    times = "" if min_ratio == (1, 1) else f"{num}/{den} × "
+    times = "" if min_ratio == (1, 1) else f"{ratio_text(min_ratio)} × "
     short = [
         f"{sym}: reserve {format_decimal(res, dec)} < {times}liabilities {format_decimal(t, dec)}"
         for sym, dec, res, (t, _) in zip(

@@ -51,6 +51,10 @@ class PublishResult:
     min_share: int = 0
     #: the output was already this plan's finished publication: nothing was done
     complete: bool = False
+    #: the minimum reserve ratio proven (num, den)
+    min_ratio: tuple[int, int] = (1, 1)
+    #: where the cash shares an asset's column, the sentence that says so (else empty)
+    cash_note: str = ""
 
 
 def _fields(model: type[VenueEpoch]) -> set[str]:
@@ -105,15 +109,20 @@ def _not_another(plan: Plan, out: Path) -> None:
         ) from None
     if header == plan.header:
         return
-    if header.same_epoch(plan.header):
-        raise OutputError(
-            f"{out}: holds this venue's epoch {header.epoch} publication made from other inputs "
-            f"(height {header.height}, columns {', '.join(header.columns)}); choose another "
-            "--out or remove it"
-        )
+    names = {
+        "venue": "venue",
+        "venue_key": "venue key",
+        "epoch": "epoch",
+        "market_digest": "market snapshot",
+        "height": "tree height",
+        "columns": "columns",
+        "decimals": "column decimals",
+    }
+    differ = [what for f, what in names.items() if getattr(header, f) != getattr(plan.header, f)]
     raise OutputError(
-        f"{out}: holds another publication (venue {header.venue}, epoch {header.epoch}); "
-        "choose another --out or remove it"
+        f"{out}: holds another publication (venue {header.venue}, epoch {header.epoch}) whose "
+        f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this one's "
+        "(other inputs); choose another --out or remove it"
     )
 
 

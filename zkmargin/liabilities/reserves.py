@@ -27,11 +27,13 @@ the proof's context.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 from .. import group, rangeproof
 from ..errors import DecodeError, ProvingError
+from ..formats.common import DECIMAL_PATTERN
 from ..formats.publication import ReserveProof, ReserveRatioProof
 from ..generators import pedersen_bases
 from ..group import Point, R
@@ -48,6 +50,7 @@ Ratio = tuple[int, int]
 ONE: Ratio = (1, 1)
 MAX_RATIO_DEN = 10**6
 MAX_RATIO = 1000
+DECIMAL = re.compile(DECIMAL_PATTERN)
 AnyReserveProof = ReserveProof | ReserveRatioProof
 
 
@@ -55,7 +58,8 @@ def check_ratio(ratio: Ratio) -> Ratio:
     """``ratio`` if it is num/den in lowest terms with 1 ≤ num/den ≤ 1000 and den ≤ 10^6."""
     num, den = ratio
     if not (1 <= den <= MAX_RATIO_DEN and den <= num <= MAX_RATIO * den):
-        raise ValueError(f"a reserve ratio must lie in [1, {MAX_RATIO}], got {num}/{den}")
+        got = ratio_text(ratio) if den >= 1 else f"{num}/{den}"
+        raise ValueError(f"a reserve ratio must lie in [1, {MAX_RATIO}], got {got}")
     if math.gcd(num, den) != 1:
         raise ValueError(f"write the reserve ratio {num}/{den} in lowest terms")
     return ratio
@@ -64,8 +68,10 @@ def check_ratio(ratio: Ratio) -> Ratio:
 def parse_ratio(text: str) -> Ratio:
     """A decimal ratio ("1.05") as num/den in lowest terms; ValueError outside [1, 1000] or with
     more than 6 decimals."""
+    if not DECIMAL.fullmatch(text):
+        raise ValueError(f'reserve ratio {text!r} is not a plain decimal number ("1.05")')
     try:
-        d = Decimal(text.strip())
+        d = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"reserve ratio {text!r} is not a decimal number") from None
     if not d.is_finite() or d != d.quantize(Decimal("0.000001")):
@@ -78,8 +84,8 @@ def parse_ratio(text: str) -> Ratio:
 def ratio_text(ratio: Ratio) -> str:
     """num/den as the decimal it was given as ("1.05"; "1" for ρ = 1)."""
     num, den = ratio
-    whole, rest = divmod(num * MAX_RATIO_DEN // den, MAX_RATIO_DEN)
-    return str(whole) if not rest else f"{whole}.{rest:06d}".rstrip("0")
+    d = (Decimal(num) / Decimal(den)).quantize(Decimal("0.000001")).normalize()
+    return format(d, "f")
 
 
 def proof_ratio(doc: AnyReserveProof) -> Ratio:
