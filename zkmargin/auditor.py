@@ -39,6 +39,7 @@ from .formats.verdicts import (
     ColumnResult,
     ProofResult,
     VerifyResult,
+    strict_verdict,
 )
 from .liabilities.assets import ChainData
 from .liabilities.audit import AuditReport, audit
@@ -290,28 +291,26 @@ def audit_publication(
         runner.close()
 
 
-#: Why a result that passed every check it made fails under ``--strict``.
-_STRICT = "strict: checks were not made because options were omitted (not_checked)"
-
-
 def verify_result(verdicts: Sequence[Verdict], *, market: str | Path, strict: bool) -> VerifyResult:
     """The ``--json`` document of ``zkmargin verify``."""
-    proofs = [
-        ProofResult(
-            path=v.path,
-            valid=v.valid and not (strict and v.unchecked),
-            reason=v.reason or (_STRICT if strict and v.unchecked else ""),
-            circuit=v.circuit,
-            threshold=v.threshold,
-            epoch=v.epoch,
-            venue=v.venue,
-            attested=v.attested,
-            context=v.context,
-            notes=v.notes,
-            not_checked=v.unchecked,
+    proofs = []
+    for v in verdicts:
+        valid, reason = strict_verdict(v.valid, v.reason, v.unchecked, strict)
+        proofs.append(
+            ProofResult(
+                path=v.path,
+                valid=valid,
+                reason=reason,
+                circuit=v.circuit,
+                threshold=v.threshold,
+                epoch=v.epoch,
+                venue=v.venue,
+                attested=v.attested,
+                context=v.context,
+                notes=v.notes,
+                not_checked=v.unchecked,
+            )
         )
-        for v in verdicts
-    ]
     return VerifyResult(
         valid=all(p.valid for p in proofs), strict=strict, market=str(market), proofs=proofs
     )
@@ -363,11 +362,12 @@ def audit_result(rep: AuditReport, *, strict: bool) -> AuditResult:
     """The ``--json`` document of ``zkmargin exchange verify``."""
     decimals = {c.symbol: c.decimals for c in rep.columns}
     num, den = rep.min_ratio
+    valid, reason = strict_verdict(rep.valid, rep.reason, rep.unchecked, strict)
     return AuditResult(
         publication=rep.path,
-        valid=rep.valid and not (strict and rep.unchecked),
+        valid=valid,
         strict=strict,
-        reason=rep.reason or (_STRICT if strict and rep.unchecked else ""),
+        reason=reason,
         venue=rep.venue,
         venue_key=rep.venue_key,
         venue_key_fingerprint=rep.venue_key_fingerprint,

@@ -47,7 +47,7 @@ from .formats.statement import (
     MarginProofFile,
     SignedRoot,
 )
-from .formats.verdicts import HoldingResult, InclusionResult, OwedResult
+from .formats.verdicts import HoldingResult, InclusionResult, OwedResult, strict_verdict
 from .liabilities.inclusion import NotIncluded, check_attestation, check_liability_openings
 from .liabilities.leaf import liability_columns
 from .liabilities.store import Publication
@@ -547,16 +547,12 @@ def verify_inclusion(
 
 def inclusion_result(rep: InclusionReport, file: str, *, strict: bool) -> InclusionResult:
     """The ``--json`` document of one user's check."""
+    valid, reason = strict_verdict(rep.valid, rep.reason, rep.unchecked, strict)
     return InclusionResult(
         file=file,
-        valid=rep.valid and not (strict and rep.unchecked),
+        valid=valid,
         strict=strict,
-        reason=rep.reason
-        or (
-            "strict: checks were not made because options were omitted"
-            if strict and rep.unchecked
-            else ""
-        ),
+        reason=reason,
         account=rep.account,
         venue=rep.venue,
         epoch=rep.epoch,

@@ -10,11 +10,24 @@ Amounts are decimal strings in the asset's own decimals (``"0.50000000"`` BTC), 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from .common import STRICT
+
+#: Why a result that passed every check it made fails under ``--strict``.
+STRICT_REASON = "strict: checks were not made because options were omitted (not_checked)"
+
+
+def strict_verdict(
+    valid: bool, reason: str, unchecked: Sequence[str], strict: bool
+) -> tuple[bool, str]:
+    """(valid, reason) of a result under ``--strict``, where a check not made because an option
+    was omitted (``unchecked``) is a failure."""
+    failed = strict and bool(unchecked)
+    return valid and not failed, reason or (STRICT_REASON if failed else "")
 
 
 class CheckResult(BaseModel):

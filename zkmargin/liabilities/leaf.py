@@ -50,9 +50,8 @@ from ..formats.common import PPM, FormatError
 from ..formats.statement import AccountStatement, VenueEpoch
 from ..generators import pedersen_bases
 from ..group import POINT_BYTES, Point, R
-from ..margin.market import Market
+from ..margin.market import MAX_CASH_FACTOR_DIGITS, Market
 
-LEAF_CIRCUIT = "liability_leaf"
 #: The leaf circuit of each (market accounting, margin mode): the verifier's own table, never
 #: the prover's choice. Mango v4 accounts are cross accounts (Mango has no other kind).
 LEAF_CIRCUITS: dict[tuple[str, str], str] = {
@@ -66,8 +65,9 @@ LEAF_CONTEXT = "zkmargin liabilities tree leaf"
 #: |L_c| < 2^LEAF_BITS for every leaf and column (2^64 + 2^63 + MAX_CASH_FACTOR·2^63 < 2^73).
 LEAF_BITS = 73
 #: The most asset units one valuation unit of cash may stand for, where the valuation currency
-#: is an asset (whole dollars of cash in a column of cents: 100).
-MAX_CASH_FACTOR = 1000
+#: is an asset (``Market.cash_asset`` refuses more).
+MAX_CASH_FACTOR = 10**MAX_CASH_FACTOR_DIGITS
+assert (1 << 64) + (1 << 63) + MAX_CASH_FACTOR * (1 << 63) < 1 << LEAF_BITS
 SETTLE_OFFSET = 1 << 63
 LEAF_DOMAIN = b"zkmargin-V01-liabilities-leaf"
 

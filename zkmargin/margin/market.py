@@ -117,13 +117,19 @@ class Market:
             self.valuation_decimals - a.decimals - a.price_decimals
         )
         factor = 1 / per_unit
-        if factor not in {Fraction(10**j) for j in range(4)}:
+        if factor not in {Fraction(10**j) for j in range(MAX_CASH_FACTOR_DIGITS + 1)}:
             raise FormatError(
                 f"the valuation currency {self.valuation_symbol} is also an asset, but one unit "
                 f"of that asset is worth {per_unit} valuation units (not 1, 1/10, 1/100 or "
                 "1/1000): the accounts' cash could not be added to it exactly"
             )
         return k, int(factor)
+
+
+#: Where the valuation currency is an asset, one valuation unit of cash stands for at most
+#: 10^3 of that asset's units (whole dollars of cash in a column of cents: 100); the liabilities
+#: leaf's bound (``liabilities.leaf.LEAF_BITS``) rests on it.
+MAX_CASH_FACTOR_DIGITS = 3
 
 
 def _bounds_pieces(
