@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
@@ -45,6 +47,29 @@ def seal(path: Path, *, secret: bool = False) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def sealed_replace(
+    out: Path, suffix: str, *, secret: bool = False, what: str = ""
+) -> Iterator[Path]:
+    """A temporary path beside ``out`` (``out`` + ``suffix``, emptied first) for another writer
+    (SQLite) to fill in the ``with`` body; then :func:`seal` it and rename it over ``out``.
+    Whatever stops it (an error, Ctrl-C), no temporary file is left behind; an OS or SQLite
+    error is an :class:`OutputError` naming ``out`` (and ``what`` was being written)."""
+    tmp = out.with_name(out.name + suffix)
+    placed = False
+    try:
+        tmp.unlink(missing_ok=True)
+        yield tmp
+        seal(tmp, secret=secret)
+        os.replace(tmp, out)
+        placed = True
+    except (OSError, sqlite3.DatabaseError) as exc:
+        raise OutputError(f"{out}: cannot write{' ' + what if what else ''}: {exc}") from None
+    finally:
+        if not placed:
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, secret: bool = False) -> None:

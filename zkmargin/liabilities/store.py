@@ -27,14 +27,13 @@ the same bytes, however many times the work was interrupted.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..fileio import OutputError, seal
+from ..fileio import OutputError, sealed_replace
 from ..formats.assets import ProofOfAssets
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
@@ -305,9 +304,7 @@ class Publication:
     def finalize(self, out: Path) -> None:
         """Copy the public tables into a fresh file, in key order, and rename it over ``out``;
         then remove the work file."""
-        tmp = out.with_name(out.name + ".final")
-        tmp.unlink(missing_ok=True)
-        try:
+        with sealed_replace(out, ".final") as tmp:
             dst = sqlite3.connect(tmp, isolation_level=None)
             try:
                 dst.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -324,14 +321,6 @@ class Publication:
                 dst.execute("DETACH DATABASE w")
             finally:
                 dst.close()
-            seal(tmp)
-            os.replace(tmp, out)
-        except (OSError, sqlite3.DatabaseError) as exc:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(f"{out}: cannot write: {exc}") from None
-        except BaseException:  # Ctrl-C: no half-written file beside the output
-            tmp.unlink(missing_ok=True)
-            raise
         self.close()
         self.path.unlink(missing_ok=True)
         Path(str(self.path) + "-journal").unlink(missing_ok=True)
@@ -343,9 +332,7 @@ ASSETS_SCHEMA = "CREATE TABLE assets (id INTEGER PRIMARY KEY CHECK (id = 0), doc
 def add_assets(publication: Path, doc: ProofOfAssets, out: Path) -> None:
     """Write ``publication`` with ``doc`` as its proof of assets (replacing any) to ``out``:
     a copy beside ``out`` is changed, flushed and renamed over it, so a failure writes nothing."""
-    tmp = out.with_name(out.name + ".assets-partial")
-    tmp.unlink(missing_ok=True)
-    try:
+    with sealed_replace(out, ".assets-partial") as tmp:
         shutil.copyfile(publication, tmp)
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -357,8 +344,3 @@ def add_assets(publication: Path, doc: ProofOfAssets, out: Path) -> None:
             conn.execute("COMMIT")
         finally:
             conn.close()
-        seal(tmp)
-        os.replace(tmp, out)
-    except (OSError, sqlite3.DatabaseError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{out}: cannot write: {exc}") from None

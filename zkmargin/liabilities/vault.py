@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..fileio import OutputError, seal
+from ..fileio import OutputError, sealed_replace
 from ..formats.common import FormatError
 from ..formats.jsonfile import model_from_json, parse_json
 from ..formats.publication import AccountSecret, SecretsHeader
@@ -59,10 +59,11 @@ def write_secrets(
     path: Path, header: SecretsHeader, accounts: Iterable[tuple[str, AccountSecret]]
 ) -> None:
     """Write the secrets file atomically, owner-only from its creation."""
-    tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the secrets: {exc}") from None
+    with sealed_replace(path, ".tmp", secret=True, what="the secrets") as tmp:
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -78,11 +79,6 @@ def write_secrets(
             conn.execute("COMMIT")
         finally:
             conn.close()
-        seal(tmp, secret=True)
-        os.replace(tmp, path)
-    except (OSError, sqlite3.DatabaseError) as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the secrets: {exc}") from None
 
 
 def account_secret(path: Path, account: str) -> AccountSecret:
