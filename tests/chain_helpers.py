@@ -98,6 +98,19 @@ def _quantities(value: Any) -> Any:
 
 
 @contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on 127.0.0.1 from a thread; yield the URL; shut it down after."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def rpc_server(w3: Web3) -> Iterator[str]:
     """eth-tester behind a JSON-RPC endpoint on 127.0.0.1, as an auditor's or exchange's node
     is reached (``--eth-rpc URL``): each request goes to the in-process EVM through the
@@ -129,14 +142,8 @@ def rpc_server(w3: Web3) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as url:
+        yield url
 
 
 @contextmanager
@@ -156,11 +163,5 @@ def garbage_node(answer: bytes) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(Handler) as url:
+        yield url
