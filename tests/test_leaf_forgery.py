@@ -218,3 +218,23 @@ def test_honest_leaves_are_accepted_when_covered(case: Case) -> None:
 
     check()
     assert sum(seen) >= len(seen) // 4, (sum(seen), len(seen))
+
+
+def test_a_header_with_other_columns_passes_no_leaf(case: Case) -> None:
+    """The leaf check derives the columns from the market (its own side): a header listing them
+    in another order, or other decimals, makes every leaf bad, even one the market's header
+    accepts."""
+    first = case.market.assets[0]
+    leaf = forge(case, Draw([
+        ("balance_pos", first.symbol, 64, False, 10**first.decimals),
+        ("balance_neg", first.symbol, 64, False, 0),
+        ("cash", "", 64, True, 0),
+    ], None, b""))  # fmt: skip
+    assert accepted(case, leaf)
+    for change in (
+        {"columns": [*reversed(case.header["columns"]), "X"]},
+        {"decimals": [d + 1 for d in case.header["decimals"]]},
+    ):
+        header = PublicationHeader.model_validate({**case.header, **change}).model_dump_json()
+        verdict = check_leaves(group.backend().name, case.market_text, header, [leaf.row])
+        assert verdict.bad and "columns are not the market's" in verdict.bad[0][1], change
